@@ -223,7 +223,7 @@ impl Problem {
 /// character boundary.
 pub(crate) fn error_body(raw: &[u8], secret: &super::Secret) -> String {
     let text = String::from_utf8_lossy(raw);
-    // Redact before cutting, so that a token straddling the cut cannot leave a prefix behind.
+    // Redact before cutting (a whole token is found), and after (the cut may split a token).
     let mut text = secret.redact(&text);
     if text.len() > MAX_ERROR_BODY {
         let mut cut = MAX_ERROR_BODY;
@@ -231,6 +231,7 @@ pub(crate) fn error_body(raw: &[u8], secret: &super::Secret) -> String {
             cut -= 1;
         }
         text.truncate(cut);
+        text = secret.redact(&text);
         text.push_str("…[truncated]");
     }
     text

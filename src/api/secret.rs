@@ -28,7 +28,19 @@ impl Secret {
         if self.0.len() < 4 {
             return text.to_string();
         }
-        text.replace(self.0.as_str(), "***")
+        let mut out = text.replace(self.0.as_str(), "***");
+        // A body cut short (truncated response, or our own size cap) can end inside the token:
+        // drop a trailing token prefix too.
+        for k in (4..self.0.len()).rev() {
+            if let Some(prefix) = self.0.get(..k) {
+                if out.ends_with(prefix) {
+                    out.truncate(out.len() - k);
+                    out.push_str("***");
+                    break;
+                }
+            }
+        }
+        out
     }
 }
 
@@ -76,5 +88,7 @@ mod tests {
             s.redact(r#"{"token":"t0k3n-abc","x":"t0k3n-abc"}"#),
             r#"{"token":"***","x":"***"}"#
         );
+        assert_eq!(s.redact(r#"{"token":"t0k3n-a"#), r#"{"token":"***"#);
+        assert_eq!(s.redact("t0k"), "t0k", "3 characters say nothing");
     }
 }
