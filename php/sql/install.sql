@@ -1,0 +1,84 @@
+-- Module tables of shoppingfeed_sync. PREFIX_ is the PrestaShop table prefix (_DB_PREFIX_).
+-- Names, columns and enum values are the reference module's (module-behavior.md §1); the columns
+-- marked "added" are this project's and keep the reference's PHP code working unchanged.
+
+CREATE TABLE IF NOT EXISTS `PREFIX_shoppingfeed_task_order` (
+  `id_shoppingfeed_task_order` INT(10) UNSIGNED NOT NULL AUTO_INCREMENT,
+  `action` ENUM('SYNC_STATUS','CHECK_TICKET_SYNC_STATUS') NOT NULL,
+  `id_order` INT(10) UNSIGNED NOT NULL,
+  `ticket_number` VARCHAR(50) NULL,
+  `batch_id` VARCHAR(50) NULL,
+  `update_at` DATETIME NULL,
+  `date_add` DATETIME NOT NULL,
+  `date_upd` DATETIME NOT NULL,
+  -- added: how many times the status was sent and failed (bounded retries)
+  `attempts` INT(10) UNSIGNED NOT NULL DEFAULT 0,
+  -- added: the last failure reason, shown in the report and the e-mail
+  `last_error` VARCHAR(255) NULL,
+  -- added: the CRON run holding the task and until when (lease; crash-safe claiming)
+  `lease_owner` VARCHAR(40) NULL,
+  `lease_until` DATETIME NULL,
+  -- added: when the status was sent (ticket deadline for stuck tickets)
+  `sent_at` DATETIME NULL,
+  -- added: dedupe key; one pending SYNC_STATUS row per order, enforced by the database
+  `pending_order` INT(10) UNSIGNED AS (IF(`action` = 'SYNC_STATUS', `id_order`, NULL)) STORED,
+  PRIMARY KEY (`id_shoppingfeed_task_order`),
+  UNIQUE KEY `action_order_ticket` (`action`, `id_order`, `ticket_number`),
+  UNIQUE KEY `pending_order` (`pending_order`),
+  KEY `due` (`action`, `update_at`),
+  KEY `batch` (`batch_id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
+
+CREATE TABLE IF NOT EXISTS `PREFIX_shoppingfeed_order` (
+  `id_shoppingfeed_order` INT(10) UNSIGNED NOT NULL AUTO_INCREMENT,
+  -- the Shopping Feed order id (sent as "id" when known)
+  `id_internal_shoppingfeed` VARCHAR(50) NULL,
+  `id_order_marketplace` VARCHAR(255) NULL,
+  `name_marketplace` VARCHAR(255) NOT NULL,
+  `id_order` INT(10) UNSIGNED NOT NULL,
+  `date_add` DATETIME NOT NULL,
+  `date_upd` DATETIME NOT NULL,
+  PRIMARY KEY (`id_shoppingfeed_order`),
+  UNIQUE KEY `id_order` (`id_order`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
+
+CREATE TABLE IF NOT EXISTS `PREFIX_shoppingfeed_processlogger` (
+  `id_shoppingfeed_processlogger` INT(10) UNSIGNED NOT NULL AUTO_INCREMENT,
+  `name` VARCHAR(100) NOT NULL,
+  `msg` MEDIUMTEXT NOT NULL,
+  `level` VARCHAR(10) NOT NULL,
+  `object_name` VARCHAR(100) NOT NULL,
+  `object_id` INT(10) UNSIGNED NULL,
+  `date_add` DATETIME NOT NULL,
+  `id_session` VARCHAR(255) NULL,
+  PRIMARY KEY (`id_shoppingfeed_processlogger`),
+  KEY `date_log` (`date_add`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
+
+CREATE TABLE IF NOT EXISTS `PREFIX_shoppingfeed_processmonitor` (
+  `id_shoppingfeed_processmonitor` INT(10) UNSIGNED NOT NULL AUTO_INCREMENT,
+  `name` VARCHAR(100) NOT NULL,
+  `pid` INT(10) UNSIGNED NULL,
+  `data` VARCHAR(255) NOT NULL,
+  `duration` DECIMAL(10,6) NOT NULL,
+  `active` TINYINT(1) UNSIGNED NOT NULL,
+  `last_update` DATETIME NOT NULL,
+  PRIMARY KEY (`id_shoppingfeed_processmonitor`),
+  UNIQUE KEY `name` (`name`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
+
+CREATE TABLE IF NOT EXISTS `PREFIX_shoppingfeed_token` (
+  `id_shoppingfeed_token` INT(10) UNSIGNED NOT NULL AUTO_INCREMENT,
+  `id_shop` INT(10) UNSIGNED NOT NULL,
+  `id_lang` INT(10) UNSIGNED NOT NULL,
+  `id_currency` INT(10) UNSIGNED NOT NULL,
+  `content` VARCHAR(255) NOT NULL,
+  `active` TINYINT(1) UNSIGNED NOT NULL,
+  `merchant` VARCHAR(100) NOT NULL,
+  `shoppingfeed_store_id` INT(10) UNSIGNED NOT NULL,
+  `feed_key` VARCHAR(50) NOT NULL,
+  `date_add` DATETIME NOT NULL,
+  `date_upd` DATETIME NOT NULL,
+  PRIMARY KEY (`id_shoppingfeed_token`),
+  UNIQUE KEY `content_feed_key` (`content`, `feed_key`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;

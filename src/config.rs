@@ -1,0 +1,386 @@
+//! Extension settings (`OrderSync::configure()` / php.ini `shoppingfeed_sync.*`), validated here so that
+//! a bad value is refused with the option's name and never with a secret in the message.
+
+use crate::error::ConfigError;
+use std::fmt;
+use std::time::Duration;
+
+pub const DEFAULT_TABLE_PREFIX: &str = "ps_";
+pub const DEFAULT_API_BASE_URL: &str = "https://api.shopping-feed.com";
+pub const DEFAULT_HTTP_TIMEOUT_MS: i64 = 10_000;
+pub const DEFAULT_DATABASE_URL: &str = "mysql://root@127.0.0.1:3306/prestashop";
+
+/// The option names `configure()` accepts (the PHP glue adds `mailer`, a callable).
+pub const OPTION_NAMES: [&str; 5] = [
+    "database_url",
+    "table_prefix",
+    "api_base_url",
+    "http_timeout_ms",
+    "mailer",
+];
+
+/// A value given for an option, as it came from PHP.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OptionValue {
+    Str(String),
+    Int(i64),
+    Bool(bool),
+    Float(f64),
+    Null,
+    /// An array, an object or anything else no option accepts.
+    Other(&'static str),
+}
+
+impl OptionValue {
+    fn type_name(&self) -> &'static str {
+        match self {
+            OptionValue::Str(_) => "string",
+            OptionValue::Int(_) => "int",
+            OptionValue::Bool(_) => "bool",
+            OptionValue::Float(_) => "float",
+            OptionValue::Null => "null",
+            OptionValue::Other(t) => t,
+        }
+    }
+}
+
+/// Where and how to connect to MySQL/MariaDB. Its `Debug`/`Display` never show the password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl {
+    pub user: String,
+    pub password: Option<String>,
+    pub host: String,
+    pub port: u16,
+    pub database: String,
+    pub socket: Option<String>,
+}
+
+impl DatabaseUrl {
+    /// Parses `mysql://user:pass@host:port/db` with an optional `?socket=/path`.
+    pub fn parse(url: &str) -> Result<Self, ConfigError> {
+        let bad = |reason: &str| ConfigError::invalid("database_url", reason);
+        let rest = url
+            .strip_prefix("mysql://")
+            .ok_or_else(|| bad("must start with mysql://"))?;
+        let (main, query) = match rest.split_once('?') {
+            Some((m, q)) => (m, Some(q)),
+            None => (rest, None),
+        };
+        let (authority, database) = main
+            .split_once('/')
+            .ok_or_else(|| bad("must name a database: mysql://user:pass@host:port/database"))?;
+        let (userinfo, hostport) = match authority.rsplit_once('@') {
+            Some((u, h)) => (Some(u), h),
+            None => (None, authority),
+        };
+        let (user, password) = match userinfo {
+            Some(u) => match u.split_once(':') {
+                Some((name, pass)) => (percent_decode(name), Some(percent_decode(pass))),
+                None => (percent_decode(u), None),
+            },
+            None => ("root".to_string(), None),
+        };
+        let (host, port) = match hostport.rsplit_once(':') {
+            Some((h, p)) => (
+                h,
+                p.parse::<u16>()
+                    .ok()
+                    .filter(|p| *p > 0)
+                    .ok_or_else(|| bad("has a port that is not a number between 1 and 65535"))?,
+            ),
+            None => (hostport, 3306),
+        };
+        let mut socket = None;
+        if let Some(q) = query {
+            for pair in q.split('&').filter(|p| !p.is_empty()) {
+                match pair.split_once('=') {
+                    Some(("socket", path)) if !path.is_empty() => {
+                        socket = Some(percent_decode(path))
+                    }
+                    _ => return Err(bad("accepts only the query parameter socket=/path")),
+                }
+            }
+        }
+        if host.is_empty() && socket.is_none() {
+            return Err(bad("has no host"));
+        }
+        let database = percent_decode(database);
+        if database.is_empty()
+            || !database
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '$')
+        {
+            return Err(bad("has an empty or invalid database name"));
+        }
+        if user.is_empty() {
+            return Err(bad("has an empty user name"));
+        }
+        Ok(DatabaseUrl {
+            user,
+            password,
+            host: host.to_string(),
+            port,
+            database,
+            socket,
+        })
+    }
+
+    /// The URL with the password masked, for logs and messages.
+    pub fn redacted(&self) -> String {
+        let pass = if self.password.is_some() { ":***" } else { "" };
+        let sock = self
+            .socket
+            .as_ref()
+            .map(|s| format!("?socket={s}"))
+            .unwrap_or_default();
+        format!(
+            "mysql://{}{}@{}:{}/{}{}",
+            self.user, pass, self.host, self.port, self.database, sock
+        )
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A validated table prefix: letters, digits and underscores only, because it is pasted into SQL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TablePrefix(String);
+
+impl TablePrefix {
+    pub fn new(prefix: &str) -> Result<Self, ConfigError> {
+        if prefix.len() > 32 {
+            return Err(ConfigError::invalid(
+                "table_prefix",
+                "is longer than 32 characters",
+            ));
+        }
+        if !prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return Err(ConfigError::invalid(
+                "table_prefix",
+                "may only contain letters, digits and underscores",
+            ));
+        }
+        Ok(TablePrefix(prefix.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// `prefix + name`, e.g. `ps_orders`.
+    pub fn table(&self, name: &str) -> String {
+        format!("{}{}", self.0, name)
+    }
+}
+
+impl Default for TablePrefix {
+    fn default() -> Self {
+        TablePrefix(DEFAULT_TABLE_PREFIX.to_string())
+    }
+}
+
+/// Everything the core needs to reach the shop database and the API.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub database_url: DatabaseUrl,
+    pub table_prefix: TablePrefix,
+    pub api_base_url: String,
+    pub http_timeout: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            // The default parses: the constant is checked by a unit test.
+            database_url: DatabaseUrl {
+                user: "root".into(),
+                password: None,
+                host: "127.0.0.1".into(),
+                port: 3306,
+                database: "prestashop".into(),
+                socket: None,
+            },
+            table_prefix: TablePrefix::default(),
+            api_base_url: DEFAULT_API_BASE_URL.to_string(),
+            http_timeout: Duration::from_millis(DEFAULT_HTTP_TIMEOUT_MS as u64),
+        }
+    }
+}
+
+impl Settings {
+    /// Applies one option; the settings are unchanged when it fails.
+    pub fn set(&mut self, name: &str, value: OptionValue) -> Result<(), ConfigError> {
+        match name {
+            "database_url" => {
+                self.database_url = DatabaseUrl::parse(&expect_str(name, value)?)?;
+            }
+            "table_prefix" => self.table_prefix = TablePrefix::new(&expect_str(name, value)?)?,
+            "api_base_url" => self.api_base_url = parse_base_url(&expect_str(name, value)?)?,
+            "http_timeout_ms" => {
+                let ms = match value {
+                    OptionValue::Int(v) => v,
+                    OptionValue::Str(s) if s.trim().parse::<i64>().is_ok() => {
+                        s.trim().parse::<i64>().unwrap_or_default()
+                    }
+                    other => return Err(ConfigError::wrong_type(name, "int", other.type_name())),
+                };
+                if !(1..=600_000).contains(&ms) {
+                    return Err(ConfigError::invalid(
+                        name,
+                        "must be between 1 and 600000 milliseconds",
+                    ));
+                }
+                self.http_timeout = Duration::from_millis(ms as u64);
+            }
+            _ => return Err(ConfigError::Unknown(name.to_string())),
+        }
+        Ok(())
+    }
+}
+
+fn expect_str(name: &str, value: OptionValue) -> Result<String, ConfigError> {
+    match value {
+        OptionValue::Str(s) => Ok(s),
+        other => Err(ConfigError::wrong_type(name, "string", other.type_name())),
+    }
+}
+
+fn parse_base_url(url: &str) -> Result<String, ConfigError> {
+    let url = url.trim_end_matches('/');
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| {
+            ConfigError::invalid("api_base_url", "must start with http:// or https://")
+        })?;
+    let host = rest.split('/').next().unwrap_or_default();
+    if host.is_empty() || host.contains(char::is_whitespace) || host.contains('@') {
+        return Err(ConfigError::invalid("api_base_url", "has no valid host"));
+    }
+    Ok(url.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_full_url_and_hides_the_password() {
+        let u = DatabaseUrl::parse("mysql://shop:s3cr%40t@db.local:3307/presta").unwrap();
+        assert_eq!(u.user, "shop");
+        assert_eq!(u.password.as_deref(), Some("s3cr@t"));
+        assert_eq!((u.host.as_str(), u.port), ("db.local", 3307));
+        assert_eq!(u.database, "presta");
+        let shown = format!("{u} {u:?}");
+        assert!(!shown.contains("s3cr"), "{shown}");
+        assert!(shown.contains("shop:***@db.local:3307/presta"));
+    }
+
+    #[test]
+    fn parses_a_socket_url() {
+        let u =
+            DatabaseUrl::parse("mysql://root@localhost/ps?socket=/run/mysqld/mysqld.sock").unwrap();
+        assert_eq!(u.socket.as_deref(), Some("/run/mysqld/mysqld.sock"));
+        assert_eq!(u.port, 3306);
+        assert_eq!(u.password, None);
+    }
+
+    #[test]
+    fn default_database_url_constant_matches_the_default_settings() {
+        assert_eq!(
+            DatabaseUrl::parse(DEFAULT_DATABASE_URL).unwrap(),
+            Settings::default().database_url
+        );
+    }
+
+    #[test]
+    fn refuses_bad_database_urls_without_echoing_them() {
+        for bad in [
+            "postgres://u:topsecret@h/db",
+            "mysql://u:topsecret@h:99999/db",
+            "mysql://u:topsecret@h:3306",
+            "mysql://u:topsecret@h:3306/db?ssl=1",
+            "mysql://u:topsecret@h:3306/d;b",
+        ] {
+            let e = DatabaseUrl::parse(bad).unwrap_err();
+            let msg = e.to_string();
+            assert!(msg.contains("database_url"), "{msg}");
+            assert!(!msg.contains("topsecret"), "{msg}");
+        }
+    }
+
+    #[test]
+    fn table_prefix_refuses_sql_metacharacters() {
+        assert!(TablePrefix::new("ps_").is_ok());
+        assert!(TablePrefix::new("").is_ok());
+        for bad in ["ps`", "ps; DROP", "ps-", "p s"] {
+            assert!(TablePrefix::new(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            TablePrefix::new("shop2_").unwrap().table("orders"),
+            "shop2_orders"
+        );
+    }
+
+    #[test]
+    fn set_checks_names_types_and_ranges() {
+        let mut s = Settings::default();
+        assert!(matches!(
+            s.set("nope", OptionValue::Int(1)),
+            Err(ConfigError::Unknown(_))
+        ));
+        let e = s
+            .set("http_timeout_ms", OptionValue::Str("fast".into()))
+            .unwrap_err();
+        assert!(e.to_string().contains("http_timeout_ms"));
+        assert!(s.set("http_timeout_ms", OptionValue::Int(0)).is_err());
+        s.set("http_timeout_ms", OptionValue::Int(2500)).unwrap();
+        assert_eq!(s.http_timeout, Duration::from_millis(2500));
+        assert!(s.set("table_prefix", OptionValue::Int(3)).is_err());
+        assert!(s
+            .set("api_base_url", OptionValue::Str("ftp://x".into()))
+            .is_err());
+        s.set(
+            "api_base_url",
+            OptionValue::Str("http://127.0.0.1:8080/".into()),
+        )
+        .unwrap();
+        assert_eq!(s.api_base_url, "http://127.0.0.1:8080");
+        let before = s.clone();
+        assert!(s
+            .set("database_url", OptionValue::Str("nope".into()))
+            .is_err());
+        assert_eq!(s, before, "a refused option changes nothing");
+    }
+}

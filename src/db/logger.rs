@@ -1,0 +1,111 @@
+//! The ProcessLogger table (`shoppingfeed_processlogger`), written the way the reference's Classlib
+//! does: buffered rows flushed in multi-row inserts, so a hook costs one round trip for its logs.
+
+use crate::db::Db;
+use crate::error::{DbError, DbResultExt};
+use crate::model::LogLevel;
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Value};
+
+/// The reference's default process name when no ProcessMonitor is open (the hooks).
+pub const DEFAULT_PROCESS: &str = "default";
+/// The CRON process name, also the ProcessMonitor row name.
+pub const SYNC_ORDER_PROCESS: &str = "shoppingfeed:syncOrder";
+/// Rows per insert; Classlib flushes every 100 entries too.
+const FLUSH_EVERY: usize = 100;
+/// `object_name` of order rows.
+pub const ORDER_OBJECT: &str = "Order";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogEntry {
+    pub msg: String,
+    pub level: LogLevel,
+    pub object_name: String,
+    pub object_id: Option<u32>,
+}
+
+/// A buffer of log rows for one process name.
+#[derive(Debug)]
+pub struct ProcessLogger {
+    name: String,
+    entries: Vec<LogEntry>,
+}
+
+/// `[Order: 12]`, the reference's prefix of order messages.
+pub fn order_prefix(id_order: u32) -> String {
+    format!("[Order: {id_order}]")
+}
+
+impl ProcessLogger {
+    pub fn new(name: &str) -> Self {
+        ProcessLogger {
+            name: name.to_string(),
+            entries: Vec::new(),
+        }
+    }
+
+    pub fn entries(&self) -> &[LogEntry] {
+        &self.entries
+    }
+
+    pub fn log(&mut self, level: LogLevel, msg: impl Into<String>, object: Option<(&str, u32)>) {
+        let (object_name, object_id) = match object {
+            Some((name, id)) => (name.to_string(), Some(id)),
+            None => (String::new(), None),
+        };
+        self.entries.push(LogEntry {
+            msg: msg.into(),
+            level,
+            object_name,
+            object_id,
+        });
+    }
+
+    pub fn info(&mut self, msg: impl Into<String>, object: Option<(&str, u32)>) {
+        self.log(LogLevel::Info, msg, object)
+    }
+
+    pub fn success(&mut self, msg: impl Into<String>, object: Option<(&str, u32)>) {
+        self.log(LogLevel::Success, msg, object)
+    }
+
+    pub fn error(&mut self, msg: impl Into<String>, object: Option<(&str, u32)>) {
+        self.log(LogLevel::Error, msg, object)
+    }
+
+    /// An order row (`object_name` 'Order', `object_id` the order id).
+    pub fn order(&mut self, level: LogLevel, id_order: u32, msg: &str) {
+        self.log(
+            level,
+            format!("{} {msg}", order_prefix(id_order)),
+            Some((ORDER_OBJECT, id_order)),
+        )
+    }
+
+    /// Writes the buffered rows; they stay buffered if the insert fails.
+    pub async fn flush(&mut self, db: &Db, conn: &mut Conn) -> Result<(), DbError> {
+        while !self.entries.is_empty() {
+            let n = self.entries.len().min(FLUSH_EVERY);
+            let sql = db.sql();
+            let mut query = String::with_capacity(sql.insert_log_head.len() + n * 24);
+            query.push_str(&sql.insert_log_head);
+            let mut params: Vec<Value> = Vec::with_capacity(n * 5);
+            for (i, e) in self.entries[..n].iter().enumerate() {
+                if i > 0 {
+                    query.push(',');
+                }
+                query.push_str(sql.log_values);
+                params.push(self.name.clone().into());
+                params.push(e.msg.clone().into());
+                params.push(e.level.as_str().into());
+                params.push(e.object_name.clone().into());
+                params.push(e.object_id.into());
+            }
+            conn.exec_drop(query, params)
+                .await
+                .ctx("writing the process log")?;
+            self.entries.drain(..n);
+        }
+        Ok(())
+    }
+}

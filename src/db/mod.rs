@@ -1,0 +1,71 @@
+//! The database layer: one `mysql_async` pool per runtime, prepared statements only, SQL in [`sql`].
+
+pub mod logger;
+pub mod orders;
+pub mod queue;
+pub mod shop_config;
+pub mod sql;
+
+use crate::config::{DatabaseUrl, TablePrefix};
+use crate::error::DbError;
+use mysql_async::{Conn, OptsBuilder, Pool, PoolConstraints, PoolOpts};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use sql::Sql;
+
+/// A connection pool to the shop database and the SQL of its table prefix.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+    sql: Arc<Sql>,
+    url: DatabaseUrl,
+}
+
+impl Db {
+    /// Creates the pool; no connection is opened until the first query.
+    pub fn new(url: &DatabaseUrl, prefix: &TablePrefix) -> Self {
+        let constraints = PoolConstraints::new(0, 16).unwrap_or_default();
+        let pool_opts = PoolOpts::default()
+            .with_constraints(constraints)
+            .with_inactive_connection_ttl(Duration::from_secs(30));
+        let mut opts = OptsBuilder::default()
+            .user(Some(url.user.clone()))
+            .pass(url.password.clone())
+            .db_name(Some(url.database.clone()))
+            .ip_or_hostname(url.host.clone())
+            .tcp_port(url.port)
+            .prefer_socket(false)
+            .stmt_cache_size(64)
+            .pool_opts(pool_opts);
+        if let Some(sock) = &url.socket {
+            opts = opts.socket(Some(sock.clone()));
+        }
+        Db {
+            pool: Pool::new(opts),
+            sql: Arc::new(Sql::new(prefix)),
+            url: url.clone(),
+        }
+    }
+
+    pub fn sql(&self) -> &Sql {
+        &self.sql
+    }
+
+    /// A pooled connection; the error names the server without the password.
+    pub async fn conn(&self) -> Result<Conn, DbError> {
+        self.pool
+            .get_conn()
+            .await
+            .map_err(|source| DbError::Connect {
+                url: self.url.redacted(),
+                source,
+            })
+    }
+
+    /// Closes every connection (end of a CRON run, or a pool being replaced).
+    pub async fn disconnect(self) {
+        // A failure here only means connections were already gone.
+        let _ = self.pool.disconnect().await;
+    }
+}

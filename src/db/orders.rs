@@ -1,0 +1,170 @@
+//! PrestaShop orders and their Shopping Feed link rows (`shoppingfeed_order`).
+
+use crate::db::Db;
+use crate::error::{DbError, DbResultExt};
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Row};
+
+/// What the hook needs to know about one order, read in one query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderContext {
+    pub id_order: u32,
+    pub id_shop: u32,
+    pub id_shop_group: u32,
+    pub current_state: u32,
+    pub module: Option<String>,
+    pub payment: String,
+    /// The `shoppingfeed_order` row, when the order is a Shopping Feed order.
+    pub link: Option<SfOrderLink>,
+    /// The legacy module `shoppingfluxexport`: installed, and active for the order's shop.
+    pub legacy_installed: bool,
+    pub legacy_active: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SfOrderLink {
+    pub id_shoppingfeed_order: u32,
+    pub id_order_marketplace: Option<String>,
+    pub id_internal_shoppingfeed: Option<String>,
+}
+
+impl SfOrderLink {
+    /// True when the API can identify the order (SF id, or marketplace reference).
+    pub fn has_identifier(&self) -> bool {
+        let filled = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
+        filled(&self.id_order_marketplace) || filled(&self.id_internal_shoppingfeed)
+    }
+}
+
+fn col<T: mysql_async::prelude::FromValue>(
+    row: &mut Row,
+    idx: usize,
+    context: &str,
+) -> Result<T, DbError> {
+    row.take_opt::<T, usize>(idx)
+        .ok_or_else(|| DbError::Data {
+            context: context.to_string(),
+            detail: format!("column {idx} missing"),
+        })?
+        .map_err(|e| DbError::Data {
+            context: context.to_string(),
+            detail: e.to_string(),
+        })
+}
+
+/// Loads the order, its link row and the legacy module state; `None` when the order does not exist.
+pub async fn load_context(
+    db: &Db,
+    conn: &mut Conn,
+    id_order: u32,
+) -> Result<Option<OrderContext>, DbError> {
+    let ctx = "loading the order";
+    let row: Option<Row> = conn
+        .exec_first(db.sql().order_context.as_str(), (id_order,))
+        .await
+        .ctx(format!("loading order {id_order}"))?;
+    let Some(mut row) = row else {
+        return Ok(None);
+    };
+    let link_id: Option<u32> = col(&mut row, 6, ctx)?;
+    let link = match link_id {
+        Some(id) => Some(SfOrderLink {
+            id_shoppingfeed_order: id,
+            id_order_marketplace: col(&mut row, 7, ctx)?,
+            id_internal_shoppingfeed: col(&mut row, 8, ctx)?,
+        }),
+        None => None,
+    };
+    let legacy_active: Option<i64> = col(&mut row, 9, ctx)?;
+    let legacy_installed: i64 = col(&mut row, 10, ctx)?;
+    Ok(Some(OrderContext {
+        id_order: col(&mut row, 0, ctx)?,
+        id_shop: col(&mut row, 1, ctx)?,
+        id_shop_group: col(&mut row, 2, ctx)?,
+        current_state: col(&mut row, 3, ctx)?,
+        module: col(&mut row, 4, ctx)?,
+        payment: col(&mut row, 5, ctx)?,
+        link,
+        legacy_installed: legacy_installed > 0,
+        legacy_active: legacy_active == Some(1),
+    }))
+}
+
+/// The marketplace order reference from the legacy module's order message
+/// ("Numéro de commande <marketplace> :<reference>"): like the reference's `setReferenceFromOrder`,
+/// the oldest message with a non-empty text after its first colon wins, and only that part is kept.
+pub async fn reference_from_messages(
+    db: &Db,
+    conn: &mut Conn,
+    id_order: u32,
+) -> Result<Option<String>, DbError> {
+    let messages: Vec<String> = conn
+        .exec(db.sql().order_messages.as_str(), (id_order,))
+        .await
+        .ctx(format!("reading the messages of order {id_order}"))?;
+    Ok(parse_reference(&messages))
+}
+
+pub fn parse_reference(messages: &[String]) -> Option<String> {
+    messages.iter().find_map(|m| {
+        let part = m.split(':').nth(1)?.trim();
+        (!part.is_empty()).then(|| part.to_string())
+    })
+}
+
+pub async fn set_marketplace_reference(
+    db: &Db,
+    conn: &mut Conn,
+    id_order: u32,
+    reference: &str,
+) -> Result<(), DbError> {
+    conn.exec_drop(
+        db.sql().set_marketplace_reference.as_str(),
+        (reference, id_order),
+    )
+    .await
+    .ctx(format!(
+        "saving the marketplace reference of order {id_order}"
+    ))
+}
+
+/// Inserts the link row; returns false when it already existed.
+pub async fn insert_link(
+    db: &Db,
+    conn: &mut Conn,
+    id_order: u32,
+    marketplace: &str,
+    reference: Option<&str>,
+) -> Result<bool, DbError> {
+    conn.exec_drop(
+        db.sql().insert_sf_order.as_str(),
+        (reference, marketplace, id_order),
+    )
+    .await
+    .ctx(format!("saving the Shopping Feed link of order {id_order}"))?;
+    Ok(conn.affected_rows() > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_reference;
+
+    #[test]
+    fn takes_the_oldest_message_with_text_after_a_colon() {
+        let m = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            parse_reference(&m(&[
+                "no colon",
+                "Numéro de commande Amazon :402-1234",
+                "Statut : x"
+            ])),
+            Some("402-1234".to_string())
+        );
+        assert_eq!(
+            parse_reference(&m(&["a:  ", "b:c:d"])),
+            Some("c".to_string())
+        );
+        assert_eq!(parse_reference(&m(&["nothing"])), None);
+        assert_eq!(parse_reference(&[]), None);
+    }
+}

@@ -1,0 +1,36 @@
+//! The task queue (`shoppingfeed_task_order`).
+
+use crate::db::Db;
+use crate::error::{DbError, DbResultExt};
+use mysql_async::prelude::Queryable;
+use mysql_async::Conn;
+
+/// What an upsert did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upsert {
+    Inserted,
+    /// The order already had a pending task: its `update_at` was re-armed.
+    Rearmed,
+}
+
+/// Creates the order's pending SYNC_STATUS task, or re-arms it, in one atomic statement: the unique
+/// key on `pending_order` makes concurrent hooks update the same row instead of adding one.
+pub async fn upsert_sync_task(
+    db: &Db,
+    conn: &mut Conn,
+    id_order: u32,
+    delay_minutes: u32,
+) -> Result<Upsert, DbError> {
+    conn.exec_drop(
+        db.sql().upsert_sync_task.as_str(),
+        (id_order, delay_minutes),
+    )
+    .await
+    .ctx(format!("queueing order {id_order}"))?;
+    // MySQL reports 1 for an insert, 2 for an update, 0 for an update that changed nothing.
+    Ok(if conn.affected_rows() == 1 {
+        Upsert::Inserted
+    } else {
+        Upsert::Rearmed
+    })
+}

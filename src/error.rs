@@ -1,0 +1,79 @@
+//! Error types of the core. Messages name what failed and where, never a password or a token.
+
+use thiserror::Error;
+
+/// A refused configuration option.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("unknown option \"{0}\"")]
+    Unknown(String),
+    #[error("option \"{option}\" must be of type {expected}, {given} given")]
+    WrongType {
+        option: String,
+        expected: &'static str,
+        given: &'static str,
+    },
+    #[error("option \"{option}\" {reason}")]
+    Invalid { option: String, reason: String },
+}
+
+impl ConfigError {
+    pub fn invalid(option: &str, reason: &str) -> Self {
+        ConfigError::Invalid {
+            option: option.to_string(),
+            reason: reason.to_string(),
+        }
+    }
+
+    pub fn wrong_type(option: &str, expected: &'static str, given: &'static str) -> Self {
+        ConfigError::WrongType {
+            option: option.to_string(),
+            expected,
+            given,
+        }
+    }
+}
+
+/// A database failure, with what we were doing. `mysql_async` errors do not carry the password.
+#[derive(Debug, Error)]
+pub enum DbError {
+    #[error("cannot connect to the database {url}: {source}")]
+    Connect {
+        url: String,
+        #[source]
+        source: mysql_async::Error,
+    },
+    #[error("database error while {context}: {source}")]
+    Query {
+        context: String,
+        #[source]
+        source: mysql_async::Error,
+    },
+    #[error("unexpected value in the database while {context}: {detail}")]
+    Data { context: String, detail: String },
+}
+
+/// Any failure of a synchronization step.
+#[derive(Debug, Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+}
+
+/// Attaches "while ..." context to mysql_async results.
+pub trait DbResultExt<T> {
+    fn ctx(self, context: impl Into<String>) -> Result<T, DbError>;
+}
+
+impl<T> DbResultExt<T> for Result<T, mysql_async::Error> {
+    fn ctx(self, context: impl Into<String>) -> Result<T, DbError> {
+        self.map_err(|source| DbError::Query {
+            context: context.into(),
+            source,
+        })
+    }
+}

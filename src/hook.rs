@@ -1,0 +1,345 @@
+//! The hook half of the sync: an order status change becomes a queued task (SPEC §5), and a new
+//! Shopping Feed order gets its link row (`saveOrder`).
+
+use crate::db::logger::{ProcessLogger, DEFAULT_PROCESS};
+use crate::db::orders::{self, OrderContext};
+use crate::db::queue::{self, Upsert};
+use crate::db::shop_config::ShopConfig;
+use crate::db::sql::keys;
+use crate::db::Db;
+use crate::error::DbError;
+use crate::model::LogLevel;
+use mysql_async::Conn;
+
+/// The payment module of orders created by the legacy module's import.
+pub const SF_PAYMENT_MODULE: &str = "sfpayment";
+/// Default shipped delay (minutes) when the configuration has none.
+pub const DEFAULT_TIME_SHIFT: i64 = 5;
+/// The largest delay accepted from the configuration (a week), so a typo cannot park a task for years.
+const MAX_TIME_SHIFT: i64 = 7 * 24 * 60;
+
+/// Why synchronization is off for a shop (SPEC §1); each is logged as an error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unavailable {
+    Disabled,
+    LegacyNotInstalled,
+    LegacyInactive,
+    LegacySyncsOrders,
+}
+
+impl Unavailable {
+    pub fn message(&self, id_shop: u32) -> String {
+        match self {
+            Unavailable::Disabled => format!(
+                "synchronization is disabled for shop {id_shop} ({}).",
+                keys::ORDER_SYNC_ENABLED
+            ),
+            Unavailable::LegacyNotInstalled => format!(
+                "synchronization error on shop {id_shop}: the Shopping Feed Official module (shoppingfluxexport) is not installed."
+            ),
+            Unavailable::LegacyInactive => format!(
+                "synchronization error on shop {id_shop}: the Shopping Feed Official module (shoppingfluxexport) is not active for this shop."
+            ),
+            Unavailable::LegacySyncsOrders => format!(
+                "synchronization error on shop {id_shop}: the Shopping Feed Official module (shoppingfluxexport) is enabled for the post-import synchronization. The “Order shipment” & “Order cancellation” options must be disabled in the official module for enabling this type of synchronization in the new module."
+            ),
+        }
+    }
+}
+
+/// The gate of SPEC §1 for one shop.
+pub fn availability(
+    config: &ShopConfig,
+    legacy_installed: bool,
+    legacy_active: bool,
+) -> Result<(), Unavailable> {
+    if !config.flag(keys::ORDER_SYNC_ENABLED) {
+        return Err(Unavailable::Disabled);
+    }
+    if !legacy_installed {
+        return Err(Unavailable::LegacyNotInstalled);
+    }
+    if !legacy_active {
+        return Err(Unavailable::LegacyInactive);
+    }
+    if config.is_set(keys::LEGACY_STATUS_SHIPPED) || config.is_set(keys::LEGACY_STATUS_CANCELED) {
+        return Err(Unavailable::LegacySyncsOrders);
+    }
+    Ok(())
+}
+
+/// What `onOrderStatusUpdate` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HookOutcome {
+    Queued { delay_minutes: u32 },
+    Rearmed { delay_minutes: u32 },
+    UnknownOrder,
+    NotShoppingFeedOrder,
+    Unavailable(Unavailable),
+    UnmappedState(u32),
+    NoReference,
+}
+
+impl HookOutcome {
+    pub fn queued(&self) -> bool {
+        matches!(
+            self,
+            HookOutcome::Queued { .. } | HookOutcome::Rearmed { .. }
+        )
+    }
+}
+
+/// The three state lists of a shop; a malformed list is logged and read as empty.
+pub struct StateLists {
+    pub shipped: Vec<u32>,
+    pub cancelled: Vec<u32>,
+    pub refunded: Vec<u32>,
+}
+
+impl StateLists {
+    pub fn read(config: &ShopConfig, mut on_error: impl FnMut(String)) -> Self {
+        let mut list = |key: &str| {
+            config.state_list(key).unwrap_or_else(|e| {
+                on_error(e.to_string());
+                Vec::new()
+            })
+        };
+        StateLists {
+            shipped: list(keys::SHIPPED_ORDERS),
+            cancelled: list(keys::CANCELLED_ORDERS),
+            refunded: list(keys::REFUNDED_ORDERS),
+        }
+    }
+
+    pub fn contains(&self, state: u32) -> bool {
+        self.shipped.contains(&state)
+            || self.cancelled.contains(&state)
+            || self.refunded.contains(&state)
+    }
+}
+
+fn time_shift(config: &ShopConfig) -> u32 {
+    config
+        .int(keys::TIME_SHIFT, DEFAULT_TIME_SHIFT)
+        .clamp(0, MAX_TIME_SHIFT) as u32
+}
+
+/// Queues (or re-arms) the order's SYNC_STATUS task. `new_state` is the hook's new state; `None`
+/// reads the order's current state (the `saveTaskOrder` action of a conveyor).
+pub async fn on_order_status_update(
+    db: &Db,
+    id_order: u32,
+    new_state: Option<u32>,
+) -> Result<HookOutcome, DbError> {
+    let mut log = ProcessLogger::new(DEFAULT_PROCESS);
+    let mut conn = db.conn().await?;
+    let outcome = queue_order(db, &mut conn, &mut log, id_order, new_state).await;
+    // Logs are written even when queueing failed half-way, so the back office shows why.
+    let flushed = log.flush(db, &mut conn).await;
+    let outcome = outcome?;
+    flushed?;
+    Ok(outcome)
+}
+
+async fn queue_order(
+    db: &Db,
+    conn: &mut Conn,
+    log: &mut ProcessLogger,
+    id_order: u32,
+    new_state: Option<u32>,
+) -> Result<HookOutcome, DbError> {
+    let Some(order) = orders::load_context(db, conn, id_order).await? else {
+        log.order(
+            LogLevel::Error,
+            id_order,
+            "Order not registered for synchronization; Order could not be loaded.",
+        );
+        return Ok(HookOutcome::UnknownOrder);
+    };
+    // Most orders of a shop are not marketplace orders: skip them silently, as the reference does.
+    let Some(link) = order.link.clone() else {
+        return Ok(HookOutcome::NotShoppingFeedOrder);
+    };
+    let config = shop_config(db, conn, &order).await?;
+    if let Err(why) = availability(&config, order.legacy_installed, order.legacy_active) {
+        log.order(
+            LogLevel::Error,
+            id_order,
+            &format!(
+                "Order not registered for synchronization; {}",
+                why.message(order.id_shop)
+            ),
+        );
+        return Ok(HookOutcome::Unavailable(why));
+    }
+    let lists = StateLists::read(&config, |e| {
+        log.order(LogLevel::Error, id_order, &e);
+    });
+    let state = new_state.unwrap_or(order.current_state);
+    if !lists.contains(state) {
+        return Ok(HookOutcome::UnmappedState(state));
+    }
+    if !link.has_identifier() {
+        match orders::reference_from_messages(db, conn, id_order).await? {
+            Some(reference) => {
+                orders::set_marketplace_reference(db, conn, id_order, &reference).await?
+            }
+            None => {
+                log.order(
+                    LogLevel::Error,
+                    id_order,
+                    "Could not retrieve SF Order reference.",
+                );
+                return Ok(HookOutcome::NoReference);
+            }
+        }
+    }
+    let delay_minutes = if lists.shipped.contains(&state) {
+        time_shift(&config)
+    } else {
+        0
+    };
+    log.order(
+        LogLevel::Info,
+        id_order,
+        &format!("Process started Order {id_order}"),
+    );
+    let upsert = queue::upsert_sync_task(db, conn, id_order, delay_minutes).await?;
+    log.order(
+        LogLevel::Success,
+        id_order,
+        "Order registered for synchronization; action SYNC_STATUS",
+    );
+    Ok(match upsert {
+        Upsert::Inserted => HookOutcome::Queued { delay_minutes },
+        Upsert::Rearmed => HookOutcome::Rearmed { delay_minutes },
+    })
+}
+
+async fn shop_config(
+    db: &Db,
+    conn: &mut Conn,
+    order: &OrderContext,
+) -> Result<ShopConfig, DbError> {
+    ShopConfig::load(
+        conn,
+        &db.sql().hook_config,
+        &keys::HOOK,
+        order.id_shop,
+        order.id_shop_group,
+    )
+    .await
+}
+
+/// What `saveOrder` / `onValidateOrder` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SaveOrderOutcome {
+    Saved,
+    AlreadySaved,
+    NotShoppingFeedOrder,
+    UnknownOrder,
+    Unavailable(Unavailable),
+}
+
+/// Creates the `shoppingfeed_order` row of an order imported by the legacy module (`sfpayment`).
+pub async fn save_order(db: &Db, id_order: u32) -> Result<SaveOrderOutcome, DbError> {
+    let mut log = ProcessLogger::new(DEFAULT_PROCESS);
+    let mut conn = db.conn().await?;
+    let outcome = save_order_inner(db, &mut conn, &mut log, id_order).await;
+    let flushed = log.flush(db, &mut conn).await;
+    let outcome = outcome?;
+    flushed?;
+    Ok(outcome)
+}
+
+async fn save_order_inner(
+    db: &Db,
+    conn: &mut Conn,
+    log: &mut ProcessLogger,
+    id_order: u32,
+) -> Result<SaveOrderOutcome, DbError> {
+    let Some(order) = orders::load_context(db, conn, id_order).await? else {
+        log.order(
+            LogLevel::Error,
+            id_order,
+            "SF Order not imported; Order could not be loaded.",
+        );
+        return Ok(SaveOrderOutcome::UnknownOrder);
+    };
+    if order.module.as_deref() != Some(SF_PAYMENT_MODULE) {
+        return Ok(SaveOrderOutcome::NotShoppingFeedOrder);
+    }
+    let config = shop_config(db, conn, &order).await?;
+    if let Err(why) = availability(&config, order.legacy_installed, order.legacy_active) {
+        log.order(
+            LogLevel::Error,
+            id_order,
+            &format!("SF Order not imported; {}", why.message(order.id_shop)),
+        );
+        return Ok(SaveOrderOutcome::Unavailable(why));
+    }
+    if order.link.is_some() {
+        return Ok(SaveOrderOutcome::AlreadySaved);
+    }
+    log.order(
+        LogLevel::Info,
+        id_order,
+        &format!("Start import Order {id_order}"),
+    );
+    // The legacy module writes its reference message after validateOrder: it may not exist yet,
+    // in which case the hook path fills it in later.
+    let reference = orders::reference_from_messages(db, conn, id_order).await?;
+    if orders::insert_link(db, conn, id_order, &order.payment, reference.as_deref()).await? {
+        log.order(LogLevel::Success, id_order, "SF Order successfully saved");
+        Ok(SaveOrderOutcome::Saved)
+    } else {
+        Ok(SaveOrderOutcome::AlreadySaved)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(rows: &[(&str, &str)]) -> ShopConfig {
+        ShopConfig::from_rows(
+            rows.iter()
+                .map(|(k, v)| (k.to_string(), Some(v.to_string()), None, None))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn gate_checks_each_condition_in_order() {
+        let on = cfg(&[(keys::ORDER_SYNC_ENABLED, "1")]);
+        assert_eq!(availability(&on, true, true), Ok(()));
+        assert_eq!(
+            availability(&cfg(&[]), true, true),
+            Err(Unavailable::Disabled)
+        );
+        assert_eq!(
+            availability(&on, false, false),
+            Err(Unavailable::LegacyNotInstalled)
+        );
+        assert_eq!(
+            availability(&on, true, false),
+            Err(Unavailable::LegacyInactive)
+        );
+        let legacy = cfg(&[
+            (keys::ORDER_SYNC_ENABLED, "1"),
+            (keys::LEGACY_STATUS_CANCELED, "checked"),
+        ]);
+        assert_eq!(
+            availability(&legacy, true, true),
+            Err(Unavailable::LegacySyncsOrders)
+        );
+    }
+
+    #[test]
+    fn time_shift_defaults_to_five_and_is_clamped() {
+        assert_eq!(time_shift(&cfg(&[])), 5);
+        assert_eq!(time_shift(&cfg(&[(keys::TIME_SHIFT, "0")])), 0);
+        assert_eq!(time_shift(&cfg(&[(keys::TIME_SHIFT, "-3")])), 0);
+        assert_eq!(time_shift(&cfg(&[(keys::TIME_SHIFT, "99999999")])), 10080);
+    }
+}

@@ -1,0 +1,203 @@
+//! Domain types shared by the queue, the API client and the engine: typed states instead of strings.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// `shoppingfeed_task_order.action`, with the reference module's enum values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TaskAction {
+    SyncStatus,
+    CheckTicketSyncStatus,
+}
+
+impl TaskAction {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TaskAction::SyncStatus => "SYNC_STATUS",
+            TaskAction::CheckTicketSyncStatus => "CHECK_TICKET_SYNC_STATUS",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "SYNC_STATUS" => Some(TaskAction::SyncStatus),
+            "CHECK_TICKET_SYNC_STATUS" => Some(TaskAction::CheckTicketSyncStatus),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for TaskAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A Shopping Feed order operation (`POST /v1/store/{id}/order/{operation}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Operation {
+    Ship,
+    Cancel,
+    Refund,
+    Acknowledge,
+    Unacknowledge,
+    Accept,
+    Refuse,
+    Deliver,
+    UploadDocuments,
+}
+
+impl Operation {
+    pub const ALL: [Operation; 9] = [
+        Operation::Ship,
+        Operation::Cancel,
+        Operation::Refund,
+        Operation::Acknowledge,
+        Operation::Unacknowledge,
+        Operation::Accept,
+        Operation::Refuse,
+        Operation::Deliver,
+        Operation::UploadDocuments,
+    ];
+
+    /// The path segment of the operation.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Operation::Ship => "ship",
+            Operation::Cancel => "cancel",
+            Operation::Refund => "refund",
+            Operation::Acknowledge => "acknowledge",
+            Operation::Unacknowledge => "unacknowledge",
+            Operation::Accept => "accept",
+            Operation::Refuse => "refuse",
+            Operation::Deliver => "deliver",
+            Operation::UploadDocuments => "upload-documents",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Operation::ALL.into_iter().find(|o| o.as_str() == s)
+    }
+
+    /// The ticket `type` the API gives the tickets of this operation (sf-api.md §7.2).
+    pub const fn ticket_type(self) -> &'static str {
+        match self {
+            Operation::Ship => "order.notify.shipment",
+            Operation::Cancel => "order.notify.cancellation",
+            Operation::Refund => "order.notify.refund",
+            Operation::Acknowledge => "order.acknowledge",
+            Operation::Unacknowledge => "order.unacknowledge",
+            Operation::Accept => "order.notify.acceptance",
+            Operation::Refuse => "order.notify.refusal",
+            Operation::Deliver => "order.notify.delivery",
+            Operation::UploadDocuments => "order.notify.upload-documents",
+        }
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A ticket's `state` (note the API's spelling: `succeed`, `canceled`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TicketState {
+    Scheduled,
+    Running,
+    Succeed,
+    Failed,
+    Canceled,
+}
+
+impl TicketState {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TicketState::Scheduled => "scheduled",
+            TicketState::Running => "running",
+            TicketState::Succeed => "succeed",
+            TicketState::Failed => "failed",
+            TicketState::Canceled => "canceled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            TicketState::Scheduled,
+            TicketState::Running,
+            TicketState::Succeed,
+            TicketState::Failed,
+            TicketState::Canceled,
+        ]
+        .into_iter()
+        .find(|t| t.as_str() == s)
+    }
+
+    pub const fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            TicketState::Succeed | TicketState::Failed | TicketState::Canceled
+        )
+    }
+}
+
+impl fmt::Display for TicketState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// ProcessLogger levels as the reference module writes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    Info,
+    Success,
+    Error,
+}
+
+impl LogLevel {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Info => "info",
+            LogLevel::Success => "success",
+            LogLevel::Error => "error",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operation_round_trips_through_its_path_segment() {
+        for op in Operation::ALL {
+            assert_eq!(Operation::parse(op.as_str()), Some(op));
+            let json = serde_json::to_string(&op).unwrap();
+            assert_eq!(json, format!("\"{}\"", op.as_str()));
+        }
+        assert_eq!(Operation::parse("ships"), None);
+    }
+
+    #[test]
+    fn ticket_state_uses_the_api_spelling() {
+        assert_eq!(TicketState::parse("succeed"), Some(TicketState::Succeed));
+        assert_eq!(TicketState::parse("succeeded"), None);
+        assert_eq!(TicketState::parse("canceled"), Some(TicketState::Canceled));
+        assert!(!TicketState::Running.is_terminal());
+        assert!(TicketState::Failed.is_terminal());
+    }
+
+    #[test]
+    fn task_action_matches_the_enum_values_of_the_table() {
+        assert_eq!(TaskAction::SyncStatus.as_str(), "SYNC_STATUS");
+        assert_eq!(
+            TaskAction::parse("CHECK_TICKET_SYNC_STATUS"),
+            Some(TaskAction::CheckTicketSyncStatus)
+        );
+        assert_eq!(TaskAction::parse("sync_status"), None);
+    }
+}

@@ -1,0 +1,117 @@
+//! The process's settings: php.ini `shoppingfeed_sync.*` first, then `OrderSync::configure()`.
+//! The mailer callable is request-scoped (a PHP value must not outlive its request).
+
+use crate::config::{OptionValue, Settings, OPTION_NAMES};
+use crate::error::ConfigError;
+use ext_php_rs::flags::IniEntryPermission;
+use ext_php_rs::types::{ZendHashTable, Zval};
+use ext_php_rs::zend::{ExecutorGlobals, IniEntryDef, IniEntryDefs};
+use std::cell::RefCell;
+use std::sync::Mutex;
+
+/// INI entries; an empty value means "use the built-in default".
+pub static INI_ENTRIES: IniEntryDefs<5> = IniEntryDefs::new([
+    IniEntryDef::new(c"shoppingfeed_sync.database_url", c"", IniEntryPermission::All),
+    IniEntryDef::new(c"shoppingfeed_sync.table_prefix", c"ps_", IniEntryPermission::All),
+    IniEntryDef::new(
+        c"shoppingfeed_sync.api_base_url",
+        c"https://api.shopping-feed.com",
+        IniEntryPermission::All,
+    ),
+    IniEntryDef::new(c"shoppingfeed_sync.http_timeout_ms", c"10000", IniEntryPermission::All),
+    IniEntryDef::end(),
+]);
+
+/// `configure()` overrides, on top of the ini values, for this process.
+static OVERRIDES: Mutex<Vec<(String, OptionValue)>> = Mutex::new(Vec::new());
+
+thread_local! {
+    static MAILER: RefCell<Option<Zval>> = const { RefCell::new(None) };
+}
+
+/// Settings from the ini file, then from `configure()`.
+pub fn current() -> Result<Settings, ConfigError> {
+    let mut settings = Settings::default();
+    let ini = ExecutorGlobals::get().ini_values();
+    for name in OPTION_NAMES.iter().filter(|n| **n != "mailer") {
+        if let Some(Some(value)) = ini.get(&format!("shoppingfeed_sync.{name}")) {
+            if value.is_empty() {
+                continue;
+            }
+            settings.set(name, OptionValue::Str(value.clone())).map_err(|e| match e {
+                ConfigError::Invalid { option, reason } => ConfigError::Invalid {
+                    option: format!("shoppingfeed_sync.{option} (php.ini)"),
+                    reason,
+                },
+                other => other,
+            })?;
+        }
+    }
+    let overrides = OVERRIDES.lock().unwrap_or_else(|p| p.into_inner());
+    for (name, value) in overrides.iter() {
+        settings.set(name, value.clone())?;
+    }
+    Ok(settings)
+}
+
+fn option_value(zv: &Zval) -> OptionValue {
+    if let Some(b) = zv.bool().filter(|_| zv.is_bool()) {
+        OptionValue::Bool(b)
+    } else if zv.is_long() {
+        OptionValue::Int(zv.long().unwrap_or_default())
+    } else if zv.is_double() {
+        OptionValue::Float(zv.double().unwrap_or_default())
+    } else if zv.is_string() {
+        OptionValue::Str(zv.string().unwrap_or_default())
+    } else if zv.is_null() {
+        OptionValue::Null
+    } else if zv.is_array() {
+        OptionValue::Other("array")
+    } else if zv.is_object() {
+        OptionValue::Other("object")
+    } else {
+        OptionValue::Other("resource")
+    }
+}
+
+/// Validates every option first; nothing changes unless all are valid.
+pub fn configure(options: &ZendHashTable) -> Result<(), ConfigError> {
+    let mut candidate = current()?;
+    let mut accepted: Vec<(String, OptionValue)> = Vec::new();
+    let mut mailer: Option<Zval> = None;
+    for (key, value) in options.iter() {
+        let name = key.to_string();
+        if name == "mailer" {
+            if value.is_null() {
+                mailer = Some(Zval::new());
+            } else if value.is_callable() {
+                mailer = Some(value.shallow_clone());
+            } else {
+                return Err(ConfigError::invalid("mailer", "must be a callable or null"));
+            }
+            continue;
+        }
+        let v = option_value(value);
+        candidate.set(&name, v.clone())?;
+        accepted.push((name, v));
+    }
+    let mut overrides = OVERRIDES.lock().unwrap_or_else(|p| p.into_inner());
+    for (name, v) in accepted {
+        overrides.retain(|(n, _)| *n != name);
+        overrides.push((name, v));
+    }
+    if let Some(m) = mailer {
+        MAILER.with(|cell| *cell.borrow_mut() = if m.is_null() { None } else { Some(m) });
+    }
+    Ok(())
+}
+
+/// Runs `f` with the configured mailer, if any.
+pub fn with_mailer<R>(f: impl FnOnce(Option<&Zval>) -> R) -> R {
+    MAILER.with(|cell| f(cell.borrow().as_ref()))
+}
+
+/// Forgets request-scoped values (called at request shutdown).
+pub fn end_request() {
+    MAILER.with(|cell| cell.borrow_mut().take());
+}

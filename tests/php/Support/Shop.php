@@ -1,0 +1,91 @@
+<?php
+namespace Shoppingfeed\Sync\Tests;
+
+/** Builds PrestaShop data for a test: configuration, the legacy module, orders and their links. */
+final class Shop
+{
+    public const SHIPPED = 4;
+    public const DELIVERED = 5;
+    public const CANCELED = 6;
+    public const REFUNDED = 7;
+    public const PAYMENT_ACCEPTED = 2;
+
+    /** Empties what tests write, then sets a shop where synchronization is available. */
+    public static function reset(): void
+    {
+        $pdo = TestDatabase::pdo();
+        foreach (['orders', 'order_carrier', 'carrier', 'message', 'module', 'module_shop',
+                  'shoppingfeed_task_order', 'shoppingfeed_order', 'shoppingfeed_processlogger',
+                  'shoppingfeed_processmonitor'] as $t) {
+            $pdo->exec("DELETE FROM ps_$t");
+        }
+        $pdo->exec("DELETE FROM ps_configuration WHERE name LIKE 'SHOPPINGFEED\\_%' OR name LIKE 'SHOPPING\\_FLUX\\_%'");
+        self::installLegacyModule(true);
+        self::config('SHOPPINGFEED_ORDER_SYNC_ENABLED', '1');
+        self::config('SHOPPINGFEED_SHIPPED_ORDERS', json_encode([(string) self::SHIPPED, (string) self::DELIVERED]));
+        self::config('SHOPPINGFEED_CANCELLED_ORDERS', json_encode([self::CANCELED]));
+        self::config('SHOPPINGFEED_REFUNDED_ORDERS', json_encode([(string) self::REFUNDED]));
+        self::config('SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT', '5');
+        self::config('SHOPPING_FLUX_STATUS_SHIPPED', '');
+        self::config('SHOPPING_FLUX_STATUS_CANCELED', '');
+    }
+
+    /** Sets a configuration value at global (both null), group or shop level. */
+    public static function config(string $name, ?string $value, ?int $idShop = null, ?int $idShopGroup = null): void
+    {
+        $pdo = TestDatabase::pdo();
+        $del = $pdo->prepare('DELETE FROM ps_configuration WHERE name = ? AND id_shop <=> ? AND id_shop_group <=> ?');
+        $del->execute([$name, $idShop, $idShopGroup]);
+        $ins = $pdo->prepare('INSERT INTO ps_configuration (id_shop_group, id_shop, name, value, date_add, date_upd) VALUES (?, ?, ?, ?, NOW(), NOW())');
+        $ins->execute([$idShopGroup, $idShop, $name, $value]);
+    }
+
+    public static function installLegacyModule(bool $active, int $idShop = 1): void
+    {
+        $pdo = TestDatabase::pdo();
+        $pdo->exec("DELETE FROM ps_module WHERE name = 'shoppingfluxexport'");
+        $pdo->prepare("INSERT INTO ps_module (name, active, version) VALUES ('shoppingfluxexport', ?, '4.6.2')")->execute([(int) $active]);
+        $id = (int) $pdo->lastInsertId();
+        $pdo->prepare('INSERT INTO ps_module_shop (id_module, id_shop) VALUES (?, ?)')->execute([$id, $idShop]);
+    }
+
+    public static function uninstallLegacyModule(): void
+    {
+        TestDatabase::pdo()->exec("DELETE m, ms FROM ps_module m LEFT JOIN ps_module_shop ms ON ms.id_module = m.id_module WHERE m.name = 'shoppingfluxexport'");
+    }
+
+    /** An order; `sf` links it to Shopping Feed with a marketplace reference. */
+    public static function order(int $state, bool $sf = true, string $module = 'sfpayment', string $payment = 'Amazon', int $idShop = 1, ?string $reference = null): int
+    {
+        $pdo = TestDatabase::pdo();
+        $pdo->prepare("INSERT INTO ps_orders (reference, id_shop_group, id_shop, id_carrier, id_lang, id_customer, id_cart, id_currency,
+              id_address_delivery, id_address_invoice, current_state, payment, module, invoice_date, delivery_date, valid, date_add, date_upd)
+            VALUES (?, 1, ?, 1, 1, 1, 1, 1, 1, 1, ?, ?, ?, NOW(), NOW(), 1, NOW(), NOW())")
+            ->execute([substr(strtoupper(bin2hex(random_bytes(5))), 0, 9), $idShop, $state, $payment, $module]);
+        $id = (int) $pdo->lastInsertId();
+        if ($sf) {
+            $pdo->prepare('INSERT INTO ps_shoppingfeed_order (id_order_marketplace, name_marketplace, id_order, date_add, date_upd) VALUES (?, ?, ?, NOW(), NOW())')
+                ->execute([$reference ?? "MP-$id", $payment, $id]);
+        }
+        return $id;
+    }
+
+    public static function setState(int $idOrder, int $state): void
+    {
+        TestDatabase::pdo()->prepare('UPDATE ps_orders SET current_state = ? WHERE id_order = ?')->execute([$state, $idOrder]);
+    }
+
+    /** @return list<array<string, mixed>> */
+    public static function tasks(?int $idOrder = null): array
+    {
+        $sql = 'SELECT *, TIMESTAMPDIFF(SECOND, NOW(), update_at) AS due_in FROM ps_shoppingfeed_task_order' . ($idOrder ? ' WHERE id_order = ' . $idOrder : '') . ' ORDER BY id_shoppingfeed_task_order';
+        return TestDatabase::pdo()->query($sql)->fetchAll(\PDO::FETCH_ASSOC);
+    }
+
+    /** @return list<array<string, mixed>> */
+    public static function logs(?string $level = null): array
+    {
+        $sql = 'SELECT * FROM ps_shoppingfeed_processlogger' . ($level ? ' WHERE level = ' . TestDatabase::pdo()->quote($level) : '') . ' ORDER BY id_shoppingfeed_processlogger';
+        return TestDatabase::pdo()->query($sql)->fetchAll(\PDO::FETCH_ASSOC);
+    }
+}
