@@ -7,7 +7,7 @@ use serde::Deserialize;
 /// an HTML gateway page, not a whole collection.
 pub const MAX_ERROR_BODY: usize = 4096;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum ApiError {
     /// No HTTP response at all: DNS, connection refused or reset, broken body.
