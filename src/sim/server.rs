@@ -295,6 +295,11 @@ async fn pipeline(
     if d.latency > 0 {
         tokio::time::sleep(Duration::from_millis(d.latency)).await;
     }
+    // The log shows no status for a response the client never receives.
+    let lost = matches!(
+        d.fault,
+        Some(FaultKind::DropResponse { .. } | FaultKind::Reset { mid_body: false })
+    );
     let mut req = Request::from_parts(parts, Body::from(bytes));
     req.extensions_mut().insert(d.ctx);
     let resp = match d.fault {
@@ -383,11 +388,13 @@ async fn pipeline(
         }
         Some(FaultKind::Ignore { .. }) => next.run(req).await,
     };
-    let status = resp.status().as_u16();
-    let mut st = sh.lock();
-    *st.stats.per_status.entry(status).or_default() += 1;
-    if let Some(e) = st.log_entry_mut(d.seq) {
-        e.status = Some(status);
+    if !lost {
+        let status = resp.status().as_u16();
+        let mut st = sh.lock();
+        *st.stats.per_status.entry(status).or_default() += 1;
+        if let Some(e) = st.log_entry_mut(d.seq) {
+            e.status = Some(status);
+        }
     }
     resp
 }

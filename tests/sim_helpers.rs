@@ -1,0 +1,162 @@
+//! Shared helpers of the simulator tests (included with `#[path]`; holds no test itself).
+#![allow(dead_code)]
+
+use serde_json::{json, Value};
+use shoppingfeed_sync::sim::{spawn, Order, SimConfig, SimHandle};
+
+pub const TOKEN: &str = "t0k3n-abcdefghijklmnopqrstuvwxyz";
+pub const STORE: i64 = 1276;
+
+pub struct Sim {
+    pub handle: SimHandle,
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+/// A simulator with one token/store and orders 111, 222, 333 (REF-<id>, amazon).
+pub async fn sim() -> Sim {
+    sim_with(SimConfig::new(TOKEN, STORE)).await
+}
+
+pub async fn sim_with(config: SimConfig) -> Sim {
+    let config = config
+        .with_orders((1..=3).map(|i| Order::new(i * 111, format!("REF-{}", i * 111), "amazon")));
+    let handle = spawn(config).await.expect("spawn simulator");
+    let base = handle.base_url();
+    Sim {
+        handle,
+        base,
+        http: client(),
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .expect("client")
+}
+
+/// A client that opens a new connection for every request.
+pub fn fresh_client(timeout_ms: u64) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_millis(timeout_ms))
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("client")
+}
+
+impl Sim {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// POST a control route; asserts 200 and returns the JSON answer.
+    pub async fn control(&self, path: &str, body: Value) -> Value {
+        let r = self
+            .http
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .expect("control request");
+        let status = r.status().as_u16();
+        let v: Value = r.json().await.expect("control json");
+        assert_eq!(status, 200, "control {path} failed: {v}");
+        v
+    }
+
+    pub async fn control_get(&self, path: &str) -> Value {
+        let r = self.http.get(self.url(path)).send().await.expect("get");
+        assert_eq!(r.status().as_u16(), 200, "GET {path}");
+        r.json().await.expect("json")
+    }
+
+    pub async fn fault(&self, rule: Value) -> u64 {
+        self.control("/_sim/faults", rule).await["id"]
+            .as_u64()
+            .expect("rule id")
+    }
+
+    /// POST an operation with the test token; returns (status, headers, body text).
+    pub async fn op_raw(&self, op: &str, body: Value) -> reqwest::Response {
+        self.http
+            .post(self.url(&format!("/v1/store/{STORE}/order/{op}")))
+            .bearer_auth(TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .expect("operation request")
+    }
+
+    /// POST an operation, expect 202, return the body.
+    pub async fn op(&self, op: &str, body: Value) -> Value {
+        let r = self.op_raw(op, body).await;
+        assert_eq!(r.status().as_u16(), 202);
+        r.json().await.expect("202 json")
+    }
+
+    /// Ship the given order ids; returns the batch id.
+    pub async fn ship(&self, ids: &[i64]) -> String {
+        let orders: Vec<Value> = ids
+            .iter()
+            .map(|id| json!({"id": id, "carrier": "ups", "trackingNumber": format!("TN{id}"), "trackingLink": "", "items": [], "warehouseId": null}))
+            .collect();
+        let v = self.op("ship", json!({ "order": orders })).await;
+        v["id"].as_str().expect("batch id").to_string()
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .expect("GET")
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, Value) {
+        let r = self.get(path).await;
+        let s = r.status().as_u16();
+        let text = r.text().await.expect("body");
+        (
+            s,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    /// One page-1 poll of a batch.
+    pub async fn poll(&self, batch: &str) -> Value {
+        let (s, v) = self
+            .get_json(&format!(
+                "/v1/store/{STORE}/ticket?batchId={batch}&page=1&limit=200"
+            ))
+            .await;
+        assert_eq!(s, 200, "{v}");
+        v
+    }
+
+    /// States of a batch's tickets after one poll, in order.
+    pub async fn poll_states(&self, batch: &str) -> Vec<String> {
+        let v = self.poll(batch).await;
+        tickets(&v)
+            .iter()
+            .map(|t| t["state"].as_str().unwrap_or("?").to_string())
+            .collect()
+    }
+
+    pub async fn order(&self, id: i64) -> Value {
+        self.control_get(&format!("/_sim/orders/{id}")).await
+    }
+
+    pub async fn stats(&self) -> Value {
+        self.control_get("/_sim/stats").await
+    }
+}
+
+pub fn tickets(collection: &Value) -> Vec<Value> {
+    collection["_embedded"]["ticket"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
