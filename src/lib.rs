@@ -6,6 +6,7 @@
 pub mod api;
 pub mod config;
 pub mod db;
+pub mod engine;
 pub mod error;
 pub mod hook;
 pub mod model;

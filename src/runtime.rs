@@ -81,3 +81,23 @@ pub fn db(settings: &Settings) -> Result<Db, RuntimeError> {
     }
     Ok(db)
 }
+
+static HTTP: Mutex<Option<(u32, reqwest::Client)>> = Mutex::new(None);
+
+/// The process's HTTP client (connection pool reused across CRON runs).
+pub fn http() -> Result<reqwest::Client, RuntimeError> {
+    let mut guard = HTTP.lock().unwrap_or_else(|p| p.into_inner());
+    let pid = std::process::id();
+    if let Some((p, client)) = guard.as_ref() {
+        if *p == pid {
+            return Ok(client.clone());
+        }
+    }
+    let client = reqwest::Client::builder()
+        .user_agent(concat!("shoppingfeed_sync/", env!("CARGO_PKG_VERSION")))
+        .pool_idle_timeout(std::time::Duration::from_secs(30))
+        .build()
+        .map_err(|e| RuntimeError::Start(format!("HTTP client: {e}")))?;
+    *guard = Some((pid, client.clone()));
+    Ok(client)
+}

@@ -30,6 +30,23 @@ pub mod keys {
     ];
 }
 
+/// The keys the CRON reads per shop.
+pub const CRON_KEYS: [&str; 13] = [
+    keys::ORDER_SYNC_ENABLED,
+    keys::SHIPPED_ORDERS,
+    keys::CANCELLED_ORDERS,
+    keys::REFUNDED_ORDERS,
+    keys::MAX_ORDERS,
+    keys::AUTH_TOKEN,
+    keys::STORE_ID,
+    keys::LEGACY_STATUS_SHIPPED,
+    keys::LEGACY_STATUS_CANCELED,
+    keys::SHOP_EMAIL,
+    keys::LANG_DEFAULT,
+    keys::TIME_SHIFT,
+    "PS_SHOP_NAME",
+];
+
 /// The legacy module whose order sync must be off for ours to run.
 pub const LEGACY_MODULE: &str = "shoppingfluxexport";
 
@@ -47,6 +64,35 @@ pub struct Sql {
     pub insert_log_head: String,
     pub log_values: &'static str,
     pub prefix: TablePrefix,
+    pub cron: CronSql,
+}
+
+/// The statements of the CRON run.
+pub struct CronSql {
+    pub active_shops: String,
+    pub cron_config: String,
+    pub legacy_module: String,
+    pub try_lock: &'static str,
+    pub release_lock: &'static str,
+    pub monitor_lock: String,
+    pub monitor_unlock: String,
+    /// Due SYNC_STATUS tasks of a shop that no live lease holds, locked for the claim.
+    pub select_claimable: String,
+    /// `lease_claim_head` + `(?,?,...)`: sets the lease on the selected ids.
+    pub lease_claim_head: String,
+    /// Claimed tasks with everything a payload needs; `claimed_tail` appended.
+    pub claimed_tasks: String,
+    pub release_head: String,
+    pub mark_sent_head: String,
+    pub delete_head: String,
+    /// Distinct batches waiting for a ticket check in a shop, after a given batch id (keyset paging).
+    pub batches_page: String,
+    pub batch_tasks: String,
+    pub set_ticket_number: String,
+    pub requeue: String,
+    pub delete_task: String,
+    pub state_names_head: String,
+    pub task_orders_due: String,
 }
 
 impl Sql {
@@ -101,6 +147,134 @@ impl Sql {
             ),
             log_values: "(?, ?, ?, ?, ?, NOW())",
             prefix: prefix.clone(),
+            cron: CronSql::new(prefix),
         }
     }
+}
+
+impl CronSql {
+    fn new(prefix: &TablePrefix) -> Self {
+        let t = |name: &str| prefix.table(name);
+        let task = t("shoppingfeed_task_order");
+        let orders = t("orders");
+        let config_placeholders = vec!["?"; CRON_KEYS.len()].join(",");
+        CronSql {
+            active_shops: format!(
+                "SELECT id_shop, id_shop_group, name FROM {} WHERE active = 1 AND deleted = 0 ORDER BY id_shop",
+                t("shop")
+            ),
+            cron_config: format!(
+                "SELECT name, value, id_shop, id_shop_group FROM {} \
+                 WHERE name IN ({config_placeholders}) \
+                   AND (id_shop = ? OR (id_shop IS NULL AND (id_shop_group = ? OR id_shop_group IS NULL)))",
+                t("configuration")
+            ),
+            legacy_module: format!(
+                "SELECT (SELECT COUNT(*) FROM {module} WHERE name = '{LEGACY_MODULE}'), \
+                        (SELECT m.active FROM {module} m JOIN {module_shop} ms \
+                           ON ms.id_module = m.id_module AND ms.id_shop = ? WHERE m.name = '{LEGACY_MODULE}')",
+                module = t("module"),
+                module_shop = t("module_shop"),
+            ),
+            // A session lock dies with its connection: a crashed run never blocks the next one.
+            try_lock: "SELECT GET_LOCK(CONCAT(DATABASE(), '/shoppingfeed:syncOrder'), 0)",
+            release_lock: "SELECT RELEASE_LOCK(CONCAT(DATABASE(), '/shoppingfeed:syncOrder'))",
+            monitor_lock: format!(
+                "INSERT INTO {} (name, pid, data, duration, active, last_update) \
+                 VALUES ('shoppingfeed:syncOrder', ?, '[]', 0, 1, NOW()) \
+                 ON DUPLICATE KEY UPDATE pid = VALUES(pid), last_update = NOW()",
+                t("shoppingfeed_processmonitor")
+            ),
+            monitor_unlock: format!(
+                "UPDATE {} SET pid = NULL, last_update = NOW(), duration = ? WHERE name = 'shoppingfeed:syncOrder'",
+                t("shoppingfeed_processmonitor")
+            ),
+            select_claimable: format!(
+                "SELECT t.id_shoppingfeed_task_order FROM {task} t \
+                 JOIN {orders} o ON o.id_order = t.id_order \
+                 WHERE t.action = 'SYNC_STATUS' AND t.update_at IS NOT NULL AND t.update_at <= NOW() \
+                   AND o.id_shop = ? AND (t.lease_until IS NULL OR t.lease_until < NOW()) \
+                 ORDER BY t.update_at, t.id_shoppingfeed_task_order LIMIT ? FOR UPDATE SKIP LOCKED"
+            ),
+            lease_claim_head: format!(
+                "UPDATE {task} SET lease_owner = ?, lease_until = NOW() + INTERVAL ? SECOND \
+                 WHERE id_shoppingfeed_task_order IN "
+            ),
+            claimed_tasks: format!(
+                "SELECT t.id_shoppingfeed_task_order, t.id_order, t.attempts, o.current_state, o.reference, \
+                        so.id_internal_shoppingfeed, so.id_order_marketplace, so.name_marketplace, \
+                        c.name, c.url, oc.tracking_number \
+                 FROM {task} t JOIN {orders} o ON o.id_order = t.id_order \
+                 LEFT JOIN {sf} so ON so.id_order = t.id_order \
+                 LEFT JOIN {oc} oc ON oc.id_order_carrier = \
+                     (SELECT MIN(x.id_order_carrier) FROM {oc} x WHERE x.id_order = t.id_order) \
+                 LEFT JOIN {carrier} c ON c.id_carrier = COALESCE(oc.id_carrier, o.id_carrier) \
+                 WHERE t.lease_owner = ? ORDER BY t.update_at, t.id_shoppingfeed_task_order",
+                sf = t("shoppingfeed_order"),
+                oc = t("order_carrier"),
+                carrier = t("carrier"),
+            ),
+            release_head: format!(
+                "UPDATE {task} SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ? AND id_shoppingfeed_task_order IN "
+            ),
+            mark_sent_head: format!(
+                "UPDATE {task} SET action = 'CHECK_TICKET_SYNC_STATUS', batch_id = ?, ticket_number = NULL, \
+                   sent_at = NOW(), lease_owner = NULL, lease_until = NULL, date_upd = NOW() \
+                 WHERE lease_owner = ? AND action = 'SYNC_STATUS' AND id_shoppingfeed_task_order IN "
+            ),
+            delete_head: format!("DELETE FROM {task} WHERE id_shoppingfeed_task_order IN "),
+            batches_page: format!(
+                "SELECT DISTINCT t.batch_id FROM {task} t JOIN {orders} o ON o.id_order = t.id_order \
+                 WHERE t.action = 'CHECK_TICKET_SYNC_STATUS' AND o.id_shop = ? AND t.batch_id > ? \
+                 ORDER BY t.batch_id LIMIT ?"
+            ),
+            batch_tasks: format!(
+                "SELECT t.id_shoppingfeed_task_order, t.id_order, t.attempts, t.ticket_number, \
+                        TIMESTAMPDIFF(MINUTE, COALESCE(t.sent_at, t.date_upd), NOW()), \
+                        so.id_internal_shoppingfeed, so.id_order_marketplace \
+                 FROM {task} t LEFT JOIN {sf} so ON so.id_order = t.id_order \
+                 WHERE t.action = 'CHECK_TICKET_SYNC_STATUS' AND t.batch_id = ?",
+                sf = t("shoppingfeed_order"),
+            ),
+            set_ticket_number: format!(
+                "UPDATE IGNORE {task} SET ticket_number = ? WHERE id_shoppingfeed_task_order = ? AND ticket_number IS NULL"
+            ),
+            // Back to SYNC_STATUS in place (date_add kept); IGNORE: if the order already has a pending
+            // task, the unique key refuses and the caller deletes this row instead.
+            requeue: format!(
+                "UPDATE IGNORE {task} SET action = 'SYNC_STATUS', ticket_number = NULL, batch_id = NULL, \
+                   attempts = attempts + 1, last_error = ?, update_at = NOW() + INTERVAL ? MINUTE, \
+                   sent_at = NULL, lease_owner = NULL, lease_until = NULL, date_upd = NOW() \
+                 WHERE id_shoppingfeed_task_order = ? AND action = 'CHECK_TICKET_SYNC_STATUS'"
+            ),
+            delete_task: format!("DELETE FROM {task} WHERE id_shoppingfeed_task_order = ?"),
+            state_names_head: format!(
+                "SELECT o.id_order, o.reference, COALESCE(l.name, (SELECT MIN(l2.name) FROM {osl} l2 WHERE l2.id_order_state = o.current_state)) \
+                 FROM {orders} o LEFT JOIN {osl} l ON l.id_order_state = o.current_state AND l.id_lang = ? \
+                 WHERE o.id_order IN ",
+                osl = t("order_state_lang"),
+            ),
+            task_orders_due: format!(
+                "SELECT t.id_shoppingfeed_task_order, t.action, t.id_order, t.ticket_number, t.batch_id, \
+                        CAST(t.update_at AS CHAR), CAST(t.date_add AS CHAR), CAST(t.date_upd AS CHAR), t.attempts \
+                 FROM {task} t JOIN {orders} o ON o.id_order = t.id_order \
+                 WHERE t.action = ? AND t.update_at IS NOT NULL AND t.update_at <= NOW() AND o.id_shop = ? \
+                 ORDER BY t.date_upd ASC LIMIT ?"
+            ),
+        }
+    }
+}
+
+/// `(?,?,...)` for an IN list of `n` values (n ≥ 1).
+pub fn in_list(n: usize) -> String {
+    let mut s = String::with_capacity(2 + n * 2);
+    s.push('(');
+    for i in 0..n.max(1) {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push('?');
+    }
+    s.push(')');
+    s
 }

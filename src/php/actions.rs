@@ -73,7 +73,8 @@ impl OrderSyncActions {
         let Some(id_order) = id_from_zval(self.get("id_order")) else {
             return Ok(false);
         };
-        if string_from_zval(self.get("order_action")) != crate::model::TaskAction::SyncStatus.as_str()
+        if string_from_zval(self.get("order_action"))
+            != crate::model::TaskAction::SyncStatus.as_str()
         {
             return Ok(false);
         }

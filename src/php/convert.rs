@@ -6,15 +6,12 @@ use ext_php_rs::types::{ZendHashTable, Zval};
 
 /// An order/shop id from PHP: 1..=4294967295 (INT(10) UNSIGNED), else our InvalidArgumentException.
 pub fn id_arg(name: &str, value: i64) -> Result<u32, PhpException> {
-    u32::try_from(value)
-        .ok()
-        .filter(|v| *v > 0)
-        .ok_or_else(|| {
-            throwable(
-                Kind::InvalidArgument,
-                format!("{name} must be an integer between 1 and 4294967295, {value} given"),
-            )
-        })
+    u32::try_from(value).ok().filter(|v| *v > 0).ok_or_else(|| {
+        throwable(
+            Kind::InvalidArgument,
+            format!("{name} must be an integer between 1 and 4294967295, {value} given"),
+        )
+    })
 }
 
 /// An id read from a conveyor value: an int or a numeric string, as PHP code puts them there.

@@ -31,7 +31,11 @@ impl ActionsHandler {
 }
 
 /// Calls `$object->$method(...$args)` if it is publicly callable; `None` when it is not.
-fn call_method(object: &mut ZendObject, method: &str, args: Vec<&dyn ext_php_rs::convert::IntoZvalDyn>) -> Option<Result<Zval, ()>> {
+fn call_method(
+    object: &mut ZendObject,
+    method: &str,
+    args: Vec<&dyn ext_php_rs::convert::IntoZvalDyn>,
+) -> Option<Result<Zval, ()>> {
     let mut this = Zval::new();
     this.set_object(object);
     let mut pair = ZendHashTable::new();
@@ -112,7 +116,10 @@ impl ActionsHandler {
             .or_else(|| ClassEntry::try_find(&class_name))
             .ok_or_else(|| throwable(Kind::Base, format!("\"{class_name}\" class not defined")))?;
         if ce.is_interface() {
-            return Err(throwable(Kind::Base, format!("\"{class_name}\" class not defined")));
+            return Err(throwable(
+                Kind::Base,
+                format!("\"{class_name}\" class not defined"),
+            ));
         }
         let mut object: ZBox<ZendObject> = ZendObject::new(ce);
         if ce.constructor.is_null() {
@@ -123,7 +130,11 @@ impl ActionsHandler {
         if ExecutorGlobals::has_exception() {
             return Ok(false);
         }
-        let model = self.model_object.as_ref().map(Zval::shallow_clone).unwrap_or_default();
+        let model = self
+            .model_object
+            .as_ref()
+            .map(Zval::shallow_clone)
+            .unwrap_or_default();
         let conveyor = self.get_conveyor();
         let mut conveyor_zv = Zval::new();
         conveyor_zv.set_hashtable(conveyor);

@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod convert;
+pub mod cron;
 pub mod exceptions;
 pub mod handler;
 pub mod order_sync;

@@ -4,6 +4,7 @@ use crate::hook::{self, SaveOrderOutcome};
 use crate::php::convert::id_arg;
 use crate::php::settings;
 use crate::runtime;
+use ext_php_rs::boxed::ZBox;
 use ext_php_rs::flags::ClassFlags;
 use ext_php_rs::prelude::*;
 use ext_php_rs::types::ZendHashTable;
@@ -37,6 +38,12 @@ impl OrderSync {
         let db = runtime::db(&settings::current()?)?;
         let outcome = runtime::block_on(hook::on_order_status_update(&db, id_order, Some(state)))??;
         Ok(outcome.queued())
+    }
+
+    /// The whole CRON for every active shop: check tickets, send due statuses, e-mail failures
+    /// (through the configured mailer). Returns the report (see README).
+    pub fn run_cron(options: Option<&ZendHashTable>) -> PhpResult<ZBox<ZendHashTable>> {
+        crate::php::cron::run(options)
     }
 
     /// The extension version and the git revision it was built from.

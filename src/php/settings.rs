@@ -11,14 +11,26 @@ use std::sync::Mutex;
 
 /// INI entries; an empty value means "use the built-in default".
 pub static INI_ENTRIES: IniEntryDefs<5> = IniEntryDefs::new([
-    IniEntryDef::new(c"shoppingfeed_sync.database_url", c"", IniEntryPermission::All),
-    IniEntryDef::new(c"shoppingfeed_sync.table_prefix", c"ps_", IniEntryPermission::All),
+    IniEntryDef::new(
+        c"shoppingfeed_sync.database_url",
+        c"",
+        IniEntryPermission::All,
+    ),
+    IniEntryDef::new(
+        c"shoppingfeed_sync.table_prefix",
+        c"ps_",
+        IniEntryPermission::All,
+    ),
     IniEntryDef::new(
         c"shoppingfeed_sync.api_base_url",
         c"https://api.shopping-feed.com",
         IniEntryPermission::All,
     ),
-    IniEntryDef::new(c"shoppingfeed_sync.http_timeout_ms", c"10000", IniEntryPermission::All),
+    IniEntryDef::new(
+        c"shoppingfeed_sync.http_timeout_ms",
+        c"10000",
+        IniEntryPermission::All,
+    ),
     IniEntryDef::end(),
 ]);
 
@@ -38,13 +50,15 @@ pub fn current() -> Result<Settings, ConfigError> {
             if value.is_empty() {
                 continue;
             }
-            settings.set(name, OptionValue::Str(value.clone())).map_err(|e| match e {
-                ConfigError::Invalid { option, reason } => ConfigError::Invalid {
-                    option: format!("shoppingfeed_sync.{option} (php.ini)"),
-                    reason,
-                },
-                other => other,
-            })?;
+            settings
+                .set(name, OptionValue::Str(value.clone()))
+                .map_err(|e| match e {
+                    ConfigError::Invalid { option, reason } => ConfigError::Invalid {
+                        option: format!("shoppingfeed_sync.{option} (php.ini)"),
+                        reason,
+                    },
+                    other => other,
+                })?;
         }
     }
     let overrides = OVERRIDES.lock().unwrap_or_else(|p| p.into_inner());

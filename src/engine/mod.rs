@@ -1,0 +1,312 @@
+//! The CRON half of the sync (SPEC §6, §7): per shop, check tickets, send the due statuses, build
+//! the failure e-mail. Locked by a MySQL session lock (dies with its connection, so a crashed run
+//! never blocks the next one) and the ProcessMonitor row kept for the back office; tasks are
+//! claimed with a lease so two overlapping runs never send the same task while a lease is valid.
+
+pub mod report;
+mod send;
+mod tickets;
+
+use crate::api::{ApiClient, ApiConfig, ApiError};
+use crate::db::logger::{ProcessLogger, SYNC_ORDER_PROCESS};
+use crate::db::shop_config::ShopConfig;
+use crate::db::sql::{in_list, keys, CRON_KEYS};
+use crate::db::Db;
+use crate::error::{DbError, DbResultExt};
+use crate::hook::{availability, StateLists};
+use crate::model::{LogLevel, Operation};
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Value};
+use report::{mail_lists, CronReport, Failure, Mail, ShopReport};
+use std::time::{Duration, Instant};
+
+/// Options of `runCron()`; every one has a default.
+#[derive(Debug, Clone)]
+pub struct CronOptions {
+    pub api_base_url: String,
+    pub http_timeout: Duration,
+    /// Stop claiming new work after this long (a CRON URL must answer before web timeouts).
+    pub run_budget: Duration,
+    /// How long a claimed task is reserved; longer than the worst HTTP time of one request.
+    pub lease_seconds: u32,
+    /// Sends of one status before giving up (failed tickets, ignored orders, stuck tickets).
+    pub max_attempts: u32,
+    /// A ticket still pending (or not visible) this long after the send is reported stuck and resent.
+    pub ticket_deadline_minutes: u32,
+    /// A requeued task waits this long before it is resent (not in the same run).
+    pub requeue_delay_minutes: u32,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// Only this shop (None: every active shop).
+    pub shop: Option<u32>,
+}
+
+impl Default for CronOptions {
+    fn default() -> Self {
+        CronOptions {
+            api_base_url: crate::config::DEFAULT_API_BASE_URL.to_string(),
+            http_timeout: Duration::from_secs(10),
+            run_budget: Duration::from_secs(60),
+            lease_seconds: 600,
+            max_attempts: 5,
+            ticket_deadline_minutes: 24 * 60,
+            requeue_delay_minutes: 5,
+            concurrency: 8,
+            shop: None,
+        }
+    }
+}
+
+/// What a shop needs during a run.
+pub(crate) struct ShopRun<'a> {
+    pub db: &'a Db,
+    pub api: ApiClient,
+    pub store_id: i64,
+    pub id_shop: u32,
+    pub lists: StateLists,
+    pub chunk: usize,
+    pub opts: &'a CronOptions,
+    pub started: Instant,
+}
+
+impl ShopRun<'_> {
+    pub fn operation_for(&self, state: u32) -> Option<Operation> {
+        // Precedence when a state is in several lists: shipped > canceled > refunded.
+        if self.lists.shipped.contains(&state) {
+            Some(Operation::Ship)
+        } else if self.lists.cancelled.contains(&state) {
+            Some(Operation::Cancel)
+        } else if self.lists.refunded.contains(&state) {
+            Some(Operation::Refund)
+        } else {
+            None
+        }
+    }
+
+    pub fn budget_left(&self) -> bool {
+        self.started.elapsed() < self.opts.run_budget
+    }
+}
+
+/// Runs the whole CRON for every active shop (or `opts.shop`).
+pub async fn run_cron(
+    db: &Db,
+    http: &reqwest::Client,
+    opts: &CronOptions,
+) -> Result<CronReport, DbError> {
+    let started = Instant::now();
+    let mut report = CronReport::default();
+    let mut lock_conn = db.conn().await?;
+    let got: Option<Option<i64>> = lock_conn
+        .query_first(db.sql().cron.try_lock)
+        .await
+        .ctx("taking the CRON lock")?;
+    if got.flatten() != Some(1) {
+        report.locked = true;
+        return Ok(report);
+    }
+    lock_conn
+        .exec_drop(db.sql().cron.monitor_lock.as_str(), (std::process::id(),))
+        .await
+        .ctx("writing the ProcessMonitor row")?;
+    let result = run_shops(db, http, opts, started, &mut report).await;
+    let duration = started.elapsed().as_secs_f64();
+    // Unlock even when a shop failed; a failure to unlock is harmless (the session lock goes
+    // with the connection).
+    let _ = lock_conn
+        .exec_drop(
+            db.sql().cron.monitor_unlock.as_str(),
+            (format!("{duration:.6}"),),
+        )
+        .await;
+    let _ = lock_conn.query_drop(db.sql().cron.release_lock).await;
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    result.map(|()| report)
+}
+
+async fn run_shops(
+    db: &Db,
+    http: &reqwest::Client,
+    opts: &CronOptions,
+    started: Instant,
+    report: &mut CronReport,
+) -> Result<(), DbError> {
+    let mut conn = db.conn().await?;
+    let shops: Vec<(u32, u32, String)> = conn
+        .query(db.sql().cron.active_shops.as_str())
+        .await
+        .ctx("listing the shops")?;
+    for (id_shop, id_group, name) in shops {
+        if opts.shop.is_some_and(|s| s != id_shop) {
+            continue;
+        }
+        let mut log = ProcessLogger::new(SYNC_ORDER_PROCESS);
+        let mut shop = ShopReport {
+            id_shop,
+            ..ShopReport::default()
+        };
+        let res = run_shop(
+            db, &mut conn, http, opts, started, id_shop, id_group, &name, &mut shop, &mut log,
+        )
+        .await;
+        if let Err(e) = &res {
+            let msg = format!("[Shop {id_shop}] Error : {e}");
+            log.error(msg.clone(), None);
+            shop.errors.push(msg);
+        }
+        // A database that failed mid-run may refuse the logs too: they are in the report anyway.
+        if let Ok(mut c) = db.conn().await {
+            let _ = log.flush(db, &mut c).await;
+        }
+        report.http_requests += u64::from(shop.requests);
+        report.shops.push(shop);
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_shop(
+    db: &Db,
+    conn: &mut Conn,
+    http: &reqwest::Client,
+    opts: &CronOptions,
+    started: Instant,
+    id_shop: u32,
+    id_group: u32,
+    shop_name: &str,
+    report: &mut ShopReport,
+    log: &mut ProcessLogger,
+) -> Result<(), DbError> {
+    let prefix = format!("[Shop {id_shop}]");
+    let config = ShopConfig::load(
+        conn,
+        &db.sql().cron.cron_config,
+        &CRON_KEYS,
+        id_shop,
+        id_group,
+    )
+    .await?;
+    let (installed, active): (i64, Option<i64>) = conn
+        .exec_first(db.sql().cron.legacy_module.as_str(), (id_shop,))
+        .await
+        .ctx("reading the legacy module state")?
+        .unwrap_or((0, None));
+    if let Err(why) = availability(&config, installed > 0, active == Some(1)) {
+        let msg = format!("{prefix} Synchronization error : {}", why.message(id_shop));
+        log.error(msg.clone(), None);
+        report.skipped = Some(msg);
+        return Ok(());
+    }
+    let token = config
+        .get(keys::AUTH_TOKEN)
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    if token.is_empty() {
+        report.skipped = Some(format!("{prefix} no API token ({})", keys::AUTH_TOKEN));
+        return Ok(());
+    }
+    let mut api_config = ApiConfig::new(opts.api_base_url.clone(), token);
+    api_config.timeout = opts.http_timeout;
+    api_config.concurrency = opts.concurrency.max(1);
+    let api = ApiClient::new(http.clone(), api_config);
+    let configured_store = config
+        .get(keys::STORE_ID)
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .filter(|s| *s > 0);
+    let store_id = match api.resolve_store(configured_store).await {
+        Ok(id) => id,
+        Err(e) => {
+            let msg = format!("{prefix} Could not retrieve Shopping Feed API: {e}");
+            log.error(msg.clone(), None);
+            report.errors.push(msg);
+            report.requests += api.stats().requests as u32;
+            return Ok(());
+        }
+    };
+    let lists = StateLists::read(&config, |e| log.error(format!("{prefix} {e}"), None));
+    let run = ShopRun {
+        db,
+        api,
+        store_id,
+        id_shop,
+        lists,
+        chunk: config.int(keys::MAX_ORDERS, 100).clamp(1, 100) as usize,
+        opts,
+        started,
+    };
+    tickets::check(&run, conn, report, log).await?;
+    send::send_due(&run, conn, report, log).await?;
+    report.requests = run.api.stats().requests as u32;
+    if !report.failures.is_empty() {
+        let id_lang = config
+            .int(keys::LANG_DEFAULT, 1)
+            .clamp(1, i64::from(u32::MAX)) as u32;
+        fill_failure_names(db, conn, id_lang, &mut report.failures).await?;
+        let (html_list, text_list) = mail_lists(&report.failures);
+        let to = config.get(keys::SHOP_EMAIL).unwrap_or_default().to_string();
+        report.mail = Some(Mail {
+            id_shop,
+            id_lang,
+            to,
+            shop_name: config.get("PS_SHOP_NAME").unwrap_or(shop_name).to_string(),
+            subject: "Shopping Feed synchronization errors".to_string(),
+            html_list,
+            text_list,
+        });
+    }
+    let busy = report.tickets_succeeded
+        + report.tickets_failed
+        + report.tickets_canceled
+        + report.statuses_sent
+        + report.tasks_removed;
+    if busy > 0 || !report.errors.is_empty() {
+        log.log(
+            LogLevel::Success,
+            format!(
+                "{prefix} {} tickets with success; {} tickets with failure; {} tickets canceled; {} pending; {} statuses sent in {} requests; {} tasks removed; {} requeued; {} errors",
+                report.tickets_succeeded,
+                report.tickets_failed,
+                report.tickets_canceled,
+                report.tickets_pending,
+                report.statuses_sent,
+                report.requests,
+                report.tasks_removed,
+                report.requeued,
+                report.errors.len()
+            ),
+            None,
+        );
+    }
+    Ok(())
+}
+
+/// PrestaShop reference and current state name of each failed order, in one query.
+async fn fill_failure_names(
+    db: &Db,
+    conn: &mut Conn,
+    id_lang: u32,
+    failures: &mut [Failure],
+) -> Result<(), DbError> {
+    for chunk in failures.chunks_mut(500) {
+        let mut params: Vec<Value> = vec![id_lang.into()];
+        params.extend(chunk.iter().map(|f| Value::from(f.id_order)));
+        let query = format!("{}{}", db.sql().cron.state_names_head, in_list(chunk.len()));
+        let rows: Vec<(u32, Option<String>, Option<String>)> = conn
+            .exec(query, params)
+            .await
+            .ctx("reading the order references for the e-mail")?;
+        for f in chunk.iter_mut() {
+            if let Some((_, reference, status)) = rows.iter().find(|r| r.0 == f.id_order) {
+                f.reference = reference.clone().unwrap_or_else(|| f.id_order.to_string());
+                f.status = status.clone().unwrap_or_default();
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A short, merchant-readable reason from an API error.
+pub(crate) fn api_reason(e: &ApiError) -> String {
+    e.to_string()
+}

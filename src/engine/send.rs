@@ -1,0 +1,346 @@
+//! Sending: claim due tasks page by page under a lease, read each order's CURRENT state, group by
+//! operation in requests of at most 100 orders, send them concurrently, and switch each request's
+//! tasks to CHECK_TICKET_SYNC_STATUS with its batch id in one statement.
+
+use super::report::{Failure, ShopReport};
+use super::tickets::{requeue, Requeued};
+use super::{api_reason, ShopRun};
+use crate::api::{ApiClient, BatchAccepted, OperationData, OrderIdentifier, OrderOperation};
+use crate::db::logger::ProcessLogger;
+use crate::db::sql::in_list;
+use crate::db::Db;
+use crate::error::{DbError, DbResultExt};
+use crate::model::{LogLevel, Operation};
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, TxOpts, Value};
+use std::collections::BTreeMap;
+use tokio::task::JoinSet;
+
+/// A claimed task ready to send.
+struct Prepared {
+    id_task: u32,
+    id_order: u32,
+    attempts: u32,
+    op: OrderOperation,
+    sf_id: Option<i64>,
+    reference: Option<String>,
+}
+
+fn lease_owner() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("{}-{:x}", std::process::id(), nanos)
+}
+
+fn ids_params(head: Vec<Value>, ids: &[u32]) -> Vec<Value> {
+    let mut p = head;
+    p.extend(ids.iter().map(|id| Value::from(*id)));
+    p
+}
+
+/// Claims up to `limit` due tasks of the shop for `owner`; returns how many were claimed.
+async fn claim(
+    run: &ShopRun<'_>,
+    conn: &mut Conn,
+    owner: &str,
+    limit: usize,
+) -> Result<usize, DbError> {
+    let sql = &run.db.sql().cron;
+    let mut tx = conn
+        .start_transaction(TxOpts::default())
+        .await
+        .ctx("starting a claim")?;
+    let ids: Vec<u32> = tx
+        .exec(sql.select_claimable.as_str(), (run.id_shop, limit))
+        .await
+        .ctx("selecting due tasks")?;
+    if !ids.is_empty() {
+        let query = format!("{}{}", sql.lease_claim_head, in_list(ids.len()));
+        tx.exec_drop(
+            query,
+            ids_params(vec![owner.into(), run.opts.lease_seconds.into()], &ids),
+        )
+        .await
+        .ctx("leasing due tasks")?;
+    }
+    tx.commit().await.ctx("committing a claim")?;
+    Ok(ids.len())
+}
+
+async fn release(db: &Db, conn: &mut Conn, owner: &str, ids: &[u32]) -> Result<(), DbError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let query = format!("{}{}", db.sql().cron.release_head, in_list(ids.len()));
+    conn.exec_drop(query, ids_params(vec![owner.into()], ids))
+        .await
+        .ctx("releasing leased tasks")
+}
+
+fn tracking_link(url: Option<&str>, tracking: &str) -> String {
+    match url.map(str::trim).filter(|u| !u.is_empty()) {
+        Some(u) => u
+            .replace("http://http://", "http://")
+            .replace('@', tracking),
+        None => String::new(),
+    }
+}
+
+/// Sends every due task of the shop, within the run's time budget.
+pub(crate) async fn send_due(
+    run: &ShopRun<'_>,
+    conn: &mut Conn,
+    report: &mut ShopReport,
+    log: &mut ProcessLogger,
+) -> Result<(), DbError> {
+    let owner = lease_owner();
+    let page = run.chunk * run.opts.concurrency.max(1);
+    loop {
+        if !run.budget_left() {
+            report.budget_exhausted = true;
+            break;
+        }
+        if claim(run, conn, &owner, page).await? == 0 {
+            break;
+        }
+        type Row = (
+            u32,
+            u32,
+            u32,
+            u32,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let rows: Vec<Row> = conn
+            .exec(run.db.sql().cron.claimed_tasks.as_str(), (owner.as_str(),))
+            .await
+            .ctx("reading the claimed tasks")?;
+        let mut groups: BTreeMap<Operation, Vec<Prepared>> = BTreeMap::new();
+        let mut removed: Vec<u32> = Vec::new();
+        let mut unsendable: Vec<u32> = Vec::new();
+        for (
+            id_task,
+            id_order,
+            attempts,
+            state,
+            _reference,
+            sf_id,
+            mp_ref,
+            marketplace,
+            carrier,
+            url,
+            tracking,
+        ) in rows
+        {
+            let Some(operation) = run.operation_for(state) else {
+                log.order(
+                    LogLevel::Info,
+                    id_order,
+                    &format!("No matching operation for Order State {state}. Deleting Task Order."),
+                );
+                removed.push(id_task);
+                continue;
+            };
+            let sf_id = sf_id
+                .and_then(|s| s.trim().parse::<i64>().ok())
+                .filter(|id| *id > 0);
+            let mp_ref = mp_ref.filter(|r| !r.trim().is_empty());
+            let identifier = match (sf_id, &mp_ref, marketplace.filter(|m| !m.trim().is_empty())) {
+                (Some(id), _, _) => OrderIdentifier::Id(id),
+                (None, Some(r), Some(m)) => OrderIdentifier::Reference {
+                    reference: r.clone(),
+                    channel_name: m.to_lowercase(),
+                },
+                _ => {
+                    let msg = "No SF Order reference set.";
+                    log.order(LogLevel::Error, id_order, msg);
+                    report.errors.push(format!("[Order: {id_order}] {msg}"));
+                    unsendable.push(id_task);
+                    continue;
+                }
+            };
+            let data = match operation {
+                Operation::Ship => {
+                    let tracking_number = tracking.unwrap_or_default();
+                    OperationData::Ship {
+                        carrier: carrier.unwrap_or_default(),
+                        tracking_link: tracking_link(url.as_deref(), &tracking_number),
+                        tracking_number,
+                    }
+                }
+                Operation::Cancel => OperationData::Cancel {
+                    reason: String::new(),
+                },
+                _ => OperationData::Refund { shipping: true },
+            };
+            groups.entry(operation).or_default().push(Prepared {
+                id_task,
+                id_order,
+                attempts,
+                op: OrderOperation { identifier, data },
+                sf_id,
+                reference: mp_ref,
+            });
+        }
+        if !removed.is_empty() {
+            let query = format!(
+                "{}{}",
+                run.db.sql().cron.delete_head,
+                in_list(removed.len())
+            );
+            let params: Vec<Value> = removed.iter().map(|id| Value::from(*id)).collect();
+            conn.exec_drop(query, params)
+                .await
+                .ctx("removing unmapped tasks")?;
+            report.tasks_removed += removed.len() as u32;
+        }
+        release(run.db, conn, &owner, &unsendable).await?;
+
+        let mut set = JoinSet::new();
+        for (operation, tasks) in groups {
+            let mut tasks = tasks.into_iter().peekable();
+            while tasks.peek().is_some() {
+                let chunk: Vec<Prepared> = tasks.by_ref().take(run.chunk).collect();
+                set.spawn(send_request(
+                    run.db.clone(),
+                    run.api.clone(),
+                    run.store_id,
+                    operation,
+                    chunk,
+                    owner.clone(),
+                ));
+            }
+        }
+        let mut failed = false;
+        while let Some(joined) = set.join_next().await {
+            let Ok(outcome) = joined else {
+                failed = true;
+                continue;
+            };
+            match outcome.result {
+                Ok(batch) => {
+                    report.statuses_sent += outcome.tasks.len() as u32;
+                    for t in &outcome.tasks {
+                        log.order(
+                            LogLevel::Success,
+                            t.id_order,
+                            &format!(
+                                "Ticket created for Order {} Status {}",
+                                t.reference.clone().unwrap_or_default(),
+                                outcome.operation
+                            ),
+                        );
+                    }
+                    // Orders the API ignored get no ticket: requeue them now.
+                    for ignored in &batch.ignored {
+                        let Some(t) = outcome.tasks.iter().find(|t| {
+                            (ignored.id.is_some() && ignored.id == t.sf_id)
+                                || (ignored.reference.is_some() && ignored.reference == t.reference)
+                        }) else {
+                            continue;
+                        };
+                        let reason = format!("ignored by Shopping Feed: {}", ignored.message);
+                        log.order(LogLevel::Error, t.id_order, &reason);
+                        let r = requeue(run, conn, t.id_task, t.attempts, &reason).await?;
+                        match r {
+                            Requeued::Requeued => report.requeued += 1,
+                            Requeued::Superseded => report.tasks_removed += 1,
+                            Requeued::GaveUp => {
+                                report.gave_up += 1;
+                                report.tasks_removed += 1;
+                            }
+                        }
+                        report.failures.push(Failure {
+                            id_order: t.id_order,
+                            reference: String::new(),
+                            status: String::new(),
+                            operation: Some(outcome.operation),
+                            reason,
+                            gave_up: r == Requeued::GaveUp,
+                        });
+                    }
+                }
+                Err(msg) => {
+                    failed = true;
+                    log.error(format!("[Shop {}] {msg}", run.id_shop), None);
+                    report.errors.push(msg);
+                }
+            }
+        }
+        if failed {
+            // The API (or the database) failed: leave the rest for the next run.
+            break;
+        }
+    }
+    Ok(())
+}
+
+struct SendOutcome {
+    operation: Operation,
+    tasks: Vec<Prepared>,
+    result: Result<BatchAccepted, String>,
+}
+
+/// One POST, then the batch id saved for its tasks in one statement (fenced by the lease).
+async fn send_request(
+    db: Db,
+    api: ApiClient,
+    store_id: i64,
+    operation: Operation,
+    tasks: Vec<Prepared>,
+    owner: String,
+) -> SendOutcome {
+    let ops: Vec<OrderOperation> = tasks.iter().map(|t| t.op.clone()).collect();
+    let ids: Vec<u32> = tasks.iter().map(|t| t.id_task).collect();
+    let result = match api.send_operation(store_id, operation, &ops).await {
+        Ok(batch) => match mark_sent(&db, &owner, &batch.batch_id, &ids).await {
+            Ok(()) => Ok(batch),
+            Err(e) => Err(format!(
+                "{operation} batch {} accepted but not saved: {e}; its tasks will be resent after their lease expires",
+                batch.batch_id
+            )),
+        },
+        Err(e) => {
+            // Nothing was accepted: give the tasks back at once.
+            if let Ok(mut conn) = db.conn().await {
+                let _ = release(&db, &mut conn, &owner, &ids).await;
+            }
+            Err(format!("Could not send {} {operation} status(es): {}", ids.len(), api_reason(&e)))
+        }
+    };
+    SendOutcome {
+        operation,
+        tasks,
+        result,
+    }
+}
+
+async fn mark_sent(db: &Db, owner: &str, batch_id: &str, ids: &[u32]) -> Result<(), DbError> {
+    let mut conn = db.conn().await?;
+    let query = format!("{}{}", db.sql().cron.mark_sent_head, in_list(ids.len()));
+    conn.exec_drop(query, ids_params(vec![batch_id.into(), owner.into()], ids))
+        .await
+        .ctx("saving a batch id")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tracking_link;
+
+    #[test]
+    fn tracking_link_replaces_the_placeholder() {
+        assert_eq!(
+            tracking_link(Some("http://http://track.example/?n=@"), "6A1"),
+            "http://track.example/?n=6A1"
+        );
+        assert_eq!(tracking_link(Some("  "), "6A1"), "");
+        assert_eq!(tracking_link(None, "6A1"), "");
+    }
+}

@@ -1,0 +1,362 @@
+//! Ticket checking: one paged GET per batch (never one per ticket), then the reaction table of
+//! SPEC §6 applied per task.
+
+use super::report::{Failure, ShopReport};
+use super::{api_reason, ShopRun};
+use crate::api::{ApiError, Ticket};
+use crate::db::logger::ProcessLogger;
+use crate::db::sql::in_list;
+use crate::error::{DbError, DbResultExt};
+use crate::model::{LogLevel, TicketState};
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Value};
+use tokio::task::JoinSet;
+
+/// Batches fetched per round (bounded memory: this many batches of ≤ 100 tickets).
+const BATCHES_PER_ROUND: usize = 32;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Requeued {
+    Requeued,
+    /// Attempts exhausted: the task was removed.
+    GaveUp,
+    /// The order already had a newer pending task, which will send its current state.
+    Superseded,
+}
+
+/// Sends a CHECK task back to SYNC_STATUS with attempts + 1, or removes it when attempts run out.
+pub(crate) async fn requeue(
+    run: &ShopRun<'_>,
+    conn: &mut Conn,
+    id_task: u32,
+    attempts: u32,
+    reason: &str,
+) -> Result<Requeued, DbError> {
+    let sql = &run.db.sql().cron;
+    if attempts + 1 >= run.opts.max_attempts {
+        conn.exec_drop(sql.delete_task.as_str(), (id_task,))
+            .await
+            .ctx("removing a task that failed too often")?;
+        return Ok(Requeued::GaveUp);
+    }
+    let reason: String = reason.chars().take(255).collect();
+    conn.exec_drop(
+        sql.requeue.as_str(),
+        (reason, run.opts.requeue_delay_minutes, id_task),
+    )
+    .await
+    .ctx("requeueing a task")?;
+    if conn.affected_rows() == 0 {
+        conn.exec_drop(sql.delete_task.as_str(), (id_task,))
+            .await
+            .ctx("removing a superseded task")?;
+        return Ok(Requeued::Superseded);
+    }
+    Ok(Requeued::Requeued)
+}
+
+struct BatchTask {
+    id_task: u32,
+    id_order: u32,
+    attempts: u32,
+    ticket_number: Option<String>,
+    age_minutes: i64,
+    sf_id: Option<i64>,
+    reference: Option<String>,
+}
+
+fn find_ticket<'t>(task: &BatchTask, tickets: &'t [Ticket], alone: bool) -> Option<&'t Ticket> {
+    tickets
+        .iter()
+        .find(|t| {
+            (task.sf_id.is_some() && t.payload.id == task.sf_id)
+                || (task.ticket_number.is_some()
+                    && task.ticket_number.as_deref() == Some(t.id.as_str()))
+                || (task.reference.is_some() && t.payload.reference == task.reference)
+        })
+        .or_else(|| {
+            if alone && tickets.len() == 1 {
+                tickets.first()
+            } else {
+                None
+            }
+        })
+}
+
+/// Checks every batch waiting in the shop.
+pub(crate) async fn check(
+    run: &ShopRun<'_>,
+    conn: &mut Conn,
+    report: &mut ShopReport,
+    log: &mut ProcessLogger,
+) -> Result<(), DbError> {
+    let sql = &run.db.sql().cron;
+    let mut after = String::new();
+    loop {
+        let batches: Vec<String> = conn
+            .exec(
+                sql.batches_page.as_str(),
+                (run.id_shop, after.as_str(), BATCHES_PER_ROUND),
+            )
+            .await
+            .ctx("listing the batches to check")?;
+        let Some(last) = batches.last() else {
+            break;
+        };
+        after = last.clone();
+        let mut set = JoinSet::new();
+        for batch in batches {
+            let api = run.api.clone();
+            let store = run.store_id;
+            set.spawn(async move {
+                let res = api.tickets_by_batch(store, &batch).await;
+                (batch, res)
+            });
+        }
+        let mut stop = false;
+        while let Some(joined) = set.join_next().await {
+            let Ok((batch, res)) = joined else { continue };
+            match res {
+                Ok(tickets) => apply_batch(run, conn, &batch, &tickets, report, log).await?,
+                Err(ApiError::NotFound { .. }) => {
+                    requeue_batch(
+                        run,
+                        conn,
+                        &batch,
+                        "batch not found on the Shopping Feed API",
+                        report,
+                        log,
+                    )
+                    .await?
+                }
+                Err(e) => {
+                    // Tasks stay as they are; the next run checks them again.
+                    let msg = format!(
+                        "[Shop {}] Could not check batch {batch}: {}",
+                        run.id_shop,
+                        api_reason(&e)
+                    );
+                    log.error(msg.clone(), None);
+                    report.errors.push(msg);
+                    stop = true;
+                }
+            }
+        }
+        if stop {
+            break;
+        }
+    }
+    Ok(())
+}
+
+async fn batch_tasks(
+    run: &ShopRun<'_>,
+    conn: &mut Conn,
+    batch: &str,
+) -> Result<Vec<BatchTask>, DbError> {
+    type Row = (
+        u32,
+        u32,
+        u32,
+        Option<String>,
+        Option<i64>,
+        Option<String>,
+        Option<String>,
+    );
+    let rows: Vec<Row> = conn
+        .exec(run.db.sql().cron.batch_tasks.as_str(), (batch,))
+        .await
+        .ctx("reading the tasks of a batch")?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id_task, id_order, attempts, ticket_number, age, sf_id, reference)| BatchTask {
+                id_task,
+                id_order,
+                attempts,
+                ticket_number,
+                age_minutes: age.unwrap_or(0),
+                sf_id: sf_id.and_then(|s| s.trim().parse::<i64>().ok()),
+                reference: reference.filter(|r| !r.trim().is_empty()),
+            },
+        )
+        .collect())
+}
+
+async fn requeue_batch(
+    run: &ShopRun<'_>,
+    conn: &mut Conn,
+    batch: &str,
+    reason: &str,
+    report: &mut ShopReport,
+    log: &mut ProcessLogger,
+) -> Result<(), DbError> {
+    for task in batch_tasks(run, conn, batch).await? {
+        log.order(
+            LogLevel::Error,
+            task.id_order,
+            &format!("Ticket check: {reason}. Requeued."),
+        );
+        count_requeue(
+            report,
+            requeue(run, conn, task.id_task, task.attempts, reason).await?,
+            &task,
+            reason,
+        );
+    }
+    Ok(())
+}
+
+fn count_requeue(report: &mut ShopReport, r: Requeued, task: &BatchTask, reason: &str) {
+    match r {
+        Requeued::Requeued => report.requeued += 1,
+        Requeued::Superseded => report.tasks_removed += 1,
+        Requeued::GaveUp => {
+            report.gave_up += 1;
+            report.tasks_removed += 1;
+            report.failures.push(Failure {
+                id_order: task.id_order,
+                reference: String::new(),
+                status: String::new(),
+                operation: None,
+                reason: reason.to_string(),
+                gave_up: true,
+            });
+        }
+    }
+}
+
+async fn apply_batch(
+    run: &ShopRun<'_>,
+    conn: &mut Conn,
+    batch: &str,
+    tickets: &[Ticket],
+    report: &mut ShopReport,
+    log: &mut ProcessLogger,
+) -> Result<(), DbError> {
+    let tasks = batch_tasks(run, conn, batch).await?;
+    let alone = tasks.len() == 1;
+    let mut done: Vec<u32> = Vec::new();
+    let deadline = i64::from(run.opts.ticket_deadline_minutes);
+    for task in &tasks {
+        match find_ticket(task, tickets, alone) {
+            None => {
+                // Not listed yet (tickets appear some time after the 202).
+                if task.age_minutes >= deadline {
+                    let reason = format!(
+                        "no ticket visible {} minutes after the send",
+                        task.age_minutes
+                    );
+                    report.tickets_stuck += 1;
+                    log.order(
+                        LogLevel::Error,
+                        task.id_order,
+                        &format!("Ticket status : stuck ({reason}). Requeued."),
+                    );
+                    let r = requeue(run, conn, task.id_task, task.attempts, &reason).await?;
+                    count_requeue(report, r, task, &reason);
+                } else {
+                    report.tickets_pending += 1;
+                }
+            }
+            Some(t) => match t.state {
+                TicketState::Succeed => {
+                    log.order(LogLevel::Success, task.id_order, "Ticket status : succeed");
+                    report.tickets_succeeded += 1;
+                    done.push(task.id_task);
+                }
+                TicketState::Failed => {
+                    let reason = t
+                        .result
+                        .as_ref()
+                        .and_then(|r| r.message.clone())
+                        .filter(|m| !m.trim().is_empty())
+                        .unwrap_or_else(|| "the ticket failed without a reason".to_string());
+                    log.order(
+                        LogLevel::Error,
+                        task.id_order,
+                        &format!("Ticket status : failed. Ticket {}: {reason}", t.id),
+                    );
+                    report.tickets_failed += 1;
+                    let r = requeue(run, conn, task.id_task, task.attempts, &reason).await?;
+                    if r != Requeued::GaveUp {
+                        report.failures.push(Failure {
+                            id_order: task.id_order,
+                            reference: String::new(),
+                            status: String::new(),
+                            operation: None,
+                            reason: reason.clone(),
+                            gave_up: false,
+                        });
+                    }
+                    count_requeue(report, r, task, &reason);
+                }
+                TicketState::Canceled => {
+                    let message = t
+                        .result
+                        .as_ref()
+                        .and_then(|r| r.message.clone())
+                        .unwrap_or_default();
+                    let reason = format!(
+                        "refused (ticket canceled){}",
+                        if message.is_empty() {
+                            String::new()
+                        } else {
+                            format!(": {message}")
+                        }
+                    );
+                    log.order(
+                        LogLevel::Error,
+                        task.id_order,
+                        &format!("Ticket status : canceled. {reason}"),
+                    );
+                    report.tickets_canceled += 1;
+                    report.failures.push(Failure {
+                        id_order: task.id_order,
+                        reference: String::new(),
+                        status: String::new(),
+                        operation: None,
+                        reason,
+                        gave_up: false,
+                    });
+                    done.push(task.id_task);
+                }
+                TicketState::Scheduled | TicketState::Running => {
+                    if task.ticket_number.is_none() {
+                        conn.exec_drop(
+                            run.db.sql().cron.set_ticket_number.as_str(),
+                            (t.id.as_str(), task.id_task),
+                        )
+                        .await
+                        .ctx("saving a ticket number")?;
+                    }
+                    if task.age_minutes >= deadline {
+                        let reason = format!(
+                            "ticket still {} {} minutes after the send",
+                            t.state, task.age_minutes
+                        );
+                        report.tickets_stuck += 1;
+                        log.order(
+                            LogLevel::Error,
+                            task.id_order,
+                            &format!("Ticket status : stuck ({reason}). Requeued."),
+                        );
+                        let r = requeue(run, conn, task.id_task, task.attempts, &reason).await?;
+                        count_requeue(report, r, task, &reason);
+                    } else {
+                        report.tickets_pending += 1;
+                    }
+                }
+            },
+        }
+    }
+    if !done.is_empty() {
+        let query = format!("{}{}", run.db.sql().cron.delete_head, in_list(done.len()));
+        let params: Vec<Value> = done.iter().map(|id| Value::from(*id)).collect();
+        conn.exec_drop(query, params)
+            .await
+            .ctx("removing finished tasks")?;
+        report.tasks_removed += done.len() as u32;
+    }
+    Ok(())
+}

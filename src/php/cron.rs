@@ -1,0 +1,172 @@
+//! `OrderSync::runCron()`: options from PHP, the engine run, the report as a PHP array, and the
+//! failure e-mails handed to the configured mailer (outside `block_on`: the mailer is PHP code).
+
+use crate::engine::report::{CronReport, Failure, Mail, ShopReport};
+use crate::engine::{self, CronOptions};
+use crate::error::ConfigError;
+use crate::php::convert::truthy;
+use crate::php::exceptions::{throwable, Kind};
+use crate::php::settings;
+use crate::runtime;
+use ext_php_rs::boxed::ZBox;
+use ext_php_rs::exception::PhpException;
+use ext_php_rs::prelude::*;
+use ext_php_rs::types::{ZendCallable, ZendHashTable, Zval};
+use std::time::Duration;
+
+fn int_option(name: &str, value: &Zval, min: i64, max: i64) -> Result<i64, ConfigError> {
+    let v = if value.is_long() {
+        value.long().unwrap_or_default()
+    } else {
+        return Err(ConfigError::wrong_type(name, "int", "non-int"));
+    };
+    if !(min..=max).contains(&v) {
+        return Err(ConfigError::invalid(
+            name,
+            &format!("must be between {min} and {max}"),
+        ));
+    }
+    Ok(v)
+}
+
+pub fn options(given: Option<&ZendHashTable>) -> Result<CronOptions, ConfigError> {
+    let settings = settings::current()?;
+    let mut opts = CronOptions {
+        api_base_url: settings.api_base_url.clone(),
+        http_timeout: settings.http_timeout,
+        ..CronOptions::default()
+    };
+    let Some(given) = given else { return Ok(opts) };
+    for (key, value) in given.iter() {
+        let name = key.to_string();
+        match name.as_str() {
+            "run_budget_ms" => {
+                opts.run_budget =
+                    Duration::from_millis(int_option(&name, value, 0, 3_600_000)? as u64)
+            }
+            "lease_seconds" => opts.lease_seconds = int_option(&name, value, 1, 86_400)? as u32,
+            "max_attempts" => opts.max_attempts = int_option(&name, value, 1, 100)? as u32,
+            "ticket_deadline_minutes" => {
+                opts.ticket_deadline_minutes = int_option(&name, value, 0, 525_600)? as u32
+            }
+            "requeue_delay_minutes" => {
+                opts.requeue_delay_minutes = int_option(&name, value, 0, 10_080)? as u32
+            }
+            "concurrency" => opts.concurrency = int_option(&name, value, 1, 64)? as usize,
+            "id_shop" => opts.shop = Some(int_option(&name, value, 1, i64::from(u32::MAX))? as u32),
+            _ => return Err(ConfigError::Unknown(name)),
+        }
+    }
+    Ok(opts)
+}
+
+fn failure_array(f: &Failure) -> Result<ZBox<ZendHashTable>, PhpException> {
+    let mut a = ZendHashTable::new();
+    a.insert("id_order", i64::from(f.id_order))?;
+    a.insert("reference", f.reference.as_str())?;
+    a.insert("status", f.status.as_str())?;
+    a.insert("operation", f.operation.map(|o| o.as_str()).unwrap_or(""))?;
+    a.insert("reason", f.reason.as_str())?;
+    a.insert("gave_up", f.gave_up)?;
+    Ok(a)
+}
+
+fn mail_array(m: &Mail) -> Result<ZBox<ZendHashTable>, PhpException> {
+    let mut a = ZendHashTable::new();
+    a.insert("id_shop", i64::from(m.id_shop))?;
+    a.insert("id_lang", i64::from(m.id_lang))?;
+    a.insert("to", m.to.as_str())?;
+    a.insert("shop_name", m.shop_name.as_str())?;
+    a.insert("subject", m.subject.as_str())?;
+    a.insert("template", "order-sync-errors")?;
+    let mut vars = ZendHashTable::new();
+    vars.insert("{list_order_sync_errors_html}", m.html_list.as_str())?;
+    vars.insert("{list_order_sync_errors_txt}", m.text_list.as_str())?;
+    vars.insert("{shop_name}", m.shop_name.as_str())?;
+    a.insert("template_vars", vars)?;
+    Ok(a)
+}
+
+fn shop_array(s: &ShopReport) -> Result<ZBox<ZendHashTable>, PhpException> {
+    let mut a = ZendHashTable::new();
+    a.insert("id_shop", i64::from(s.id_shop))?;
+    match &s.skipped {
+        Some(why) => a.insert("skipped", why.as_str())?,
+        None => a.insert("skipped", ())?,
+    }
+    for (k, v) in [
+        ("tickets_succeeded", s.tickets_succeeded),
+        ("tickets_failed", s.tickets_failed),
+        ("tickets_canceled", s.tickets_canceled),
+        ("tickets_pending", s.tickets_pending),
+        ("tickets_stuck", s.tickets_stuck),
+        ("statuses_sent", s.statuses_sent),
+        ("requests", s.requests),
+        ("tasks_removed", s.tasks_removed),
+        ("requeued", s.requeued),
+        ("gave_up", s.gave_up),
+    ] {
+        a.insert(k, i64::from(v))?;
+    }
+    a.insert("budget_exhausted", s.budget_exhausted)?;
+    let mut failures = ZendHashTable::new();
+    for f in &s.failures {
+        failures.push(failure_array(f)?)?;
+    }
+    a.insert("failures", failures)?;
+    let mut errors = ZendHashTable::new();
+    for e in &s.errors {
+        errors.push(e.as_str())?;
+    }
+    a.insert("errors", errors)?;
+    match &s.mail {
+        Some(m) => a.insert("mail", mail_array(m)?)?,
+        None => a.insert("mail", ())?,
+    }
+    a.insert("mail_sent", false)?;
+    Ok(a)
+}
+
+/// Hands one shop's e-mail to the mailer; false when there is none or it returned falsy.
+fn send_mail(mail: ZBox<ZendHashTable>) -> Result<bool, PhpException> {
+    settings::with_mailer(|mailer| {
+        let Some(mailer) = mailer else {
+            return Ok(false);
+        };
+        let callable = ZendCallable::new(mailer)
+            .map_err(|_| throwable(Kind::Config, "option \"mailer\" is not callable"))?;
+        let mut arg = Zval::new();
+        arg.set_hashtable(mail);
+        match callable.try_call(vec![&arg]) {
+            Ok(ret) => Ok(truthy(&ret)),
+            // The mailer threw: its exception is pending and reaches the caller.
+            Err(_) => Ok(false),
+        }
+    })
+}
+
+pub fn run(given: Option<&ZendHashTable>) -> PhpResult<ZBox<ZendHashTable>> {
+    let opts = options(given)?;
+    let settings = settings::current()?;
+    let db = runtime::db(&settings)?;
+    let http = runtime::http()?;
+    let report: CronReport = runtime::block_on(engine::run_cron(&db, &http, &opts))??;
+    let mut out = ZendHashTable::new();
+    out.insert("locked", report.locked)?;
+    out.insert("duration_ms", report.duration_ms as i64)?;
+    out.insert("http_requests", report.http_requests as i64)?;
+    let mut shops = ZendHashTable::new();
+    for s in &report.shops {
+        let mut arr = shop_array(s)?;
+        if let Some(m) = &s.mail {
+            let sent = send_mail(mail_array(m)?)?;
+            if ext_php_rs::zend::ExecutorGlobals::has_exception() {
+                return Ok(out);
+            }
+            arr.insert("mail_sent", sent)?;
+        }
+        shops.insert_at_index(i64::from(s.id_shop), arr)?;
+    }
+    out.insert("shops", shops)?;
+    Ok(out)
+}
