@@ -846,3 +846,53 @@ async fn the_token_never_appears_in_errors() {
     let shown = format!("{api:?} {:?}", api.config());
     assert!(!shown.contains(TOKEN), "{shown}");
 }
+
+#[tokio::test]
+async fn a_connection_reset_is_retried() {
+    let env = Env::start().await;
+    let api = env.client();
+    let b = api
+        .send_operation(STORE, Operation::Ship, &[ship(80)])
+        .await
+        .unwrap();
+    // GET: reset after half the body.
+    env.fault(
+        json!({"route": "ticket_list", "first": 1, "fault": {"kind": "reset", "mid_body": true}}),
+    )
+    .await;
+    assert_eq!(
+        api.tickets_by_batch(STORE, &b.batch_id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(api.stats().retries, 1);
+    // POST: reset before any answer; the request may have been read, so the resend is counted.
+    env.fault(json!({"route": "order_op", "first": 1, "fault": {"kind": "reset"}}))
+        .await;
+    let b2 = api
+        .send_operation(STORE, Operation::Ship, &[ship(81)])
+        .await
+        .expect("resent");
+    assert_eq!(b2.attempts, 2);
+    assert_eq!(api.stats().post_retries, 1);
+}
+
+#[tokio::test]
+async fn a_429_pauses_every_clone() {
+    let env = Env::start().await;
+    env.fault(json!({"route": "me", "first": 1, "fault": {"kind": "rate_limit", "wait": 0.8}}))
+        .await;
+    let api = env.client();
+    let other = api.clone();
+    let throttled = tokio::spawn(async move { api.me().await });
+    // Let the first call receive its 429 before the clone starts.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    other.ticket(STORE, "nope").await.unwrap_err();
+    let waited = started.elapsed();
+    throttled.await.unwrap().expect("me after the wait");
+    assert!(waited >= Duration::from_millis(400), "{waited:?}");
+    assert_eq!(other.stats().rate_limited, 1);
+}
