@@ -80,8 +80,12 @@ pub struct CronSql {
     pub select_claimable: String,
     /// `lease_claim_head` + `(?,?,...)`: sets the lease on the selected ids.
     pub lease_claim_head: String,
-    /// Claimed tasks with everything a payload needs; `claimed_tail` appended.
+    /// Claimed tasks with everything a payload needs.
     pub claimed_tasks: String,
+    /// The same for given task ids (`in_list` appended).
+    pub tasks_by_ids_head: String,
+    /// Leases given SYNC_STATUS task ids that no live lease holds (`in_list` appended).
+    pub claim_ids_head: String,
     pub release_head: String,
     pub mark_sent_head: String,
     pub delete_head: String,
@@ -158,6 +162,21 @@ impl CronSql {
         let task = t("shoppingfeed_task_order");
         let orders = t("orders");
         let config_placeholders = vec!["?"; CRON_KEYS.len()].join(",");
+        // Everything a payload needs: the order's current state, its link, its first carrier line.
+        let payload_select = format!(
+            "SELECT t.id_shoppingfeed_task_order, t.id_order, t.attempts, o.current_state, o.reference, \
+                    so.id_internal_shoppingfeed, so.id_order_marketplace, so.name_marketplace, \
+                    c.name, c.url, oc.tracking_number \
+             FROM {task} t JOIN {orders} o ON o.id_order = t.id_order \
+             LEFT JOIN {sf} so ON so.id_order = t.id_order \
+             LEFT JOIN {oc} oc ON oc.id_order_carrier = \
+                 (SELECT MIN(x.id_order_carrier) FROM {oc} x WHERE x.id_order = t.id_order) \
+             LEFT JOIN {carrier} c ON c.id_carrier = COALESCE(oc.id_carrier, o.id_carrier)",
+            sf = t("shoppingfeed_order"),
+            oc = t("order_carrier"),
+            carrier = t("carrier"),
+        );
+        let payload_order = "ORDER BY t.update_at, t.id_shoppingfeed_task_order";
         CronSql {
             active_shops: format!(
                 "SELECT id_shop, id_shop_group, name FROM {} WHERE active = 1 AND deleted = 0 ORDER BY id_shop",
@@ -200,19 +219,12 @@ impl CronSql {
                 "UPDATE {task} SET lease_owner = ?, lease_until = NOW() + INTERVAL ? SECOND \
                  WHERE id_shoppingfeed_task_order IN "
             ),
-            claimed_tasks: format!(
-                "SELECT t.id_shoppingfeed_task_order, t.id_order, t.attempts, o.current_state, o.reference, \
-                        so.id_internal_shoppingfeed, so.id_order_marketplace, so.name_marketplace, \
-                        c.name, c.url, oc.tracking_number \
-                 FROM {task} t JOIN {orders} o ON o.id_order = t.id_order \
-                 LEFT JOIN {sf} so ON so.id_order = t.id_order \
-                 LEFT JOIN {oc} oc ON oc.id_order_carrier = \
-                     (SELECT MIN(x.id_order_carrier) FROM {oc} x WHERE x.id_order = t.id_order) \
-                 LEFT JOIN {carrier} c ON c.id_carrier = COALESCE(oc.id_carrier, o.id_carrier) \
-                 WHERE t.lease_owner = ? ORDER BY t.update_at, t.id_shoppingfeed_task_order",
-                sf = t("shoppingfeed_order"),
-                oc = t("order_carrier"),
-                carrier = t("carrier"),
+            claimed_tasks: format!("{payload_select} WHERE t.lease_owner = ? {payload_order}"),
+            tasks_by_ids_head: format!("{payload_select} WHERE t.action = 'SYNC_STATUS' AND t.id_shoppingfeed_task_order IN "),
+            claim_ids_head: format!(
+                "UPDATE {task} SET lease_owner = ?, lease_until = NOW() + INTERVAL ? SECOND \
+                 WHERE action = 'SYNC_STATUS' AND (lease_until IS NULL OR lease_until < NOW()) \
+                   AND id_shoppingfeed_task_order IN "
             ),
             release_head: format!(
                 "UPDATE {task} SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ? AND id_shoppingfeed_task_order IN "

@@ -3,6 +3,7 @@
 //! never blocks the next one) and the ProcessMonitor row kept for the back office; tasks are
 //! claimed with a lease so two overlapping runs never send the same task while a lease is valid.
 
+pub mod conveyor;
 pub mod report;
 mod send;
 mod tickets;
@@ -14,7 +15,7 @@ use crate::db::sql::{in_list, keys, CRON_KEYS};
 use crate::db::Db;
 use crate::error::{DbError, DbResultExt};
 use crate::hook::{availability, StateLists};
-use crate::model::{LogLevel, Operation};
+use crate::model::LogLevel;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Value};
 use report::{mail_lists, CronReport, Failure, Mail, ShopReport};
@@ -70,19 +71,6 @@ pub(crate) struct ShopRun<'a> {
 }
 
 impl ShopRun<'_> {
-    pub fn operation_for(&self, state: u32) -> Option<Operation> {
-        // Precedence when a state is in several lists: shipped > canceled > refunded.
-        if self.lists.shipped.contains(&state) {
-            Some(Operation::Ship)
-        } else if self.lists.cancelled.contains(&state) {
-            Some(Operation::Cancel)
-        } else if self.lists.refunded.contains(&state) {
-            Some(Operation::Refund)
-        } else {
-            None
-        }
-    }
-
     pub fn budget_left(&self) -> bool {
         self.started.elapsed() < self.opts.run_budget
     }
@@ -164,28 +152,26 @@ async fn run_shops(
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn run_shop(
-    db: &Db,
+/// A shop ready for API calls, or why it is skipped (gate closed, no token, API unreachable).
+pub(crate) enum OpenShop<'a> {
+    Ready(Box<ShopRun<'a>>, ShopConfig),
+    Skipped(String),
+}
+
+/// Reads the shop's configuration, applies the gate of SPEC §1 and resolves the store.
+pub(crate) async fn open_shop<'a>(
+    db: &'a Db,
     conn: &mut Conn,
     http: &reqwest::Client,
-    opts: &CronOptions,
+    opts: &'a CronOptions,
     started: Instant,
     id_shop: u32,
     id_group: u32,
-    shop_name: &str,
     report: &mut ShopReport,
     log: &mut ProcessLogger,
-) -> Result<(), DbError> {
+) -> Result<OpenShop<'a>, DbError> {
     let prefix = format!("[Shop {id_shop}]");
-    let config = ShopConfig::load(
-        conn,
-        &db.sql().cron.cron_config,
-        &CRON_KEYS,
-        id_shop,
-        id_group,
-    )
-    .await?;
+    let config = ShopConfig::load(conn, &db.sql().cron.cron_config, &CRON_KEYS, id_shop, id_group).await?;
     let (installed, active): (i64, Option<i64>) = conn
         .exec_first(db.sql().cron.legacy_module.as_str(), (id_shop,))
         .await
@@ -194,17 +180,11 @@ async fn run_shop(
     if let Err(why) = availability(&config, installed > 0, active == Some(1)) {
         let msg = format!("{prefix} Synchronization error : {}", why.message(id_shop));
         log.error(msg.clone(), None);
-        report.skipped = Some(msg);
-        return Ok(());
+        return Ok(OpenShop::Skipped(msg));
     }
-    let token = config
-        .get(keys::AUTH_TOKEN)
-        .unwrap_or_default()
-        .trim()
-        .to_string();
+    let token = config.get(keys::AUTH_TOKEN).unwrap_or_default().trim().to_string();
     if token.is_empty() {
-        report.skipped = Some(format!("{prefix} no API token ({})", keys::AUTH_TOKEN));
-        return Ok(());
+        return Ok(OpenShop::Skipped(format!("{prefix} no API token ({})", keys::AUTH_TOKEN)));
     }
     let mut api_config = ApiConfig::new(opts.api_base_url.clone(), token);
     api_config.timeout = opts.http_timeout;
@@ -219,9 +199,9 @@ async fn run_shop(
         Err(e) => {
             let msg = format!("{prefix} Could not retrieve Shopping Feed API: {e}");
             log.error(msg.clone(), None);
-            report.errors.push(msg);
+            report.errors.push(msg.clone());
             report.requests += api.stats().requests as u32;
-            return Ok(());
+            return Ok(OpenShop::Skipped(msg));
         }
     };
     let lists = StateLists::read(&config, |e| log.error(format!("{prefix} {e}"), None));
@@ -235,31 +215,58 @@ async fn run_shop(
         opts,
         started,
     };
+    Ok(OpenShop::Ready(Box::new(run), config))
+}
+
+/// The shop group of a shop (`None` when the shop does not exist).
+pub(crate) async fn shop_group(db: &Db, conn: &mut Conn, id_shop: u32) -> Result<Option<(u32, String)>, DbError> {
+    let shops: Vec<(u32, u32, String)> = conn
+        .query(db.sql().cron.active_shops.as_str())
+        .await
+        .ctx("listing the shops")?;
+    Ok(shops.into_iter().find(|s| s.0 == id_shop).map(|s| (s.1, s.2)))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_shop(
+    db: &Db,
+    conn: &mut Conn,
+    http: &reqwest::Client,
+    opts: &CronOptions,
+    started: Instant,
+    id_shop: u32,
+    id_group: u32,
+    shop_name: &str,
+    report: &mut ShopReport,
+    log: &mut ProcessLogger,
+) -> Result<(), DbError> {
+    let (run, config) = match open_shop(db, conn, http, opts, started, id_shop, id_group, report, log).await? {
+        OpenShop::Ready(run, config) => (run, config),
+        OpenShop::Skipped(why) => {
+            report.skipped = Some(why);
+            return Ok(());
+        }
+    };
     tickets::check(&run, conn, report, log).await?;
     send::send_due(&run, conn, report, log).await?;
     report.requests = run.api.stats().requests as u32;
+    finish_shop(db, conn, &config, shop_name, report, log).await
+}
+
+/// The failure e-mail and the summary line of a shop.
+pub(crate) async fn finish_shop(
+    db: &Db,
+    conn: &mut Conn,
+    config: &ShopConfig,
+    shop_name: &str,
+    report: &mut ShopReport,
+    log: &mut ProcessLogger,
+) -> Result<(), DbError> {
+    let prefix = format!("[Shop {}]", report.id_shop);
     if !report.failures.is_empty() {
-        let id_lang = config
-            .int(keys::LANG_DEFAULT, 1)
-            .clamp(1, i64::from(u32::MAX)) as u32;
-        fill_failure_names(db, conn, id_lang, &mut report.failures).await?;
-        let (html_list, text_list) = mail_lists(&report.failures);
-        let to = config.get(keys::SHOP_EMAIL).unwrap_or_default().to_string();
-        report.mail = Some(Mail {
-            id_shop,
-            id_lang,
-            to,
-            shop_name: config.get("PS_SHOP_NAME").unwrap_or(shop_name).to_string(),
-            subject: "Shopping Feed synchronization errors".to_string(),
-            html_list,
-            text_list,
-        });
+        report.mail = Some(failure_mail(db, conn, config, report.id_shop, shop_name, &mut report.failures).await?);
     }
-    let busy = report.tickets_succeeded
-        + report.tickets_failed
-        + report.tickets_canceled
-        + report.statuses_sent
-        + report.tasks_removed;
+    let busy = report.tickets_succeeded + report.tickets_failed + report.tickets_canceled + report.statuses_sent + report.tasks_removed;
     if busy > 0 || !report.errors.is_empty() {
         log.log(
             LogLevel::Success,
@@ -279,6 +286,29 @@ async fn run_shop(
         );
     }
     Ok(())
+}
+
+/// The e-mail listing the failed orders of a shop (references and state names filled in).
+pub(crate) async fn failure_mail(
+    db: &Db,
+    conn: &mut Conn,
+    config: &ShopConfig,
+    id_shop: u32,
+    shop_name: &str,
+    failures: &mut [Failure],
+) -> Result<Mail, DbError> {
+    let id_lang = config.int(keys::LANG_DEFAULT, 1).clamp(1, i64::from(u32::MAX)) as u32;
+    fill_failure_names(db, conn, id_lang, failures).await?;
+    let (html_list, text_list) = mail_lists(failures);
+    Ok(Mail {
+        id_shop,
+        id_lang,
+        to: config.get(keys::SHOP_EMAIL).unwrap_or_default().to_string(),
+        shop_name: config.get("PS_SHOP_NAME").unwrap_or(shop_name).to_string(),
+        subject: "Shopping Feed synchronization errors".to_string(),
+        html_list,
+        text_list,
+    })
 }
 
 /// PrestaShop reference and current state name of each failed order, in one query.

@@ -44,6 +44,8 @@ pub struct ShopReport {
     pub requeued: u32,
     pub gave_up: u32,
     pub failures: Vec<Failure>,
+    /// Orders whose status was accepted (send) or whose ticket succeeded (check).
+    pub succeeded: Vec<u32>,
     pub errors: Vec<String>,
     /// True when the run stopped sending because its time budget was spent.
     pub budget_exhausted: bool,

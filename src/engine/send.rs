@@ -10,6 +10,7 @@ use crate::db::logger::ProcessLogger;
 use crate::db::sql::in_list;
 use crate::db::Db;
 use crate::error::{DbError, DbResultExt};
+use crate::hook::StateLists;
 use crate::model::{LogLevel, Operation};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, TxOpts, Value};
@@ -17,16 +18,119 @@ use std::collections::BTreeMap;
 use tokio::task::JoinSet;
 
 /// A claimed task ready to send.
-struct Prepared {
-    id_task: u32,
-    id_order: u32,
-    attempts: u32,
-    op: OrderOperation,
-    sf_id: Option<i64>,
-    reference: Option<String>,
+pub(crate) struct Prepared {
+    pub id_task: u32,
+    pub id_order: u32,
+    pub attempts: u32,
+    pub op: OrderOperation,
+    pub sf_id: Option<i64>,
+    pub reference: Option<String>,
+    pub marketplace: Option<String>,
 }
 
-fn lease_owner() -> String {
+/// A task row with what its payload needs (`CronSql::claimed_tasks`).
+pub(crate) type TaskRow = (
+    u32,
+    u32,
+    u32,
+    u32,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// What to do with a task, from its order's current state.
+pub(crate) enum Mapped {
+    Send(Operation, Prepared),
+    /// The current state is in no list: the task is removed.
+    Unmapped { id_task: u32, id_order: u32, state: u32 },
+    /// The link row has neither a Shopping Feed id nor a marketplace reference.
+    NoReference { id_task: u32, id_order: u32 },
+}
+
+pub(crate) fn map_row(lists: &StateLists, row: TaskRow) -> Mapped {
+    let (id_task, id_order, attempts, state, _reference, sf_id, mp_ref, marketplace, carrier, url, tracking) = row;
+    let Some(operation) = operation_for(lists, state) else {
+        return Mapped::Unmapped { id_task, id_order, state };
+    };
+    let sf_id = sf_id.and_then(|s| s.trim().parse::<i64>().ok()).filter(|id| *id > 0);
+    let mp_ref = mp_ref.filter(|r| !r.trim().is_empty());
+    let marketplace = marketplace.filter(|m| !m.trim().is_empty());
+    let identifier = match (sf_id, &mp_ref, &marketplace) {
+        (Some(id), _, _) => OrderIdentifier::Id(id),
+        (None, Some(r), Some(m)) => OrderIdentifier::Reference {
+            reference: r.clone(),
+            channel_name: m.to_lowercase(),
+        },
+        _ => return Mapped::NoReference { id_task, id_order },
+    };
+    let data = match operation {
+        Operation::Ship => {
+            let tracking_number = tracking.unwrap_or_default();
+            OperationData::Ship {
+                carrier: carrier.unwrap_or_default(),
+                tracking_link: tracking_link(url.as_deref(), &tracking_number),
+                tracking_number,
+            }
+        }
+        Operation::Cancel => OperationData::Cancel { reason: String::new() },
+        _ => OperationData::Refund { shipping: true },
+    };
+    Mapped::Send(
+        operation,
+        Prepared {
+            id_task,
+            id_order,
+            attempts,
+            op: OrderOperation { identifier, data },
+            sf_id,
+            reference: mp_ref,
+            marketplace,
+        },
+    )
+}
+
+/// Precedence when a state is in several lists: shipped > canceled > refunded.
+pub(crate) fn operation_for(lists: &StateLists, state: u32) -> Option<Operation> {
+    if lists.shipped.contains(&state) {
+        Some(Operation::Ship)
+    } else if lists.cancelled.contains(&state) {
+        Some(Operation::Cancel)
+    } else if lists.refunded.contains(&state) {
+        Some(Operation::Refund)
+    } else {
+        None
+    }
+}
+
+/// The payload rows of given SYNC_STATUS tasks.
+pub(crate) async fn rows_by_ids(db: &Db, conn: &mut Conn, ids: &[u32]) -> Result<Vec<TaskRow>, DbError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let query = format!("{}{}", db.sql().cron.tasks_by_ids_head, in_list(ids.len()));
+    conn.exec(query, ids_params(Vec::new(), ids))
+        .await
+        .ctx("reading tasks")
+}
+
+/// Leases given tasks (those no live lease holds); returns how many were leased.
+pub(crate) async fn claim_ids(run: &ShopRun<'_>, conn: &mut Conn, owner: &str, ids: &[u32]) -> Result<u64, DbError> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let query = format!("{}{}", run.db.sql().cron.claim_ids_head, in_list(ids.len()));
+    conn.exec_drop(query, ids_params(vec![owner.into(), run.opts.lease_seconds.into()], ids))
+        .await
+        .ctx("leasing tasks")?;
+    Ok(conn.affected_rows())
+}
+
+pub(crate) fn lease_owner() -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
@@ -105,89 +209,49 @@ pub(crate) async fn send_due(
         if claim(run, conn, &owner, page).await? == 0 {
             break;
         }
-        type Row = (
-            u32,
-            u32,
-            u32,
-            u32,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-        );
-        let rows: Vec<Row> = conn
+        if send_claimed(run, conn, &owner, report, log).await? {
+            // The API (or the database) failed: leave the rest for the next run.
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Sends every task `owner` holds; true when a request failed (the run should stop sending).
+pub(crate) async fn send_claimed(
+    run: &ShopRun<'_>,
+    conn: &mut Conn,
+    owner: &str,
+    report: &mut ShopReport,
+    log: &mut ProcessLogger,
+) -> Result<bool, DbError> {
+    let owner = owner.to_string();
+    {
+        let rows: Vec<TaskRow> = conn
             .exec(run.db.sql().cron.claimed_tasks.as_str(), (owner.as_str(),))
             .await
             .ctx("reading the claimed tasks")?;
         let mut groups: BTreeMap<Operation, Vec<Prepared>> = BTreeMap::new();
         let mut removed: Vec<u32> = Vec::new();
         let mut unsendable: Vec<u32> = Vec::new();
-        for (
-            id_task,
-            id_order,
-            attempts,
-            state,
-            _reference,
-            sf_id,
-            mp_ref,
-            marketplace,
-            carrier,
-            url,
-            tracking,
-        ) in rows
-        {
-            let Some(operation) = run.operation_for(state) else {
-                log.order(
-                    LogLevel::Info,
-                    id_order,
-                    &format!("No matching operation for Order State {state}. Deleting Task Order."),
-                );
-                removed.push(id_task);
-                continue;
-            };
-            let sf_id = sf_id
-                .and_then(|s| s.trim().parse::<i64>().ok())
-                .filter(|id| *id > 0);
-            let mp_ref = mp_ref.filter(|r| !r.trim().is_empty());
-            let identifier = match (sf_id, &mp_ref, marketplace.filter(|m| !m.trim().is_empty())) {
-                (Some(id), _, _) => OrderIdentifier::Id(id),
-                (None, Some(r), Some(m)) => OrderIdentifier::Reference {
-                    reference: r.clone(),
-                    channel_name: m.to_lowercase(),
-                },
-                _ => {
+        for row in rows {
+            match map_row(&run.lists, row) {
+                Mapped::Send(operation, prepared) => groups.entry(operation).or_default().push(prepared),
+                Mapped::Unmapped { id_task, id_order, state } => {
+                    log.order(
+                        LogLevel::Info,
+                        id_order,
+                        &format!("No matching operation for Order State {state}. Deleting Task Order."),
+                    );
+                    removed.push(id_task);
+                }
+                Mapped::NoReference { id_task, id_order } => {
                     let msg = "No SF Order reference set.";
                     log.order(LogLevel::Error, id_order, msg);
                     report.errors.push(format!("[Order: {id_order}] {msg}"));
                     unsendable.push(id_task);
-                    continue;
                 }
-            };
-            let data = match operation {
-                Operation::Ship => {
-                    let tracking_number = tracking.unwrap_or_default();
-                    OperationData::Ship {
-                        carrier: carrier.unwrap_or_default(),
-                        tracking_link: tracking_link(url.as_deref(), &tracking_number),
-                        tracking_number,
-                    }
-                }
-                Operation::Cancel => OperationData::Cancel {
-                    reason: String::new(),
-                },
-                _ => OperationData::Refund { shipping: true },
-            };
-            groups.entry(operation).or_default().push(Prepared {
-                id_task,
-                id_order,
-                attempts,
-                op: OrderOperation { identifier, data },
-                sf_id,
-                reference: mp_ref,
-            });
+            }
         }
         if !removed.is_empty() {
             let query = format!(
@@ -227,6 +291,7 @@ pub(crate) async fn send_due(
             match outcome.result {
                 Ok(batch) => {
                     report.statuses_sent += outcome.tasks.len() as u32;
+                    report.succeeded.extend(outcome.tasks.iter().map(|t| t.id_order));
                     for t in &outcome.tasks {
                         log.order(
                             LogLevel::Success,
@@ -274,12 +339,8 @@ pub(crate) async fn send_due(
                 }
             }
         }
-        if failed {
-            // The API (or the database) failed: leave the rest for the next run.
-            break;
-        }
+        Ok(failed)
     }
-    Ok(())
 }
 
 struct SendOutcome {

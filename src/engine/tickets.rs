@@ -104,49 +104,61 @@ pub(crate) async fn check(
             break;
         };
         after = last.clone();
-        let mut set = JoinSet::new();
-        for batch in batches {
-            let api = run.api.clone();
-            let store = run.store_id;
-            set.spawn(async move {
-                let res = api.tickets_by_batch(store, &batch).await;
-                (batch, res)
-            });
-        }
-        let mut stop = false;
-        while let Some(joined) = set.join_next().await {
-            let Ok((batch, res)) = joined else { continue };
-            match res {
-                Ok(tickets) => apply_batch(run, conn, &batch, &tickets, report, log).await?,
-                Err(ApiError::NotFound { .. }) => {
-                    requeue_batch(
-                        run,
-                        conn,
-                        &batch,
-                        "batch not found on the Shopping Feed API",
-                        report,
-                        log,
-                    )
-                    .await?
-                }
-                Err(e) => {
-                    // Tasks stay as they are; the next run checks them again.
-                    let msg = format!(
-                        "[Shop {}] Could not check batch {batch}: {}",
-                        run.id_shop,
-                        api_reason(&e)
-                    );
-                    log.error(msg.clone(), None);
-                    report.errors.push(msg);
-                    stop = true;
-                }
-            }
-        }
-        if stop {
+        if check_batches(run, conn, batches, report, log).await? {
             break;
         }
     }
     Ok(())
+}
+
+/// Fetches the tickets of these batches (concurrently, one paged GET each) and applies the
+/// reactions; true when the API failed and checking should stop for this run.
+pub(crate) async fn check_batches(
+    run: &ShopRun<'_>,
+    conn: &mut Conn,
+    batches: Vec<String>,
+    report: &mut ShopReport,
+    log: &mut ProcessLogger,
+) -> Result<bool, DbError> {
+    let mut set = JoinSet::new();
+    for batch in batches {
+        let api = run.api.clone();
+        let store = run.store_id;
+        set.spawn(async move {
+            let res = api.tickets_by_batch(store, &batch).await;
+            (batch, res)
+        });
+    }
+    let mut stop = false;
+    while let Some(joined) = set.join_next().await {
+        let Ok((batch, res)) = joined else { continue };
+        match res {
+            Ok(tickets) => apply_batch(run, conn, &batch, &tickets, report, log).await?,
+            Err(ApiError::NotFound { .. }) => {
+                requeue_batch(
+                    run,
+                    conn,
+                    &batch,
+                    "batch not found on the Shopping Feed API",
+                    report,
+                    log,
+                )
+                .await?
+            }
+            Err(e) => {
+                // Tasks stay as they are; the next run checks them again.
+                let msg = format!(
+                    "[Shop {}] Could not check batch {batch}: {}",
+                    run.id_shop,
+                    api_reason(&e)
+                );
+                log.error(msg.clone(), None);
+                report.errors.push(msg);
+                stop = true;
+            }
+        }
+    }
+    Ok(stop)
 }
 
 async fn batch_tasks(
@@ -263,6 +275,7 @@ async fn apply_batch(
                 TicketState::Succeed => {
                     log.order(LogLevel::Success, task.id_order, "Ticket status : succeed");
                     report.tickets_succeeded += 1;
+                    report.succeeded.push(task.id_order);
                     done.push(task.id_task);
                 }
                 TicketState::Failed => {

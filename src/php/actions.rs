@@ -2,7 +2,12 @@
 //! extend it (`ShoppingfeedOrderSyncActionsOverride`, PHPUnit mocks): the handler calls every
 //! method through PHP, so overrides win.
 
+use crate::api::OperationData;
+use crate::engine::conveyor::{self, PreparedStatus, TaskOrder};
+use crate::engine::report::{Failure, ShopReport};
 use crate::hook::{self, HookOutcome, SaveOrderOutcome};
+use crate::model::TaskAction;
+use crate::php::cron::{failure_array, mail_array, send_mail};
 use crate::php::convert::{id_from_zval, string_from_zval};
 use crate::php::settings;
 use crate::runtime;
@@ -20,6 +25,58 @@ pub struct OrderSyncActions {
 }
 
 impl OrderSyncActions {
+    fn set(&mut self, key: &str, value: ZBox<ZendHashTable>) -> PhpResult<()> {
+        let conveyor = self.conveyor.get_or_insert_with(ZendHashTable::new);
+        conveyor.insert(key, value)?;
+        Ok(())
+    }
+
+    fn shop(&self) -> Option<u32> {
+        id_from_zval(self.get("id_shop"))
+    }
+
+    /// A list of arrays from the conveyor (`taskOrders`, `preparedTaskOrders`...), flattened one
+    /// level when grouped by operation.
+    fn rows(&self, key: &str) -> Vec<&ZendHashTable> {
+        let Some(list) = self.get(key).and_then(Zval::array) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for v in list.values() {
+            if let Some(a) = v.array() {
+                if a.get("id_order").is_some() || a.get("id_shoppingfeed_task_order").is_some() {
+                    out.push(a);
+                } else {
+                    out.extend(a.values().filter_map(Zval::array));
+                }
+            }
+        }
+        out
+    }
+
+    fn task_ids(&self, key: &str) -> Vec<u32> {
+        self.rows(key)
+            .iter()
+            .filter_map(|r| id_from_zval(r.get("id_shoppingfeed_task_order")))
+            .collect()
+    }
+
+    /// `successfulTaskOrders` / `failedTaskOrders` from a step's report.
+    fn set_outcome(&mut self, report: &ShopReport) -> PhpResult<()> {
+        let mut ok = ZendHashTable::new();
+        for id in &report.succeeded {
+            let mut row = ZendHashTable::new();
+            row.insert("id_order", i64::from(*id))?;
+            ok.push(row)?;
+        }
+        let mut failed = ZendHashTable::new();
+        for f in &report.failures {
+            failed.push(failure_array(f)?)?;
+        }
+        self.set("successfulTaskOrders", ok)?;
+        self.set("failedTaskOrders", failed)
+    }
+
     fn empty() -> Self {
         OrderSyncActions {
             conveyor: None,
@@ -83,4 +140,167 @@ impl OrderSyncActions {
             runtime::block_on(hook::on_order_status_update(&db, id_order, None))??;
         Ok(outcome.queued())
     }
+
+    /// Conveyor `id_shop` + `order_action` → `taskOrders`: the due tasks (at most the shop's
+    /// "Max. order update per request").
+    pub fn get_task_orders(&mut self) -> PhpResult<bool> {
+        let (Some(id_shop), Some(action)) = (
+            self.shop(),
+            TaskAction::parse(&string_from_zval(self.get("order_action"))),
+        ) else {
+            return Ok(false);
+        };
+        let db = runtime::db(&settings::current()?)?;
+        let tasks = runtime::block_on(conveyor::task_orders(&db, id_shop, action))??;
+        let mut list = ZendHashTable::new();
+        for t in &tasks {
+            list.push(task_order_array(t)?)?;
+        }
+        self.set("taskOrders", list)?;
+        Ok(true)
+    }
+
+    /// `taskOrders` → `preparedTaskOrders`, grouped by operation; unmapped tasks are removed.
+    pub fn prepare_task_orders_sync_status(&mut self) -> PhpResult<bool> {
+        let Some(id_shop) = self.shop() else { return Ok(false) };
+        let ids = self.task_ids("taskOrders");
+        if ids.is_empty() {
+            return Ok(false);
+        }
+        let db = runtime::db(&settings::current()?)?;
+        let prepared = runtime::block_on(conveyor::prepare_statuses(&db, id_shop, &ids))??;
+        let mut groups = ZendHashTable::new();
+        for p in &prepared {
+            let key = p.operation.as_str();
+            if groups.get(key).is_none() {
+                groups.insert(key, ZendHashTable::new())?;
+            }
+            if let Some(list) = groups.get_mut(key).and_then(Zval::array_mut) {
+                list.push(prepared_array(p)?)?;
+            }
+        }
+        let any = !prepared.is_empty();
+        self.set("preparedTaskOrders", groups)?;
+        Ok(any)
+    }
+
+    /// Sends `preparedTaskOrders`; fills `successfulTaskOrders` and `failedTaskOrders`.
+    pub fn send_task_orders_sync_status(&mut self) -> PhpResult<bool> {
+        let Some(id_shop) = self.shop() else { return Ok(false) };
+        let ids = self.task_ids("preparedTaskOrders");
+        if ids.is_empty() {
+            return Ok(false);
+        }
+        let db = runtime::db(&settings::current()?)?;
+        let opts = crate::php::cron::options(None)?;
+        let http = runtime::http()?;
+        let report = runtime::block_on(conveyor::send_statuses(&db, &http, &opts, id_shop, &ids))??;
+        self.set_outcome(&report)?;
+        Ok(report.skipped.is_none() && !report.succeeded.is_empty())
+    }
+
+    /// `taskOrders` (CHECK_TICKET_SYNC_STATUS) → `preparedTaskOrders`; no API call.
+    pub fn prepare_task_orders_check_tickets_sync_status(&mut self) -> PhpResult<bool> {
+        if self.shop().is_none() {
+            return Ok(false);
+        }
+        let mut prepared = ZendHashTable::new();
+        for row in self.rows("taskOrders") {
+            if row.get("batch_id").is_some_and(|b| !string_from_zval(Some(b)).is_empty()) {
+                prepared.push(row.to_owned())?;
+            }
+        }
+        let any = !prepared.is_empty();
+        self.set("preparedTaskOrders", prepared)?;
+        Ok(any)
+    }
+
+    /// Checks the batches of `preparedTaskOrders` (one paged GET per batch) and applies the
+    /// reactions; fills `successfulTaskOrders` and `failedTaskOrders`.
+    pub fn send_task_orders_check_tickets_sync_status(&mut self) -> PhpResult<bool> {
+        let Some(id_shop) = self.shop() else { return Ok(false) };
+        let mut batches: Vec<String> = self
+            .rows("preparedTaskOrders")
+            .iter()
+            .map(|r| string_from_zval(r.get("batch_id")))
+            .filter(|b| !b.is_empty())
+            .collect();
+        batches.sort();
+        batches.dedup();
+        if batches.is_empty() {
+            return Ok(false);
+        }
+        let db = runtime::db(&settings::current()?)?;
+        let opts = crate::php::cron::options(None)?;
+        let http = runtime::http()?;
+        let report = runtime::block_on(conveyor::check_tickets(&db, &http, &opts, id_shop, batches))??;
+        self.set_outcome(&report)?;
+        Ok(report.skipped.is_none())
+    }
+
+    /// One e-mail for conveyor `failedTaskOrders` of `id_shop`, through the configured mailer.
+    pub fn send_failed_task_orders_mail(&mut self) -> PhpResult<bool> {
+        let Some(id_shop) = self.shop() else { return Ok(false) };
+        let failures: Vec<Failure> = self
+            .rows("failedTaskOrders")
+            .iter()
+            .filter_map(|r| {
+                Some(Failure {
+                    id_order: id_from_zval(r.get("id_order"))?,
+                    reference: String::new(),
+                    status: String::new(),
+                    operation: None,
+                    reason: string_from_zval(r.get("reason")),
+                    gave_up: r.get("gave_up").and_then(Zval::bool).unwrap_or(false),
+                })
+            })
+            .collect();
+        if failures.is_empty() {
+            return Ok(false);
+        }
+        let db = runtime::db(&settings::current()?)?;
+        let Some(mail) = runtime::block_on(conveyor::failed_mail(&db, id_shop, failures))?? else {
+            return Ok(false);
+        };
+        send_mail(mail_array(&mail)?)
+    }
+}
+
+fn task_order_array(t: &TaskOrder) -> PhpResult<ZBox<ZendHashTable>> {
+    let mut a = ZendHashTable::new();
+    a.insert("id_shoppingfeed_task_order", i64::from(t.id_task))?;
+    a.insert("action", t.action.as_str())?;
+    a.insert("id_order", i64::from(t.id_order))?;
+    a.insert("ticket_number", t.ticket_number.clone())?;
+    a.insert("batch_id", t.batch_id.clone())?;
+    a.insert("update_at", t.update_at.clone())?;
+    a.insert("date_add", t.date_add.clone())?;
+    a.insert("date_upd", t.date_upd.clone())?;
+    a.insert("attempts", i64::from(t.attempts))?;
+    Ok(a)
+}
+
+fn prepared_array(p: &PreparedStatus) -> PhpResult<ZBox<ZendHashTable>> {
+    let mut a = ZendHashTable::new();
+    a.insert("id_shoppingfeed_task_order", i64::from(p.id_task))?;
+    a.insert("id_order", i64::from(p.id_order))?;
+    a.insert("reference_marketplace", p.reference_marketplace.clone())?;
+    a.insert("marketplace", p.marketplace.clone())?;
+    a.insert("id_internal_shoppingfeed", p.id_internal_shoppingfeed)?;
+    a.insert("operation", p.operation.as_str())?;
+    let mut payload = ZendHashTable::new();
+    match &p.data {
+        OperationData::Ship { carrier, tracking_number, tracking_link } => {
+            payload.insert("carrier_name", carrier.as_str())?;
+            payload.insert("tracking_number", tracking_number.as_str())?;
+            payload.insert("tracking_url", tracking_link.as_str())?;
+        }
+        OperationData::Cancel { reason } => payload.insert("reason", reason.as_str())?,
+        OperationData::Refund { shipping } => {
+            payload.insert("shipping", *shipping)?;
+            payload.insert("products", ZendHashTable::new())?;
+        }
+    }
+    a.insert("payload", payload)?;
+    Ok(a)
 }

@@ -60,7 +60,7 @@ pub fn options(given: Option<&ZendHashTable>) -> Result<CronOptions, ConfigError
     Ok(opts)
 }
 
-fn failure_array(f: &Failure) -> Result<ZBox<ZendHashTable>, PhpException> {
+pub(crate) fn failure_array(f: &Failure) -> Result<ZBox<ZendHashTable>, PhpException> {
     let mut a = ZendHashTable::new();
     a.insert("id_order", i64::from(f.id_order))?;
     a.insert("reference", f.reference.as_str())?;
@@ -71,7 +71,7 @@ fn failure_array(f: &Failure) -> Result<ZBox<ZendHashTable>, PhpException> {
     Ok(a)
 }
 
-fn mail_array(m: &Mail) -> Result<ZBox<ZendHashTable>, PhpException> {
+pub(crate) fn mail_array(m: &Mail) -> Result<ZBox<ZendHashTable>, PhpException> {
     let mut a = ZendHashTable::new();
     a.insert("id_shop", i64::from(m.id_shop))?;
     a.insert("id_lang", i64::from(m.id_lang))?;
@@ -128,7 +128,7 @@ fn shop_array(s: &ShopReport) -> Result<ZBox<ZendHashTable>, PhpException> {
 }
 
 /// Hands one shop's e-mail to the mailer; false when there is none or it returned falsy.
-fn send_mail(mail: ZBox<ZendHashTable>) -> Result<bool, PhpException> {
+pub(crate) fn send_mail(mail: ZBox<ZendHashTable>) -> Result<bool, PhpException> {
     settings::with_mailer(|mailer| {
         let Some(mailer) = mailer else {
             return Ok(false);

@@ -1,0 +1,195 @@
+//! The reference module's CRON actions, one step at a time, for `ShoppingfeedOrderSyncActions`
+//! conveyors (overrides and code written against the reference). `run_cron` chains the same steps.
+
+use super::report::{Failure, Mail, ShopReport};
+use super::send::{claim_ids, lease_owner, map_row, rows_by_ids, send_claimed, Mapped, Prepared};
+use super::tickets::check_batches;
+use super::{failure_mail, open_shop, shop_group, CronOptions, OpenShop};
+use crate::api::OperationData;
+use crate::db::logger::{ProcessLogger, SYNC_ORDER_PROCESS};
+use crate::db::shop_config::ShopConfig;
+use crate::db::sql::{in_list, keys, CRON_KEYS};
+use crate::db::Db;
+use crate::error::{DbError, DbResultExt};
+use crate::hook::StateLists;
+use crate::model::{LogLevel, Operation, TaskAction};
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Value};
+use std::time::Instant;
+
+/// A row of `shoppingfeed_task_order`, as the conveyor's `taskOrders` carries it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskOrder {
+    pub id_task: u32,
+    pub action: String,
+    pub id_order: u32,
+    pub ticket_number: Option<String>,
+    pub batch_id: Option<String>,
+    pub update_at: Option<String>,
+    pub date_add: Option<String>,
+    pub date_upd: Option<String>,
+    pub attempts: u32,
+}
+
+/// One prepared status of `preparedTaskOrders`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreparedStatus {
+    pub operation: Operation,
+    pub id_task: u32,
+    pub id_order: u32,
+    pub reference_marketplace: Option<String>,
+    pub marketplace: Option<String>,
+    pub id_internal_shoppingfeed: Option<i64>,
+    pub data: OperationData,
+}
+
+async fn shop_config(db: &Db, conn: &mut Conn, id_shop: u32) -> Result<Option<ShopConfig>, DbError> {
+    let Some((group, _)) = shop_group(db, conn, id_shop).await? else {
+        return Ok(None);
+    };
+    Ok(Some(ShopConfig::load(conn, &db.sql().cron.cron_config, &CRON_KEYS, id_shop, group).await?))
+}
+
+/// `getTaskOrders`: due tasks of an action in a shop, oldest change first, at most
+/// `SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS` (100 by default).
+pub async fn task_orders(db: &Db, id_shop: u32, action: TaskAction) -> Result<Vec<TaskOrder>, DbError> {
+    let mut conn = db.conn().await?;
+    let Some(config) = shop_config(db, &mut conn, id_shop).await? else {
+        return Ok(Vec::new());
+    };
+    let limit = config.int(keys::MAX_ORDERS, 100).clamp(1, 100);
+    type Row = (u32, String, u32, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, u32);
+    let rows: Vec<Row> = conn
+        .exec(db.sql().cron.task_orders_due.as_str(), (action.as_str(), id_shop, limit))
+        .await
+        .ctx("reading the due tasks")?;
+    Ok(rows
+        .into_iter()
+        .map(|(id_task, action, id_order, ticket_number, batch_id, update_at, date_add, date_upd, attempts)| TaskOrder {
+            id_task,
+            action,
+            id_order,
+            ticket_number,
+            batch_id,
+            update_at,
+            date_add,
+            date_upd,
+            attempts,
+        })
+        .collect())
+}
+
+/// `prepareTaskOrdersSyncStatus`: the operation of each task from its order's CURRENT state;
+/// tasks whose state is in no list are removed (logged), as in the reference.
+pub async fn prepare_statuses(db: &Db, id_shop: u32, ids: &[u32]) -> Result<Vec<PreparedStatus>, DbError> {
+    let mut conn = db.conn().await?;
+    let mut log = ProcessLogger::new(SYNC_ORDER_PROCESS);
+    let Some(config) = shop_config(db, &mut conn, id_shop).await? else {
+        return Ok(Vec::new());
+    };
+    let lists = StateLists::read(&config, |e| log.error(format!("[Shop {id_shop}] {e}"), None));
+    let mut prepared = Vec::new();
+    let mut removed = Vec::new();
+    for row in rows_by_ids(db, &mut conn, ids).await? {
+        match map_row(&lists, row) {
+            Mapped::Send(operation, p) => prepared.push(status(operation, p)),
+            Mapped::Unmapped { id_task, id_order, state } => {
+                log.order(LogLevel::Info, id_order, &format!("No matching operation for Order State {state}. Deleting Task Order."));
+                removed.push(id_task);
+            }
+            Mapped::NoReference { id_order, .. } => log.order(LogLevel::Error, id_order, "No SF Order reference set."),
+        }
+    }
+    if !removed.is_empty() {
+        let query = format!("{}{}", db.sql().cron.delete_head, in_list(removed.len()));
+        let params: Vec<Value> = removed.iter().map(|id| Value::from(*id)).collect();
+        conn.exec_drop(query, params).await.ctx("removing unmapped tasks")?;
+    }
+    log.flush(db, &mut conn).await?;
+    Ok(prepared)
+}
+
+fn status(operation: Operation, p: Prepared) -> PreparedStatus {
+    PreparedStatus {
+        operation,
+        id_task: p.id_task,
+        id_order: p.id_order,
+        reference_marketplace: p.reference,
+        marketplace: p.marketplace,
+        id_internal_shoppingfeed: p.sf_id,
+        data: p.op.data,
+    }
+}
+
+/// Opens the shop and runs `step` with it; a closed gate or an unreachable API is reported as
+/// `skipped` / `errors`, like `run_cron` does.
+async fn with_shop<F>(db: &Db, http: &reqwest::Client, opts: &CronOptions, id_shop: u32, step: F) -> Result<ShopReport, DbError>
+where
+    F: for<'r> FnOnce(
+        &'r super::ShopRun<'r>,
+        &'r mut Conn,
+        &'r mut ShopReport,
+        &'r mut ProcessLogger,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), DbError>> + 'r>>,
+{
+    let mut conn = db.conn().await?;
+    let mut log = ProcessLogger::new(SYNC_ORDER_PROCESS);
+    let mut report = ShopReport { id_shop, ..ShopReport::default() };
+    let Some((group, _)) = shop_group(db, &mut conn, id_shop).await? else {
+        report.skipped = Some(format!("[Shop {id_shop}] no such active shop"));
+        return Ok(report);
+    };
+    let result = match open_shop(db, &mut conn, http, opts, Instant::now(), id_shop, group, &mut report, &mut log).await? {
+        OpenShop::Ready(run, _) => {
+            let r = step(&run, &mut conn, &mut report, &mut log).await;
+            report.requests = run.api.stats().requests as u32;
+            r
+        }
+        OpenShop::Skipped(why) => {
+            report.skipped = Some(why);
+            Ok(())
+        }
+    };
+    let _ = log.flush(db, &mut conn).await;
+    result.map(|()| report)
+}
+
+/// `sendTaskOrdersSyncStatus`: leases the given tasks and sends them (tasks another run holds are
+/// left to it).
+pub async fn send_statuses(db: &Db, http: &reqwest::Client, opts: &CronOptions, id_shop: u32, ids: &[u32]) -> Result<ShopReport, DbError> {
+    let ids = ids.to_vec();
+    with_shop(db, http, opts, id_shop, move |run, conn, report, log| {
+        Box::pin(async move {
+            let owner = lease_owner();
+            for chunk in ids.chunks(run.chunk * run.opts.concurrency.max(1)) {
+                claim_ids(run, conn, &owner, chunk).await?;
+                if send_claimed(run, conn, &owner, report, log).await? {
+                    break;
+                }
+            }
+            Ok(())
+        })
+    })
+    .await
+}
+
+/// `sendTaskOrdersCheckTicketsSyncStatus`: checks the given batches (one paged GET each).
+pub async fn check_tickets(db: &Db, http: &reqwest::Client, opts: &CronOptions, id_shop: u32, batches: Vec<String>) -> Result<ShopReport, DbError> {
+    with_shop(db, http, opts, id_shop, move |run, conn, report, log| {
+        Box::pin(async move {
+            check_batches(run, conn, batches, report, log).await?;
+            Ok(())
+        })
+    })
+    .await
+}
+
+/// `sendFailedTaskOrdersMail`: the e-mail of a shop for these failures (`None`: unknown shop).
+pub async fn failed_mail(db: &Db, id_shop: u32, mut failures: Vec<Failure>) -> Result<Option<Mail>, DbError> {
+    let mut conn = db.conn().await?;
+    let Some((group, name)) = shop_group(db, &mut conn, id_shop).await? else {
+        return Ok(None);
+    };
+    let config = ShopConfig::load(&mut conn, &db.sql().cron.cron_config, &CRON_KEYS, id_shop, group).await?;
+    Ok(Some(failure_mail(db, &mut conn, &config, id_shop, &name, &mut failures).await?))
+}
