@@ -194,7 +194,13 @@ pub(crate) async fn open_shop<'a>(
         .get(keys::STORE_ID)
         .and_then(|s| s.trim().parse::<i64>().ok())
         .filter(|s| *s > 0);
-    let store_id = match api.resolve_store(configured_store).await {
+    // A configured store is used as is (its first request proves it); otherwise the first store of
+    // GET /v1/me, as the reference's "main store".
+    let resolved = match configured_store {
+        Some(id) => Ok(id),
+        None => api.resolve_store(None).await,
+    };
+    let store_id = match resolved {
         Ok(id) => id,
         Err(e) => {
             let msg = format!("{prefix} Could not retrieve Shopping Feed API: {e}");
