@@ -29,10 +29,10 @@ fn bad(msg: impl std::fmt::Display) -> Response {
     problem(400, &msg.to_string())
 }
 
-/// Parses a JSON body into `T`, or answers 400 with the serde message.
-fn parse<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, Response> {
+/// Parses a JSON body into `T` (an empty body reads as `{}`); the error is the 400 message.
+fn parse<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, String> {
     let slice: &[u8] = if body.is_empty() { b"{}" } else { body };
-    serde_json::from_slice(slice).map_err(|e| bad(format!("Invalid control body: {e}")))
+    serde_json::from_slice(slice).map_err(|e| format!("Invalid control body: {e}"))
 }
 
 pub fn router() -> Router<Arc<Shared>> {
@@ -101,7 +101,7 @@ async fn get_settings(State(sh): St) -> Response {
 async fn set_settings(State(sh): St, body: Bytes) -> Response {
     let patch: Value = match parse(&body) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(e) => return bad(e),
     };
     let Some(patch) = patch.as_object() else {
         return bad("settings patch must be an object");
@@ -149,7 +149,7 @@ async fn get_accounts(State(sh): St) -> Response {
 async fn add_account(State(sh): St, body: Bytes) -> Response {
     let a: AccountBody = match parse(&body) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(e) => return bad(e),
     };
     let mut st = sh.lock();
     for s in a.store.into_iter().chain(a.stores) {
@@ -191,7 +191,7 @@ enum SeedBody {
 async fn seed_orders(State(sh): St, body: Bytes) -> Response {
     let seed: SeedBody = match parse(&body) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(e) => return bad(e),
     };
     let orders: Vec<Order> = match seed {
         SeedBody::List(l) | SeedBody::Orders { orders: l } => l,
@@ -250,7 +250,7 @@ async fn list_outcomes(State(sh): St) -> Response {
 async fn add_outcome(State(sh): St, body: Bytes) -> Response {
     let mut rule: OutcomeRule = match parse(&body) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(e) => return bad(e),
     };
     if rule.order_id.is_none() && rule.reference.is_none() {
         return bad("an outcome rule needs order_id or reference (use /_sim/outcomes/default)");
@@ -267,7 +267,7 @@ async fn add_outcome(State(sh): St, body: Bytes) -> Response {
 async fn set_default_outcome(State(sh): St, body: Bytes) -> Response {
     let spec: OutcomeSpec = match parse(&body) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(e) => return bad(e),
     };
     let mut st = sh.lock();
     st.settings.default_outcome = spec;
@@ -306,7 +306,7 @@ struct Advance {
 async fn advance_clock(State(sh): St, body: Bytes) -> Response {
     let a: Advance = match parse(&body) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(e) => return bad(e),
     };
     if !(a.seconds.is_finite() && a.seconds >= 0.0) {
         return bad("seconds must be a non-negative number");
@@ -324,7 +324,7 @@ async fn list_faults(State(sh): St) -> Response {
 async fn add_fault(State(sh): St, body: Bytes) -> Response {
     let mut rule: FaultRule = match parse(&body) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(e) => return bad(e),
     };
     if matches!(rule.route, RouteKind::Control | RouteKind::Unknown) {
         return bad("route must be one of auth, me, ping, order_op, order_get, ticket_list, ticket_get, any");
@@ -362,7 +362,7 @@ struct Refuse {
 async fn refuse_connections(State(sh): St, body: Bytes) -> Response {
     let r: Refuse = match parse(&body) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(e) => return bad(e),
     };
     sh.refuse.store(r.count, Ordering::SeqCst);
     ok(json!({"refuse": r.count}))

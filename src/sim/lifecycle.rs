@@ -8,13 +8,8 @@ use super::state::{rfc3339, Lifecycle, SimState, Ticket};
 /// Number of steps a ticket has earned: 0 scheduled, 1 running, 2 terminal.
 fn target_step(t: &Ticket, lifecycle: &Lifecycle, now_sim: f64) -> u32 {
     let step = match *lifecycle {
-        Lifecycle::Polls { polls_per_step } => {
-            if polls_per_step == 0 {
-                2
-            } else {
-                t.polls / polls_per_step
-            }
-        }
+        // 0 polls per step: terminal at the first poll.
+        Lifecycle::Polls { polls_per_step } => t.polls.checked_div(polls_per_step).unwrap_or(2),
         Lifecycle::Clock { seconds_per_step } | Lifecycle::Wall { seconds_per_step } => {
             if seconds_per_step <= 0.0 {
                 2

@@ -25,24 +25,19 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-/// Checks the token, and that it reaches `store` when given.
-fn authorize(st: &SimState, headers: &HeaderMap, store: Option<i64>) -> Result<(), Response> {
-    let token = bearer(headers).ok_or_else(forbidden)?;
-    let stores = st.accounts.get(token).ok_or_else(forbidden)?;
+/// Checks the token, and that it reaches `store` when given; `Some` is the refusal to send.
+fn refuse(st: &SimState, headers: &HeaderMap, store: Option<i64>) -> Option<Response> {
+    let Some(stores) = bearer(headers).and_then(|t| st.accounts.get(t)) else {
+        return Some(forbidden());
+    };
     match store {
-        Some(s) if !stores.contains(&s) => {
-            if st.settings.unreachable_store_status == 404 {
-                Err(not_found())
-            } else {
-                Err(forbidden())
-            }
-        }
-        _ => Ok(()),
+        Some(s) if !stores.contains(&s) => Some(if st.settings.unreachable_store_status == 404 {
+            not_found()
+        } else {
+            forbidden()
+        }),
+        _ => None,
     }
-}
-
-fn parse_store(s: &str) -> Result<i64, Response> {
-    s.parse().map_err(|_| not_found())
 }
 
 pub async fn ping() -> Response {
@@ -79,7 +74,7 @@ pub async fn auth(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
 
 pub async fn me(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     let st = sh.lock();
-    if let Err(r) = authorize(&st, &headers, None) {
+    if let Some(r) = refuse(&st, &headers, None) {
         return r;
     }
     let token = bearer(&headers).unwrap_or_default();
@@ -127,12 +122,11 @@ pub async fn order_get(
     Path((store, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let store = match parse_store(&store) {
-        Ok(s) => s,
-        Err(r) => return r,
+    let Ok(store) = store.parse::<i64>() else {
+        return not_found();
     };
     let mut st = sh.lock();
-    if let Err(r) = authorize(&st, &headers, Some(store)) {
+    if let Some(r) = refuse(&st, &headers, Some(store)) {
         return r;
     }
     st.advance_all_by_clock();
@@ -152,13 +146,12 @@ pub async fn order_op(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let store = match parse_store(&store) {
-        Ok(s) => s,
-        Err(r) => return r,
+    let Ok(store) = store.parse::<i64>() else {
+        return not_found();
     };
     {
         let st = sh.lock();
-        if let Err(r) = authorize(&st, &headers, Some(store)) {
+        if let Some(r) = refuse(&st, &headers, Some(store)) {
             return r;
         }
     }
@@ -224,12 +217,11 @@ pub async fn ticket_get(
     Path((store, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let store = match parse_store(&store) {
-        Ok(s) => s,
-        Err(r) => return r,
+    let Ok(store) = store.parse::<i64>() else {
+        return not_found();
     };
     let mut st = sh.lock();
-    if let Err(r) = authorize(&st, &headers, Some(store)) {
+    if let Some(r) = refuse(&st, &headers, Some(store)) {
         return r;
     }
     let Some(&idx) = st.ticket_index.get(&id) else {
@@ -260,15 +252,14 @@ pub async fn ticket_list(
     query: Result<Query<BTreeMap<String, String>>, QueryRejection>,
     headers: HeaderMap,
 ) -> Response {
-    let store = match parse_store(&store) {
-        Ok(s) => s,
-        Err(r) => return r,
+    let Ok(store) = store.parse::<i64>() else {
+        return not_found();
     };
     let Ok(Query(q)) = query else {
         return problem(400, "Invalid query string");
     };
     let mut st = sh.lock();
-    if let Err(r) = authorize(&st, &headers, Some(store)) {
+    if let Some(r) = refuse(&st, &headers, Some(store)) {
         return r;
     }
     let page = match q.get("page").map(|p| p.parse::<usize>()) {

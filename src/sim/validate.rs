@@ -207,7 +207,7 @@ fn snake_or_unknown(key: &str, path: &str, errors: &mut Vec<Violation>) {
 
 fn check_field(op: Operation, key: &str, v: &Value, path: &str, errors: &mut Vec<Violation>) {
     use Operation as O;
-    let ok = match (op, key) {
+    match (op, key) {
         (O::Ship, "carrier" | "trackingNumber" | "trackingLink") => expect(
             v.is_string() || v.is_null(),
             path,
@@ -231,7 +231,6 @@ fn check_field(op: Operation, key: &str, v: &Value, path: &str, errors: &mut Vec
                     &[("id", Kind::Int), ("quantity", Kind::Int)],
                 )
             });
-            true
         }
         (O::Ship, "returnInfo") => {
             if !v.is_null() {
@@ -245,14 +244,12 @@ fn check_field(op: Operation, key: &str, v: &Value, path: &str, errors: &mut Vec
                     ],
                 );
             }
-            true
         }
         (O::Cancel | O::Accept | O::Refuse, "reason") => {
             expect(v.is_string(), path, "notString", "a string", errors)
         }
         (O::Refund, "refund") => {
             check_refund(v, path, errors);
-            true
         }
         (O::Acknowledge, "status") => expect(
             matches!(v.as_str(), Some("success" | "error")),
@@ -280,27 +277,15 @@ fn check_field(op: Operation, key: &str, v: &Value, path: &str, errors: &mut Vec
             check_list(v, path, errors, |item, p, errors| {
                 check_object(item, p, errors, &[("type", Kind::Invoice)])
             });
-            true
         }
-        _ => {
-            snake_or_unknown(key, path, errors);
-            true
-        }
-    };
-    let _ = ok;
+        _ => snake_or_unknown(key, path, errors),
+    }
 }
 
-fn expect(
-    cond: bool,
-    path: &str,
-    code: &'static str,
-    what: &str,
-    errors: &mut Vec<Violation>,
-) -> bool {
+fn expect(cond: bool, path: &str, code: &'static str, what: &str, errors: &mut Vec<Violation>) {
     if !cond {
         errors.push(Violation::new(path, code, format!("Must be {what}")));
     }
-    cond
 }
 
 #[derive(Clone, Copy)]
@@ -308,7 +293,6 @@ enum Kind {
     Int,
     Str,
     StrOrNull,
-    Bool,
     Invoice,
 }
 
@@ -327,7 +311,6 @@ fn check_object(v: &Value, path: &str, errors: &mut Vec<Violation>, keys: &[(&st
                     Kind::Int => (value.is_i64(), "an integer"),
                     Kind::Str => (value.is_string(), "a string"),
                     Kind::StrOrNull => (value.is_string() || value.is_null(), "a string or null"),
-                    Kind::Bool => (value.is_boolean(), "a boolean"),
                     Kind::Invoice => (value.as_str() == Some("invoice"), "'invoice'"),
                 };
                 expect(ok, &p, "invalidType", what, errors);
@@ -382,8 +365,6 @@ fn check_refund(v: &Value, path: &str, errors: &mut Vec<Violation>) {
             _ => snake_or_unknown(key, &p, errors),
         }
     }
-    // `Kind::Bool` is kept for symmetry with the other field kinds.
-    let _ = Kind::Bool;
 }
 
 /// Renders violations as the `validationMessages` list of a 400 problem (sf-api.md 4.2).
