@@ -99,7 +99,8 @@ async fn a_new_change_rearms_the_one_pending_task() {
     let first = t.tasks(id).await.remove(0);
     assert_due_in(first.due_in, 300, "first ship");
 
-    // A CRON run holding the task loses it: the re-armed task is pending again.
+    // A CRON run holding the task keeps its lease, but the re-arm bumps the version, so that run
+    // will not mark the newer state as sent.
     t.exec_params(
         "UPDATE PREFIX_shoppingfeed_task_order SET lease_owner = 'run-1', lease_until = NOW() + INTERVAL 1 HOUR \
          WHERE id_shoppingfeed_task_order = ?",
@@ -115,8 +116,11 @@ async fn a_new_change_rearms_the_one_pending_task() {
     assert_eq!(tasks.len(), 1, "{tasks:?}");
     assert_eq!(tasks[0].id, first.id, "same row");
     assert_due_in(tasks[0].due_in, 0, "cancel pulls the task to now");
-    assert_eq!(tasks[0].lease_owner, None);
-    assert_eq!(tasks[0].lease_in, None);
+    assert_eq!(tasks[0].lease_owner.as_deref(), Some("run-1"));
+    let version: u32 = t
+        .scalar("SELECT version FROM PREFIX_shoppingfeed_task_order WHERE id_shoppingfeed_task_order = ?", (first.id,))
+        .await;
+    assert_eq!(version, 1);
 
     t.set_state(id, state::SHIPPED).await;
     assert_eq!(

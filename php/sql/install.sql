@@ -20,6 +20,8 @@ CREATE TABLE IF NOT EXISTS `PREFIX_shoppingfeed_task_order` (
   `lease_until` DATETIME NULL,
   -- added: when the status was sent (ticket deadline for stuck tickets)
   `sent_at` DATETIME NULL,
+  -- added: bumped by every re-arm, so a run that sent an older state never marks a newer one as sent
+  `version` INT(10) UNSIGNED NOT NULL DEFAULT 0,
   -- added: dedupe key; one pending SYNC_STATUS row per order, enforced by the database
   `pending_order` INT(10) UNSIGNED AS (IF(`action` = 'SYNC_STATUS', `id_order`, NULL)) STORED,
   PRIMARY KEY (`id_shoppingfeed_task_order`),

@@ -87,6 +87,7 @@ pub struct CronSql {
     /// Leases given SYNC_STATUS task ids that no live lease holds (`in_list` appended).
     pub claim_ids_head: String,
     pub release_head: String,
+    /// `pairs_list` appended: (id, version) of the tasks sent; a task re-armed meanwhile stays pending.
     pub mark_sent_head: String,
     pub delete_head: String,
     /// Distinct batches waiting for a ticket check in a shop, after a given batch id (keyset paging).
@@ -129,7 +130,7 @@ impl Sql {
                 "INSERT INTO {} (action, id_order, update_at, date_add, date_upd) \
                  VALUES ('SYNC_STATUS', ?, NOW() + INTERVAL ? MINUTE, NOW(), NOW()) \
                  ON DUPLICATE KEY UPDATE update_at = VALUES(update_at), date_upd = VALUES(date_upd), \
-                   lease_owner = NULL, lease_until = NULL",
+                   version = version + 1",
                 t("shoppingfeed_task_order")
             ),
             insert_sf_order: format!(
@@ -166,7 +167,7 @@ impl CronSql {
         let payload_select = format!(
             "SELECT t.id_shoppingfeed_task_order, t.id_order, t.attempts, o.current_state, o.reference, \
                     so.id_internal_shoppingfeed, so.id_order_marketplace, so.name_marketplace, \
-                    c.name, c.url, oc.tracking_number \
+                    c.name, c.url, oc.tracking_number, t.version \
              FROM {task} t JOIN {orders} o ON o.id_order = t.id_order \
              LEFT JOIN {sf} so ON so.id_order = t.id_order \
              LEFT JOIN {oc} oc ON oc.id_order_carrier = \
@@ -232,7 +233,7 @@ impl CronSql {
             mark_sent_head: format!(
                 "UPDATE {task} SET action = 'CHECK_TICKET_SYNC_STATUS', batch_id = ?, ticket_number = NULL, \
                    sent_at = NOW(), lease_owner = NULL, lease_until = NULL, date_upd = NOW() \
-                 WHERE lease_owner = ? AND action = 'SYNC_STATUS' AND id_shoppingfeed_task_order IN "
+                 WHERE lease_owner = ? AND action = 'SYNC_STATUS' AND (id_shoppingfeed_task_order, version) IN "
             ),
             delete_head: format!("DELETE FROM {task} WHERE id_shoppingfeed_task_order IN "),
             batches_page: format!(
@@ -275,6 +276,20 @@ impl CronSql {
             ),
         }
     }
+}
+
+/// `((?,?),(?,?),...)` for an IN list of `n` pairs (n ≥ 1).
+pub fn pairs_list(n: usize) -> String {
+    let mut s = String::with_capacity(2 + n * 6);
+    s.push('(');
+    for i in 0..n.max(1) {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str("(?,?)");
+    }
+    s.push(')');
+    s
 }
 
 /// `(?,?,...)` for an IN list of `n` values (n ≥ 1).

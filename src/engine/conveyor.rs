@@ -43,67 +43,120 @@ pub struct PreparedStatus {
     pub data: OperationData,
 }
 
-async fn shop_config(db: &Db, conn: &mut Conn, id_shop: u32) -> Result<Option<ShopConfig>, DbError> {
+async fn shop_config(
+    db: &Db,
+    conn: &mut Conn,
+    id_shop: u32,
+) -> Result<Option<ShopConfig>, DbError> {
     let Some((group, _)) = shop_group(db, conn, id_shop).await? else {
         return Ok(None);
     };
-    Ok(Some(ShopConfig::load(conn, &db.sql().cron.cron_config, &CRON_KEYS, id_shop, group).await?))
+    Ok(Some(
+        ShopConfig::load(conn, &db.sql().cron.cron_config, &CRON_KEYS, id_shop, group).await?,
+    ))
 }
 
 /// `getTaskOrders`: due tasks of an action in a shop, oldest change first, at most
 /// `SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS` (100 by default).
-pub async fn task_orders(db: &Db, id_shop: u32, action: TaskAction) -> Result<Vec<TaskOrder>, DbError> {
+pub async fn task_orders(
+    db: &Db,
+    id_shop: u32,
+    action: TaskAction,
+) -> Result<Vec<TaskOrder>, DbError> {
     let mut conn = db.conn().await?;
     let Some(config) = shop_config(db, &mut conn, id_shop).await? else {
         return Ok(Vec::new());
     };
     let limit = config.int(keys::MAX_ORDERS, 100).clamp(1, 100);
-    type Row = (u32, String, u32, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, u32);
+    type Row = (
+        u32,
+        String,
+        u32,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        u32,
+    );
     let rows: Vec<Row> = conn
-        .exec(db.sql().cron.task_orders_due.as_str(), (action.as_str(), id_shop, limit))
+        .exec(
+            db.sql().cron.task_orders_due.as_str(),
+            (action.as_str(), id_shop, limit),
+        )
         .await
         .ctx("reading the due tasks")?;
     Ok(rows
         .into_iter()
-        .map(|(id_task, action, id_order, ticket_number, batch_id, update_at, date_add, date_upd, attempts)| TaskOrder {
-            id_task,
-            action,
-            id_order,
-            ticket_number,
-            batch_id,
-            update_at,
-            date_add,
-            date_upd,
-            attempts,
-        })
+        .map(
+            |(
+                id_task,
+                action,
+                id_order,
+                ticket_number,
+                batch_id,
+                update_at,
+                date_add,
+                date_upd,
+                attempts,
+            )| TaskOrder {
+                id_task,
+                action,
+                id_order,
+                ticket_number,
+                batch_id,
+                update_at,
+                date_add,
+                date_upd,
+                attempts,
+            },
+        )
         .collect())
 }
 
 /// `prepareTaskOrdersSyncStatus`: the operation of each task from its order's CURRENT state;
 /// tasks whose state is in no list are removed (logged), as in the reference.
-pub async fn prepare_statuses(db: &Db, id_shop: u32, ids: &[u32]) -> Result<Vec<PreparedStatus>, DbError> {
+pub async fn prepare_statuses(
+    db: &Db,
+    id_shop: u32,
+    ids: &[u32],
+) -> Result<Vec<PreparedStatus>, DbError> {
     let mut conn = db.conn().await?;
     let mut log = ProcessLogger::new(SYNC_ORDER_PROCESS);
     let Some(config) = shop_config(db, &mut conn, id_shop).await? else {
         return Ok(Vec::new());
     };
-    let lists = StateLists::read(&config, |e| log.error(format!("[Shop {id_shop}] {e}"), None));
+    let lists = StateLists::read(&config, |e| {
+        log.error(format!("[Shop {id_shop}] {e}"), None)
+    });
     let mut prepared = Vec::new();
     let mut removed = Vec::new();
     for row in rows_by_ids(db, &mut conn, ids).await? {
         match map_row(&lists, row) {
             Mapped::Send(operation, p) => prepared.push(status(operation, p)),
-            Mapped::Unmapped { id_task, id_order, state } => {
-                log.order(LogLevel::Info, id_order, &format!("No matching operation for Order State {state}. Deleting Task Order."));
+            Mapped::Unmapped {
+                id_task,
+                id_order,
+                state,
+            } => {
+                log.order(
+                    LogLevel::Info,
+                    id_order,
+                    &format!("No matching operation for Order State {state}. Deleting Task Order."),
+                );
                 removed.push(id_task);
             }
-            Mapped::NoReference { id_order, .. } => log.order(LogLevel::Error, id_order, "No SF Order reference set."),
+            Mapped::NoReference { id_order, .. } => {
+                log.order(LogLevel::Error, id_order, "No SF Order reference set.")
+            }
         }
     }
     if !removed.is_empty() {
         let query = format!("{}{}", db.sql().cron.delete_head, in_list(removed.len()));
         let params: Vec<Value> = removed.iter().map(|id| Value::from(*id)).collect();
-        conn.exec_drop(query, params).await.ctx("removing unmapped tasks")?;
+        conn.exec_drop(query, params)
+            .await
+            .ctx("removing unmapped tasks")?;
     }
     log.flush(db, &mut conn).await?;
     Ok(prepared)
@@ -123,23 +176,46 @@ fn status(operation: Operation, p: Prepared) -> PreparedStatus {
 
 /// Opens the shop and runs `step` with it; a closed gate or an unreachable API is reported as
 /// `skipped` / `errors`, like `run_cron` does.
-async fn with_shop<F>(db: &Db, http: &reqwest::Client, opts: &CronOptions, id_shop: u32, step: F) -> Result<ShopReport, DbError>
+async fn with_shop<F>(
+    db: &Db,
+    http: &reqwest::Client,
+    opts: &CronOptions,
+    id_shop: u32,
+    step: F,
+) -> Result<ShopReport, DbError>
 where
     F: for<'r> FnOnce(
         &'r super::ShopRun<'r>,
         &'r mut Conn,
         &'r mut ShopReport,
         &'r mut ProcessLogger,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), DbError>> + 'r>>,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<(), DbError>> + 'r>,
+    >,
 {
     let mut conn = db.conn().await?;
     let mut log = ProcessLogger::new(SYNC_ORDER_PROCESS);
-    let mut report = ShopReport { id_shop, ..ShopReport::default() };
+    let mut report = ShopReport {
+        id_shop,
+        ..ShopReport::default()
+    };
     let Some((group, _)) = shop_group(db, &mut conn, id_shop).await? else {
         report.skipped = Some(format!("[Shop {id_shop}] no such active shop"));
         return Ok(report);
     };
-    let result = match open_shop(db, &mut conn, http, opts, Instant::now(), id_shop, group, &mut report, &mut log).await? {
+    let result = match open_shop(
+        db,
+        &mut conn,
+        http,
+        opts,
+        Instant::now(),
+        id_shop,
+        group,
+        &mut report,
+        &mut log,
+    )
+    .await?
+    {
         OpenShop::Ready(run, _) => {
             let r = step(&run, &mut conn, &mut report, &mut log).await;
             report.requests = run.api.stats().requests as u32;
@@ -156,7 +232,13 @@ where
 
 /// `sendTaskOrdersSyncStatus`: leases the given tasks and sends them (tasks another run holds are
 /// left to it).
-pub async fn send_statuses(db: &Db, http: &reqwest::Client, opts: &CronOptions, id_shop: u32, ids: &[u32]) -> Result<ShopReport, DbError> {
+pub async fn send_statuses(
+    db: &Db,
+    http: &reqwest::Client,
+    opts: &CronOptions,
+    id_shop: u32,
+    ids: &[u32],
+) -> Result<ShopReport, DbError> {
     let ids = ids.to_vec();
     with_shop(db, http, opts, id_shop, move |run, conn, report, log| {
         Box::pin(async move {
@@ -174,7 +256,13 @@ pub async fn send_statuses(db: &Db, http: &reqwest::Client, opts: &CronOptions, 
 }
 
 /// `sendTaskOrdersCheckTicketsSyncStatus`: checks the given batches (one paged GET each).
-pub async fn check_tickets(db: &Db, http: &reqwest::Client, opts: &CronOptions, id_shop: u32, batches: Vec<String>) -> Result<ShopReport, DbError> {
+pub async fn check_tickets(
+    db: &Db,
+    http: &reqwest::Client,
+    opts: &CronOptions,
+    id_shop: u32,
+    batches: Vec<String>,
+) -> Result<ShopReport, DbError> {
     with_shop(db, http, opts, id_shop, move |run, conn, report, log| {
         Box::pin(async move {
             check_batches(run, conn, batches, report, log).await?;
@@ -185,11 +273,24 @@ pub async fn check_tickets(db: &Db, http: &reqwest::Client, opts: &CronOptions, 
 }
 
 /// `sendFailedTaskOrdersMail`: the e-mail of a shop for these failures (`None`: unknown shop).
-pub async fn failed_mail(db: &Db, id_shop: u32, mut failures: Vec<Failure>) -> Result<Option<Mail>, DbError> {
+pub async fn failed_mail(
+    db: &Db,
+    id_shop: u32,
+    mut failures: Vec<Failure>,
+) -> Result<Option<Mail>, DbError> {
     let mut conn = db.conn().await?;
     let Some((group, name)) = shop_group(db, &mut conn, id_shop).await? else {
         return Ok(None);
     };
-    let config = ShopConfig::load(&mut conn, &db.sql().cron.cron_config, &CRON_KEYS, id_shop, group).await?;
-    Ok(Some(failure_mail(db, &mut conn, &config, id_shop, &name, &mut failures).await?))
+    let config = ShopConfig::load(
+        &mut conn,
+        &db.sql().cron.cron_config,
+        &CRON_KEYS,
+        id_shop,
+        group,
+    )
+    .await?;
+    Ok(Some(
+        failure_mail(db, &mut conn, &config, id_shop, &name, &mut failures).await?,
+    ))
 }

@@ -171,7 +171,14 @@ pub(crate) async fn open_shop<'a>(
     log: &mut ProcessLogger,
 ) -> Result<OpenShop<'a>, DbError> {
     let prefix = format!("[Shop {id_shop}]");
-    let config = ShopConfig::load(conn, &db.sql().cron.cron_config, &CRON_KEYS, id_shop, id_group).await?;
+    let config = ShopConfig::load(
+        conn,
+        &db.sql().cron.cron_config,
+        &CRON_KEYS,
+        id_shop,
+        id_group,
+    )
+    .await?;
     let (installed, active): (i64, Option<i64>) = conn
         .exec_first(db.sql().cron.legacy_module.as_str(), (id_shop,))
         .await
@@ -182,9 +189,16 @@ pub(crate) async fn open_shop<'a>(
         log.error(msg.clone(), None);
         return Ok(OpenShop::Skipped(msg));
     }
-    let token = config.get(keys::AUTH_TOKEN).unwrap_or_default().trim().to_string();
+    let token = config
+        .get(keys::AUTH_TOKEN)
+        .unwrap_or_default()
+        .trim()
+        .to_string();
     if token.is_empty() {
-        return Ok(OpenShop::Skipped(format!("{prefix} no API token ({})", keys::AUTH_TOKEN)));
+        return Ok(OpenShop::Skipped(format!(
+            "{prefix} no API token ({})",
+            keys::AUTH_TOKEN
+        )));
     }
     let mut api_config = ApiConfig::new(opts.api_base_url.clone(), token);
     api_config.timeout = opts.http_timeout;
@@ -225,12 +239,19 @@ pub(crate) async fn open_shop<'a>(
 }
 
 /// The shop group of a shop (`None` when the shop does not exist).
-pub(crate) async fn shop_group(db: &Db, conn: &mut Conn, id_shop: u32) -> Result<Option<(u32, String)>, DbError> {
+pub(crate) async fn shop_group(
+    db: &Db,
+    conn: &mut Conn,
+    id_shop: u32,
+) -> Result<Option<(u32, String)>, DbError> {
     let shops: Vec<(u32, u32, String)> = conn
         .query(db.sql().cron.active_shops.as_str())
         .await
         .ctx("listing the shops")?;
-    Ok(shops.into_iter().find(|s| s.0 == id_shop).map(|s| (s.1, s.2)))
+    Ok(shops
+        .into_iter()
+        .find(|s| s.0 == id_shop)
+        .map(|s| (s.1, s.2)))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -246,7 +267,11 @@ async fn run_shop(
     report: &mut ShopReport,
     log: &mut ProcessLogger,
 ) -> Result<(), DbError> {
-    let (run, config) = match open_shop(db, conn, http, opts, started, id_shop, id_group, report, log).await? {
+    let (run, config) = match open_shop(
+        db, conn, http, opts, started, id_shop, id_group, report, log,
+    )
+    .await?
+    {
         OpenShop::Ready(run, config) => (run, config),
         OpenShop::Skipped(why) => {
             report.skipped = Some(why);
@@ -270,9 +295,23 @@ pub(crate) async fn finish_shop(
 ) -> Result<(), DbError> {
     let prefix = format!("[Shop {}]", report.id_shop);
     if !report.failures.is_empty() {
-        report.mail = Some(failure_mail(db, conn, config, report.id_shop, shop_name, &mut report.failures).await?);
+        report.mail = Some(
+            failure_mail(
+                db,
+                conn,
+                config,
+                report.id_shop,
+                shop_name,
+                &mut report.failures,
+            )
+            .await?,
+        );
     }
-    let busy = report.tickets_succeeded + report.tickets_failed + report.tickets_canceled + report.statuses_sent + report.tasks_removed;
+    let busy = report.tickets_succeeded
+        + report.tickets_failed
+        + report.tickets_canceled
+        + report.statuses_sent
+        + report.tasks_removed;
     if busy > 0 || !report.errors.is_empty() {
         log.log(
             LogLevel::Success,
@@ -303,7 +342,9 @@ pub(crate) async fn failure_mail(
     shop_name: &str,
     failures: &mut [Failure],
 ) -> Result<Mail, DbError> {
-    let id_lang = config.int(keys::LANG_DEFAULT, 1).clamp(1, i64::from(u32::MAX)) as u32;
+    let id_lang = config
+        .int(keys::LANG_DEFAULT, 1)
+        .clamp(1, i64::from(u32::MAX)) as u32;
     fill_failure_names(db, conn, id_lang, failures).await?;
     let (html_list, text_list) = mail_lists(failures);
     Ok(Mail {

@@ -7,7 +7,7 @@ use super::tickets::{requeue, Requeued};
 use super::{api_reason, ShopRun};
 use crate::api::{ApiClient, BatchAccepted, OperationData, OrderIdentifier, OrderOperation};
 use crate::db::logger::ProcessLogger;
-use crate::db::sql::in_list;
+use crate::db::sql::{in_list, pairs_list};
 use crate::db::Db;
 use crate::error::{DbError, DbResultExt};
 use crate::hook::StateLists;
@@ -26,6 +26,8 @@ pub(crate) struct Prepared {
     pub sf_id: Option<i64>,
     pub reference: Option<String>,
     pub marketplace: Option<String>,
+    /// The task's re-arm counter when it was read: the batch id is saved only if it is unchanged.
+    pub version: u32,
 }
 
 /// A task row with what its payload needs (`CronSql::claimed_tasks`).
@@ -41,23 +43,50 @@ pub(crate) type TaskRow = (
     Option<String>,
     Option<String>,
     Option<String>,
+    u32,
 );
 
 /// What to do with a task, from its order's current state.
 pub(crate) enum Mapped {
     Send(Operation, Prepared),
     /// The current state is in no list: the task is removed.
-    Unmapped { id_task: u32, id_order: u32, state: u32 },
+    Unmapped {
+        id_task: u32,
+        id_order: u32,
+        state: u32,
+    },
     /// The link row has neither a Shopping Feed id nor a marketplace reference.
-    NoReference { id_task: u32, id_order: u32 },
+    NoReference {
+        id_task: u32,
+        id_order: u32,
+    },
 }
 
 pub(crate) fn map_row(lists: &StateLists, row: TaskRow) -> Mapped {
-    let (id_task, id_order, attempts, state, _reference, sf_id, mp_ref, marketplace, carrier, url, tracking) = row;
+    let (
+        id_task,
+        id_order,
+        attempts,
+        state,
+        _reference,
+        sf_id,
+        mp_ref,
+        marketplace,
+        carrier,
+        url,
+        tracking,
+        version,
+    ) = row;
     let Some(operation) = operation_for(lists, state) else {
-        return Mapped::Unmapped { id_task, id_order, state };
+        return Mapped::Unmapped {
+            id_task,
+            id_order,
+            state,
+        };
     };
-    let sf_id = sf_id.and_then(|s| s.trim().parse::<i64>().ok()).filter(|id| *id > 0);
+    let sf_id = sf_id
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .filter(|id| *id > 0);
     let mp_ref = mp_ref.filter(|r| !r.trim().is_empty());
     let marketplace = marketplace.filter(|m| !m.trim().is_empty());
     let identifier = match (sf_id, &mp_ref, &marketplace) {
@@ -77,7 +106,9 @@ pub(crate) fn map_row(lists: &StateLists, row: TaskRow) -> Mapped {
                 tracking_number,
             }
         }
-        Operation::Cancel => OperationData::Cancel { reason: String::new() },
+        Operation::Cancel => OperationData::Cancel {
+            reason: String::new(),
+        },
         _ => OperationData::Refund { shipping: true },
     };
     Mapped::Send(
@@ -90,6 +121,7 @@ pub(crate) fn map_row(lists: &StateLists, row: TaskRow) -> Mapped {
             sf_id,
             reference: mp_ref,
             marketplace,
+            version,
         },
     )
 }
@@ -108,7 +140,11 @@ pub(crate) fn operation_for(lists: &StateLists, state: u32) -> Option<Operation>
 }
 
 /// The payload rows of given SYNC_STATUS tasks.
-pub(crate) async fn rows_by_ids(db: &Db, conn: &mut Conn, ids: &[u32]) -> Result<Vec<TaskRow>, DbError> {
+pub(crate) async fn rows_by_ids(
+    db: &Db,
+    conn: &mut Conn,
+    ids: &[u32],
+) -> Result<Vec<TaskRow>, DbError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -119,14 +155,22 @@ pub(crate) async fn rows_by_ids(db: &Db, conn: &mut Conn, ids: &[u32]) -> Result
 }
 
 /// Leases given tasks (those no live lease holds); returns how many were leased.
-pub(crate) async fn claim_ids(run: &ShopRun<'_>, conn: &mut Conn, owner: &str, ids: &[u32]) -> Result<u64, DbError> {
+pub(crate) async fn claim_ids(
+    run: &ShopRun<'_>,
+    conn: &mut Conn,
+    owner: &str,
+    ids: &[u32],
+) -> Result<u64, DbError> {
     if ids.is_empty() {
         return Ok(0);
     }
     let query = format!("{}{}", run.db.sql().cron.claim_ids_head, in_list(ids.len()));
-    conn.exec_drop(query, ids_params(vec![owner.into(), run.opts.lease_seconds.into()], ids))
-        .await
-        .ctx("leasing tasks")?;
+    conn.exec_drop(
+        query,
+        ids_params(vec![owner.into(), run.opts.lease_seconds.into()], ids),
+    )
+    .await
+    .ctx("leasing tasks")?;
     Ok(conn.affected_rows())
 }
 
@@ -236,12 +280,20 @@ pub(crate) async fn send_claimed(
         let mut unsendable: Vec<u32> = Vec::new();
         for row in rows {
             match map_row(&run.lists, row) {
-                Mapped::Send(operation, prepared) => groups.entry(operation).or_default().push(prepared),
-                Mapped::Unmapped { id_task, id_order, state } => {
+                Mapped::Send(operation, prepared) => {
+                    groups.entry(operation).or_default().push(prepared)
+                }
+                Mapped::Unmapped {
+                    id_task,
+                    id_order,
+                    state,
+                } => {
                     log.order(
                         LogLevel::Info,
                         id_order,
-                        &format!("No matching operation for Order State {state}. Deleting Task Order."),
+                        &format!(
+                            "No matching operation for Order State {state}. Deleting Task Order."
+                        ),
                     );
                     removed.push(id_task);
                 }
@@ -291,7 +343,9 @@ pub(crate) async fn send_claimed(
             match outcome.result {
                 Ok(batch) => {
                     report.statuses_sent += outcome.tasks.len() as u32;
-                    report.succeeded.extend(outcome.tasks.iter().map(|t| t.id_order));
+                    report
+                        .succeeded
+                        .extend(outcome.tasks.iter().map(|t| t.id_order));
                     for t in &outcome.tasks {
                         log.order(
                             LogLevel::Success,
@@ -360,8 +414,9 @@ async fn send_request(
 ) -> SendOutcome {
     let ops: Vec<OrderOperation> = tasks.iter().map(|t| t.op.clone()).collect();
     let ids: Vec<u32> = tasks.iter().map(|t| t.id_task).collect();
+    let versions: Vec<(u32, u32)> = tasks.iter().map(|t| (t.id_task, t.version)).collect();
     let result = match api.send_operation(store_id, operation, &ops).await {
-        Ok(batch) => match mark_sent(&db, &owner, &batch.batch_id, &ids).await {
+        Ok(batch) => match mark_sent(&db, &owner, &batch.batch_id, &versions).await {
             Ok(()) => Ok(batch),
             Err(e) => Err(format!(
                 "{operation} batch {} accepted but not saved: {e}; its tasks will be resent after their lease expires",
@@ -383,12 +438,30 @@ async fn send_request(
     }
 }
 
-async fn mark_sent(db: &Db, owner: &str, batch_id: &str, ids: &[u32]) -> Result<(), DbError> {
+async fn mark_sent(
+    db: &Db,
+    owner: &str,
+    batch_id: &str,
+    tasks: &[(u32, u32)],
+) -> Result<(), DbError> {
     let mut conn = db.conn().await?;
-    let query = format!("{}{}", db.sql().cron.mark_sent_head, in_list(ids.len()));
-    conn.exec_drop(query, ids_params(vec![batch_id.into(), owner.into()], ids))
+    let query = format!(
+        "{}{}",
+        db.sql().cron.mark_sent_head,
+        pairs_list(tasks.len())
+    );
+    let mut params: Vec<Value> = vec![batch_id.into(), owner.into()];
+    for (id, version) in tasks {
+        params.push((*id).into());
+        params.push((*version).into());
+    }
+    conn.exec_drop(query, params)
         .await
-        .ctx("saving a batch id")
+        .ctx("saving a batch id")?;
+    // Tasks re-armed while their request was in flight still hold our lease: give them back, so
+    // the next run sends their newer state.
+    let ids: Vec<u32> = tasks.iter().map(|(id, _)| *id).collect();
+    release(db, &mut conn, owner, &ids).await
 }
 
 #[cfg(test)]

@@ -1,0 +1,362 @@
+//! The CRON engine against a real MariaDB and the real simulator (in-process HTTP server).
+
+mod common;
+
+use common::{state, TestDb};
+use serde_json::{json, Value};
+use shoppingfeed_sync::engine::{run_cron, CronOptions};
+use shoppingfeed_sync::hook::on_order_status_update;
+use shoppingfeed_sync::sim::{spawn, SimConfig, SimHandle};
+use std::time::Duration;
+
+const TOKEN: &str = "engine-test-token";
+const STORE: i64 = 1276;
+
+async fn setup() -> (TestDb, SimHandle) {
+    let t = TestDb::create().await;
+    t.reset_shop_available().await;
+    t.config("SHOPPINGFEED_AUTH_TOKEN", TOKEN, None, None).await;
+    t.config("SHOPPINGFEED_STORE_ID", &STORE.to_string(), None, None)
+        .await;
+    t.config("SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT", "0", None, None)
+        .await;
+    let sim = spawn(SimConfig::new(TOKEN, STORE).with_auto_create_orders(true))
+        .await
+        .expect("simulator");
+    (t, sim)
+}
+
+fn opts(sim: &SimHandle) -> CronOptions {
+    CronOptions {
+        api_base_url: sim.base_url(),
+        http_timeout: Duration::from_secs(5),
+        requeue_delay_minutes: 0,
+        ..CronOptions::default()
+    }
+}
+
+async fn control(sim: &SimHandle, method: &str, path: &str, body: Value) -> Value {
+    let client = reqwest::Client::new();
+    let url = format!("{}{}", sim.base_url(), path);
+    let req = match method {
+        "GET" => client.get(url),
+        "DELETE" => client.delete(url),
+        _ => client.post(url).json(&body),
+    };
+    let resp = req.send().await.expect("control request");
+    resp.json().await.unwrap_or(Value::Null)
+}
+
+async fn posts(sim: &SimHandle) -> Vec<Value> {
+    let log = control(sim, "GET", "/_sim/requests?route=order_op", Value::Null).await;
+    log["requests"].as_array().cloned().unwrap_or_default()
+}
+
+async fn queue(t: &TestDb, state_id: u32) -> u32 {
+    let id = t.order(state_id, true).await;
+    let outcome = on_order_status_update(&t.db, id, Some(state_id))
+        .await
+        .expect("hook");
+    assert!(outcome.queued(), "{outcome:?}");
+    id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sends_current_statuses_then_deletes_tasks_once_tickets_succeed() {
+    let (t, sim) = setup().await;
+    let http = reqwest::Client::new();
+    let shipped = queue(&t, state::SHIPPED).await;
+    let canceled = queue(&t, state::CANCELED).await;
+    // The current state decides: queued as refunded, then canceled without a hook.
+    let changed = queue(&t, state::REFUNDED).await;
+    t.set_state(changed, state::CANCELED).await;
+
+    let report = run_cron(&t.db, &http, &opts(&sim)).await.expect("run 1");
+    assert!(!report.locked);
+    let shop = &report.shops[0];
+    assert_eq!(shop.statuses_sent, 3, "{shop:?}");
+    let sent = posts(&sim).await;
+    let paths: Vec<&str> = sent.iter().filter_map(|r| r["path"].as_str()).collect();
+    assert_eq!(paths.len(), 2, "one request per operation: {paths:?}");
+    assert!(paths.contains(&"/v1/store/1276/order/ship"));
+    let cancel = sent
+        .iter()
+        .find(|r| r["path"] == "/v1/store/1276/order/cancel")
+        .expect("cancel request");
+    let refs: Vec<&str> = cancel["json"]["order"]
+        .as_array()
+        .expect("orders")
+        .iter()
+        .filter_map(|o| o["reference"].as_str())
+        .collect();
+    assert_eq!(refs.len(), 2);
+    assert!(refs.contains(&format!("MP-{canceled}").as_str()));
+    assert!(refs.contains(&format!("MP-{changed}").as_str()));
+    for id in [shipped, canceled, changed] {
+        let tasks = t.tasks(id).await;
+        assert_eq!(tasks.len(), 1);
+        assert_eq!(tasks[0].action, "CHECK_TICKET_SYNC_STATUS");
+        assert!(tasks[0].batch_id.is_some());
+        assert_eq!(tasks[0].lease_owner, None);
+    }
+
+    // Polls: running at the first check, terminal at the second.
+    let second = run_cron(&t.db, &http, &opts(&sim)).await.expect("run 2");
+    assert_eq!(second.shops[0].tickets_pending, 3);
+    let third = run_cron(&t.db, &http, &opts(&sim)).await.expect("run 3");
+    assert_eq!(third.shops[0].tickets_succeeded, 3, "{:?}", third.shops[0]);
+    assert!(t.all_tasks().await.is_empty());
+    sim.shutdown().await;
+    t.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_hold_at_most_the_configured_orders_and_tickets_are_read_per_batch() {
+    let (t, sim) = setup().await;
+    t.config("SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS", "40", None, None)
+        .await;
+    for _ in 0..90 {
+        queue(&t, state::CANCELED).await;
+    }
+    let http = reqwest::Client::new();
+    let report = run_cron(&t.db, &http, &opts(&sim)).await.expect("run");
+    assert_eq!(report.shops[0].statuses_sent, 90);
+    let sizes: Vec<usize> = posts(&sim)
+        .await
+        .iter()
+        .map(|r| r["json"]["order"].as_array().map_or(0, Vec::len))
+        .collect();
+    assert_eq!(sizes.len(), 3, "{sizes:?}");
+    assert!(sizes.iter().all(|n| *n <= 40), "{sizes:?}");
+    control(&sim, "DELETE", "/_sim/requests", Value::Null).await;
+    run_cron(&t.db, &http, &opts(&sim)).await.expect("check");
+    let lists = control(&sim, "GET", "/_sim/requests?route=ticket_list", Value::Null).await;
+    assert_eq!(
+        lists["requests"].as_array().map_or(0, Vec::len),
+        3,
+        "one GET per batch, not per ticket"
+    );
+    sim.shutdown().await;
+    t.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_ticket_is_reported_and_requeued_until_attempts_run_out() {
+    let (t, sim) = setup().await;
+    let id = queue(&t, state::SHIPPED).await;
+    control(
+        &sim,
+        "POST",
+        "/_sim/outcomes/default",
+        json!({"outcome": "failed", "message": "Carrier not accepted"}),
+    )
+    .await;
+    let http = reqwest::Client::new();
+    // Requeued tasks wait requeue_delay_minutes: a failed status is not resent in the same run.
+    let o = CronOptions {
+        max_attempts: 2,
+        requeue_delay_minutes: 5,
+        ..opts(&sim)
+    };
+    for _ in 0..3 {
+        run_cron(&t.db, &http, &o).await.expect("run");
+    }
+    // Sent, running, failed: requeued with attempts 1, the reason, and a delay.
+    let tasks = t.tasks(id).await;
+    assert_eq!(tasks[0].action, "SYNC_STATUS");
+    assert_eq!(tasks[0].attempts, 1);
+    assert_eq!(tasks[0].last_error.as_deref(), Some("Carrier not accepted"));
+    assert!(
+        tasks[0].due_in.is_some_and(|d| d > 250),
+        "{:?}",
+        tasks[0].due_in
+    );
+    t.exec("UPDATE PREFIX_shoppingfeed_task_order SET update_at = NOW() - INTERVAL 1 SECOND")
+        .await;
+    let mut last = None;
+    for _ in 0..3 {
+        last = Some(run_cron(&t.db, &http, &o).await.expect("run"));
+    }
+    let shop = &last.expect("report").shops[0];
+    assert_eq!(shop.gave_up, 1, "{shop:?}");
+    assert!(shop.failures.iter().any(|f| f.gave_up && f.id_order == id));
+    let mail = shop.mail.as_ref().expect("mail");
+    assert!(mail.text_list.contains("Shipped"), "{}", mail.text_list);
+    assert!(t.tasks(id).await.is_empty());
+    sim.shutdown().await;
+    t.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_failure_leaves_every_task_queued_without_a_lease() {
+    let (t, sim) = setup().await;
+    let ids = [
+        queue(&t, state::SHIPPED).await,
+        queue(&t, state::CANCELED).await,
+    ];
+    control(
+        &sim,
+        "POST",
+        "/_sim/faults",
+        json!({"route": "order_op", "fault": {"kind": "status", "status": 503}}),
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let report = run_cron(&t.db, &http, &opts(&sim)).await.expect("run");
+    let shop = &report.shops[0];
+    assert_eq!(shop.statuses_sent, 0);
+    assert!(!shop.errors.is_empty());
+    for id in ids {
+        let tasks = t.tasks(id).await;
+        assert_eq!(tasks[0].action, "SYNC_STATUS");
+        assert_eq!(tasks[0].lease_owner, None, "released for the next run");
+    }
+    assert!(!t.logs(Some("error")).await.is_empty());
+    sim.shutdown().await;
+    t.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_valid_foreign_lease_is_respected_and_an_expired_one_is_taken_over() {
+    let (t, sim) = setup().await;
+    let id = queue(&t, state::CANCELED).await;
+    t.exec("UPDATE PREFIX_shoppingfeed_task_order SET lease_owner = 'other-run', lease_until = NOW() + INTERVAL 1 HOUR")
+        .await;
+    let http = reqwest::Client::new();
+    let report = run_cron(&t.db, &http, &opts(&sim)).await.expect("run");
+    assert_eq!(report.shops[0].statuses_sent, 0);
+    assert!(posts(&sim).await.is_empty());
+    t.exec("UPDATE PREFIX_shoppingfeed_task_order SET lease_until = NOW() - INTERVAL 1 SECOND")
+        .await;
+    let report = run_cron(&t.db, &http, &opts(&sim)).await.expect("run");
+    assert_eq!(report.shops[0].statuses_sent, 1);
+    assert_eq!(t.tasks(id).await[0].action, "CHECK_TICKET_SYNC_STATUS");
+    sim.shutdown().await;
+    t.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_run_is_refused_while_the_lock_is_held() {
+    let (t, sim) = setup().await;
+    queue(&t, state::CANCELED).await;
+    let mut holder = t.conn().await;
+    use mysql_async::prelude::Queryable;
+    let got: Option<i64> = holder
+        .query_first("SELECT GET_LOCK(CONCAT(DATABASE(), '/shoppingfeed:syncOrder'), 0)")
+        .await
+        .expect("lock");
+    assert_eq!(got, Some(1));
+    let http = reqwest::Client::new();
+    let report = run_cron(&t.db, &http, &opts(&sim)).await.expect("run");
+    assert!(report.locked);
+    assert!(posts(&sim).await.is_empty());
+    drop(holder); // the server releases the lock with the session, as for a crashed run
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let report = run_cron(&t.db, &http, &opts(&sim)).await.expect("run");
+    assert!(!report.locked);
+    assert_eq!(report.shops[0].statuses_sent, 1);
+    sim.shutdown().await;
+    t.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spent_budget_stops_claiming_and_loses_nothing() {
+    let (t, sim) = setup().await;
+    let id = queue(&t, state::CANCELED).await;
+    let http = reqwest::Client::new();
+    let o = CronOptions {
+        run_budget: Duration::ZERO,
+        ..opts(&sim)
+    };
+    let report = run_cron(&t.db, &http, &o).await.expect("run");
+    assert!(report.shops[0].budget_exhausted);
+    assert_eq!(report.shops[0].statuses_sent, 0);
+    assert_eq!(t.tasks(id).await[0].action, "SYNC_STATUS");
+    sim.shutdown().await;
+    t.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_gate_skips_the_shop_with_an_error_and_no_request() {
+    let (t, sim) = setup().await;
+    queue(&t, state::CANCELED).await;
+    t.config("SHOPPING_FLUX_STATUS_SHIPPED", "checked", None, None)
+        .await;
+    let http = reqwest::Client::new();
+    let report = run_cron(&t.db, &http, &opts(&sim)).await.expect("run");
+    assert!(report.shops[0]
+        .skipped
+        .as_deref()
+        .is_some_and(|s| s.contains("shoppingfluxexport")));
+    assert_eq!(
+        control(&sim, "GET", "/_sim/stats", Value::Null).await["requests_total"],
+        0
+    );
+    assert!(t
+        .log_rows(Some("error"))
+        .await
+        .iter()
+        .any(|l| l.name == "shoppingfeed:syncOrder"
+            && l.msg.contains("[Shop 1] Synchronization error")));
+    sim.shutdown().await;
+    t.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_during_the_send_is_not_marked_sent_and_goes_out_next_run() {
+    let (t, sim) = setup().await;
+    let id = queue(&t, state::CANCELED).await;
+    // The POST is processed after 1 s: the merchant changes the status meanwhile.
+    control(
+        &sim,
+        "POST",
+        "/_sim/faults",
+        json!({"route": "order_op", "first": 1, "fault": {"kind": "hang", "seconds": 1}}),
+    )
+    .await;
+    let db = t.db.clone();
+    let o = opts(&sim);
+    let run = tokio::spawn(async move {
+        let http = reqwest::Client::new();
+        run_cron(&db, &http, &o).await
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    t.set_state(id, state::REFUNDED).await;
+    let outcome = on_order_status_update(&t.db, id, Some(state::REFUNDED))
+        .await
+        .expect("hook");
+    assert!(outcome.queued());
+    let report = run.await.expect("join").expect("run");
+    // The older state's batch is not recorded for the re-armed task; the same run, still
+    // claiming, then sends the newer state: the API sees cancel, then refund, and the task
+    // waits for the refund's ticket.
+    assert_eq!(report.shops[0].statuses_sent, 2, "{:?}", report.shops[0]);
+    let paths: Vec<String> = posts(&sim)
+        .await
+        .iter()
+        .filter_map(|r| r["path"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(
+        paths,
+        ["/v1/store/1276/order/cancel", "/v1/store/1276/order/refund"]
+    );
+    let task = t.tasks(id).await.remove(0);
+    assert_eq!(task.action, "CHECK_TICKET_SYNC_STATUS");
+    assert_eq!(task.lease_owner, None);
+    let tickets = control(
+        &sim,
+        "GET",
+        &format!(
+            "/_sim/tickets?batchId={}",
+            task.batch_id.clone().unwrap_or_default()
+        ),
+        Value::Null,
+    )
+    .await;
+    assert!(
+        tickets.to_string().contains("order.notify.refund"),
+        "{tickets}"
+    );
+    sim.shutdown().await;
+    t.drop_db().await;
+}
