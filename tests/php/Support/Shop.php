@@ -88,4 +88,42 @@ final class Shop
         $sql = 'SELECT * FROM ps_shoppingfeed_processlogger' . ($level ? ' WHERE level = ' . TestDatabase::pdo()->quote($level) : '') . ' ORDER BY id_shoppingfeed_processlogger';
         return TestDatabase::pdo()->query($sql)->fetchAll(\PDO::FETCH_ASSOC);
     }
+
+    /** The CRON's configuration: API token and store of the simulator, no time shift. */
+    public static function cronConfig(string $token = 'T', int $storeId = 1276): void
+    {
+        self::config('SHOPPINGFEED_AUTH_TOKEN', $token);
+        self::config('SHOPPINGFEED_STORE_ID', (string) $storeId);
+        self::config('SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT', '0');
+    }
+
+    /** A Shopping Feed order whose link row carries the Shopping Feed id `sfId`. */
+    public static function sfOrder(int $state, int $sfId, ?string $reference = null): int
+    {
+        $id = self::order($state, true, 'sfpayment', 'Amazon', 1, $reference);
+        TestDatabase::pdo()->prepare('UPDATE ps_shoppingfeed_order SET id_internal_shoppingfeed = ? WHERE id_order = ?')
+            ->execute([(string) $sfId, $id]);
+        return $id;
+    }
+
+    public static function carrier(string $name, ?string $url): int
+    {
+        $pdo = TestDatabase::pdo();
+        $pdo->prepare('INSERT INTO ps_carrier (id_reference, name, url, active) VALUES (0, ?, ?, 1)')->execute([$name, $url]);
+        $id = (int) $pdo->lastInsertId();
+        $pdo->exec("UPDATE ps_carrier SET id_reference = $id WHERE id_carrier = $id");
+        return $id;
+    }
+
+    public static function tracking(int $idOrder, int $idCarrier, ?string $trackingNumber): void
+    {
+        TestDatabase::pdo()->prepare('INSERT INTO ps_order_carrier (id_order, id_carrier, tracking_number, date_add) VALUES (?, ?, ?, NOW())')
+            ->execute([$idOrder, $idCarrier, $trackingNumber]);
+    }
+
+    /** The PrestaShop reference of an order. */
+    public static function reference(int $idOrder): string
+    {
+        return (string) TestDatabase::pdo()->query("SELECT reference FROM ps_orders WHERE id_order = $idOrder")->fetchColumn();
+    }
 }

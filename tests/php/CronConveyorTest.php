@@ -1,0 +1,164 @@
+<?php
+use PHPUnit\Framework\TestCase;
+use Shoppingfeed\Sync\ActionsHandler;
+use Shoppingfeed\Sync\OrderSync;
+use Shoppingfeed\Sync\Tests\Shop;
+use Shoppingfeed\Sync\Tests\Simulator;
+use Shoppingfeed\Sync\Tests\TestDatabase;
+
+require_once __DIR__ . '/Support/Simulator.php';
+
+/**
+ * The CRON as the reference module's tests drive it: ShoppingfeedOrderSyncActions through
+ * Shoppingfeed\Sync\ActionsHandler, one conveyor step at a time.
+ */
+final class CronConveyorTest extends TestCase
+{
+    private static ?Simulator $sim = null;
+    /** @var list<array<string, mixed>> */
+    private array $mails = [];
+
+    public static function setUpBeforeClass(): void
+    {
+        self::$sim = new Simulator();
+    }
+
+    public static function tearDownAfterClass(): void
+    {
+        self::$sim?->stop();
+        self::$sim = null;
+    }
+
+    protected function setUp(): void
+    {
+        self::$sim->reset();
+        self::$sim->settings(['lifecycle' => ['mode' => 'polls', 'polls_per_step' => 0]]);
+        Shop::reset();
+        Shop::cronConfig(Simulator::TOKEN, Simulator::STORE);
+        $this->mails = [];
+        OrderSync::configure([
+            'api_base_url' => self::$sim->url(),
+            'http_timeout_ms' => 2000,
+            'mailer' => function (array $mail): bool {
+                $this->mails[] = $mail;
+                return true;
+            },
+        ]);
+    }
+
+    protected function tearDown(): void
+    {
+        OrderSync::configure(['api_base_url' => 'https://api.shopping-feed.com', 'mailer' => null, 'http_timeout_ms' => 10000]);
+    }
+
+    /** @return array{0: bool, 1: array<string, mixed>} the result and the conveyor copied back */
+    private function process(array $conveyor, string ...$actions): array
+    {
+        $handler = (new ActionsHandler())->setConveyor($conveyor)->addActions(...$actions);
+        $result = $handler->process('shoppingfeedOrderSync');
+        return [$result, $handler->getConveyor()];
+    }
+
+    /** @return array<int, int> id_order => Shopping Feed id */
+    private function queue(array $states): array
+    {
+        $carrier = Shop::carrier('Colissimo', 'https://track.example/?n=@');
+        $out = [];
+        $seed = [];
+        foreach ($states as $n => $state) {
+            $sf = 7000 + $n;
+            $id = Shop::sfOrder(Shop::PAYMENT_ACCEPTED, $sf, "MP-$sf");
+            Shop::tracking($id, $carrier, "TN-$sf");
+            Shop::setState($id, $state);
+            $this->assertTrue(OrderSync::onOrderStatusUpdate($id, $state));
+            $out[$id] = $sf;
+            $seed[$sf] = "MP-$sf";
+        }
+        self::$sim->seedOrders($seed);
+        return $out;
+    }
+
+    public function testSyncStatusThenCheckTicketsChains(): void
+    {
+        $orders = $this->queue([Shop::SHIPPED, Shop::SHIPPED, Shop::CANCELED]);
+        $ids = array_keys($orders);
+
+        [$ok, $c] = $this->process(['id_shop' => 1, 'order_action' => 'SYNC_STATUS'], 'getTaskOrders', 'prepareTaskOrdersSyncStatus');
+        $this->assertTrue($ok);
+        $this->assertCount(3, $c['taskOrders']);
+        $this->assertSame($ids, array_map('intval', array_column($c['taskOrders'], 'id_order')));
+        $this->assertSame(['SYNC_STATUS'], array_values(array_unique(array_column($c['taskOrders'], 'action'))));
+        $prepared = $c['preparedTaskOrders'];
+        $groups = array_keys($prepared);
+        sort($groups);
+        $this->assertSame(['cancel', 'ship'], $groups, 'grouped by operation');
+        $this->assertCount(2, $prepared['ship']);
+        $this->assertCount(1, $prepared['cancel']);
+        $ship = $prepared['ship'][0];
+        $this->assertSame($ids[0], (int) $ship['id_order']);
+        $this->assertSame($orders[$ids[0]], (int) $ship['id_internal_shoppingfeed']);
+        $this->assertSame('MP-' . $orders[$ids[0]], $ship['reference_marketplace']);
+        $this->assertSame('ship', $ship['operation']);
+        $this->assertSame(['carrier_name' => 'Colissimo', 'tracking_number' => 'TN-' . $orders[$ids[0]], 'tracking_url' => 'https://track.example/?n=TN-' . $orders[$ids[0]]], $ship['payload']);
+        $this->assertSame(['reason' => ''], $prepared['cancel'][0]['payload']);
+        $this->assertSame([], self::$sim->requests(), 'preparing calls no API');
+
+        [$ok, $c] = $this->process($c, 'sendTaskOrdersSyncStatus');
+        $this->assertTrue($ok);
+        $sent = array_map('intval', array_column($c['successfulTaskOrders'], 'id_order'));
+        sort($sent);
+        $this->assertSame($ids, $sent);
+        $this->assertSame([], $c['failedTaskOrders']);
+        $this->assertCount(2, self::$sim->posts());
+        $tasks = Shop::tasks();
+        $this->assertSame(['CHECK_TICKET_SYNC_STATUS'], array_values(array_unique(array_column($tasks, 'action'))));
+        $this->assertCount(2, array_unique(array_column($tasks, 'batch_id')));
+        $this->assertNotContains(null, array_column($tasks, 'batch_id'));
+
+        [$ok, $c] = $this->process(['id_shop' => 1, 'order_action' => 'CHECK_TICKET_SYNC_STATUS'],
+            'getTaskOrders', 'prepareTaskOrdersCheckTicketsSyncStatus', 'sendTaskOrdersCheckTicketsSyncStatus');
+        $this->assertTrue($ok);
+        $this->assertCount(3, $c['taskOrders'], 'CHECK tasks keep the update_at of their SYNC row: due');
+        $this->assertCount(3, $c['preparedTaskOrders']);
+        $this->assertCount(2, self::$sim->requests('ticket_list'), 'one list per batch');
+        $done = array_map('intval', array_column($c['successfulTaskOrders'], 'id_order'));
+        sort($done);
+        $this->assertSame($ids, $done);
+        $this->assertSame([], Shop::tasks());
+    }
+
+    public function testFailedTicketGoesToTheMail(): void
+    {
+        $orders = $this->queue([Shop::CANCELED, Shop::CANCELED]);
+        [$failedId, $okId] = array_keys($orders);
+        self::$sim->outcome($orders[$failedId], 'failed', 'Order already shipped');
+
+        [$ok] = $this->process(['id_shop' => 1, 'order_action' => 'SYNC_STATUS'], 'getTaskOrders', 'prepareTaskOrdersSyncStatus', 'sendTaskOrdersSyncStatus');
+        $this->assertTrue($ok);
+
+        [$ok, $c] = $this->process(['id_shop' => 1, 'order_action' => 'CHECK_TICKET_SYNC_STATUS'],
+            'getTaskOrders', 'prepareTaskOrdersCheckTicketsSyncStatus', 'sendTaskOrdersCheckTicketsSyncStatus', 'sendFailedTaskOrdersMail');
+        $this->assertTrue($ok);
+        $this->assertSame([$okId], array_map('intval', array_column($c['successfulTaskOrders'], 'id_order')));
+        $this->assertCount(1, $c['failedTaskOrders']);
+        $this->assertSame($failedId, (int) $c['failedTaskOrders'][0]['id_order']);
+        $this->assertSame('Order already shipped', $c['failedTaskOrders'][0]['reason']);
+
+        $this->assertCount(1, $this->mails);
+        $this->assertSame(1, $this->mails[0]['id_shop']);
+        $this->assertSame('- Order ' . Shop::reference($failedId) . " : Status Canceled : Order already shipped\n",
+            $this->mails[0]['template_vars']['{list_order_sync_errors_txt}']);
+        $tasks = Shop::tasks();
+        $this->assertCount(1, $tasks);
+        $this->assertSame($failedId, (int) $tasks[0]['id_order']);
+        $this->assertSame('SYNC_STATUS', $tasks[0]['action']);
+        $this->assertSame(1, (int) $tasks[0]['attempts']);
+    }
+
+    public function testNoFailureNoMail(): void
+    {
+        [$ok] = $this->process(['id_shop' => 1, 'failedTaskOrders' => []], 'sendFailedTaskOrdersMail');
+        $this->assertFalse($ok);
+        $this->assertSame([], $this->mails);
+    }
+}
