@@ -5,6 +5,9 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Value};
 use std::collections::HashMap;
 
+/// One `configuration` row: name, value, id_shop, id_shop_group.
+pub type ConfigRow = (String, Option<String>, Option<u32>, Option<u32>);
+
 /// The values of some keys as PrestaShop's `Configuration::get($key, null, $idShopGroup, $idShop)` reads them.
 #[derive(Debug, Clone, Default)]
 pub struct ShopConfig {
@@ -31,7 +34,7 @@ impl ShopConfig {
         let mut params: Vec<Value> = keys.iter().map(|k| Value::from(*k)).collect();
         params.push(id_shop.into());
         params.push(id_shop_group.into());
-        let rows: Vec<(String, Option<String>, Option<u32>, Option<u32>)> = conn
+        let rows: Vec<ConfigRow> = conn
             .exec(query, params)
             .await
             .ctx(format!("reading the configuration of shop {id_shop}"))?;
@@ -39,7 +42,7 @@ impl ShopConfig {
     }
 
     /// Keeps, per key, the most specific row: shop, then group, then global.
-    pub fn from_rows(rows: Vec<(String, Option<String>, Option<u32>, Option<u32>)>) -> Self {
+    pub fn from_rows(rows: Vec<ConfigRow>) -> Self {
         let mut best: HashMap<String, (u8, String)> = HashMap::new();
         for (name, value, id_shop, id_group) in rows {
             let rank = match (id_shop, id_group) {

@@ -159,6 +159,7 @@ pub(crate) enum OpenShop<'a> {
 }
 
 /// Reads the shop's configuration, applies the gate of SPEC §1 and resolves the store.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn open_shop<'a>(
     db: &'a Db,
     conn: &mut Conn,

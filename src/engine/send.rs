@@ -3,7 +3,7 @@
 //! tasks to CHECK_TICKET_SYNC_STATUS with its batch id in one statement.
 
 use super::report::{Failure, ShopReport};
-use super::tickets::{requeue, Requeued};
+use super::tickets::{requeue, Requeue};
 use super::{api_reason, ShopRun};
 use crate::api::{ApiClient, BatchAccepted, OperationData, OrderIdentifier, OrderOperation};
 use crate::db::logger::ProcessLogger;
@@ -369,9 +369,9 @@ pub(crate) async fn send_claimed(
                         log.order(LogLevel::Error, t.id_order, &reason);
                         let r = requeue(run, conn, t.id_task, t.attempts, &reason).await?;
                         match r {
-                            Requeued::Requeued => report.requeued += 1,
-                            Requeued::Superseded => report.tasks_removed += 1,
-                            Requeued::GaveUp => {
+                            Requeue::Done => report.requeued += 1,
+                            Requeue::Superseded => report.tasks_removed += 1,
+                            Requeue::GaveUp => {
                                 report.gave_up += 1;
                                 report.tasks_removed += 1;
                             }
@@ -382,7 +382,7 @@ pub(crate) async fn send_claimed(
                             status: String::new(),
                             operation: Some(outcome.operation),
                             reason,
-                            gave_up: r == Requeued::GaveUp,
+                            gave_up: r == Requeue::GaveUp,
                         });
                     }
                 }

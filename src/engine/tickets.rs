@@ -16,8 +16,8 @@ use tokio::task::JoinSet;
 const BATCHES_PER_ROUND: usize = 32;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Requeued {
-    Requeued,
+pub(crate) enum Requeue {
+    Done,
     /// Attempts exhausted: the task was removed.
     GaveUp,
     /// The order already had a newer pending task, which will send its current state.
@@ -31,13 +31,13 @@ pub(crate) async fn requeue(
     id_task: u32,
     attempts: u32,
     reason: &str,
-) -> Result<Requeued, DbError> {
+) -> Result<Requeue, DbError> {
     let sql = &run.db.sql().cron;
     if attempts + 1 >= run.opts.max_attempts {
         conn.exec_drop(sql.delete_task.as_str(), (id_task,))
             .await
             .ctx("removing a task that failed too often")?;
-        return Ok(Requeued::GaveUp);
+        return Ok(Requeue::GaveUp);
     }
     let reason: String = reason.chars().take(255).collect();
     conn.exec_drop(
@@ -50,9 +50,9 @@ pub(crate) async fn requeue(
         conn.exec_drop(sql.delete_task.as_str(), (id_task,))
             .await
             .ctx("removing a superseded task")?;
-        return Ok(Requeued::Superseded);
+        return Ok(Requeue::Superseded);
     }
-    Ok(Requeued::Requeued)
+    Ok(Requeue::Done)
 }
 
 struct BatchTask {
@@ -219,11 +219,11 @@ async fn requeue_batch(
     Ok(())
 }
 
-fn count_requeue(report: &mut ShopReport, r: Requeued, task: &BatchTask, reason: &str) {
+fn count_requeue(report: &mut ShopReport, r: Requeue, task: &BatchTask, reason: &str) {
     match r {
-        Requeued::Requeued => report.requeued += 1,
-        Requeued::Superseded => report.tasks_removed += 1,
-        Requeued::GaveUp => {
+        Requeue::Done => report.requeued += 1,
+        Requeue::Superseded => report.tasks_removed += 1,
+        Requeue::GaveUp => {
             report.gave_up += 1;
             report.tasks_removed += 1;
             report.failures.push(Failure {
@@ -292,7 +292,7 @@ async fn apply_batch(
                     );
                     report.tickets_failed += 1;
                     let r = requeue(run, conn, task.id_task, task.attempts, &reason).await?;
-                    if r != Requeued::GaveUp {
+                    if r != Requeue::GaveUp {
                         report.failures.push(Failure {
                             id_order: task.id_order,
                             reference: String::new(),

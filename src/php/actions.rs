@@ -7,8 +7,8 @@ use crate::engine::conveyor::{self, PreparedStatus, TaskOrder};
 use crate::engine::report::{Failure, ShopReport};
 use crate::hook::{self, HookOutcome, SaveOrderOutcome};
 use crate::model::TaskAction;
-use crate::php::cron::{failure_array, mail_array, send_mail};
 use crate::php::convert::{id_from_zval, string_from_zval};
+use crate::php::cron::{failure_array, mail_array, send_mail};
 use crate::php::settings;
 use crate::runtime;
 use ext_php_rs::boxed::ZBox;
@@ -162,7 +162,9 @@ impl OrderSyncActions {
 
     /// `taskOrders` → `preparedTaskOrders`, grouped by operation; unmapped tasks are removed.
     pub fn prepare_task_orders_sync_status(&mut self) -> PhpResult<bool> {
-        let Some(id_shop) = self.shop() else { return Ok(false) };
+        let Some(id_shop) = self.shop() else {
+            return Ok(false);
+        };
         let ids = self.task_ids("taskOrders");
         if ids.is_empty() {
             return Ok(false);
@@ -186,7 +188,9 @@ impl OrderSyncActions {
 
     /// Sends `preparedTaskOrders`; fills `successfulTaskOrders` and `failedTaskOrders`.
     pub fn send_task_orders_sync_status(&mut self) -> PhpResult<bool> {
-        let Some(id_shop) = self.shop() else { return Ok(false) };
+        let Some(id_shop) = self.shop() else {
+            return Ok(false);
+        };
         let ids = self.task_ids("preparedTaskOrders");
         if ids.is_empty() {
             return Ok(false);
@@ -206,7 +210,10 @@ impl OrderSyncActions {
         }
         let mut prepared = ZendHashTable::new();
         for row in self.rows("taskOrders") {
-            if row.get("batch_id").is_some_and(|b| !string_from_zval(Some(b)).is_empty()) {
+            if row
+                .get("batch_id")
+                .is_some_and(|b| !string_from_zval(Some(b)).is_empty())
+            {
                 prepared.push(row.to_owned())?;
             }
         }
@@ -218,7 +225,9 @@ impl OrderSyncActions {
     /// Checks the batches of `preparedTaskOrders` (one paged GET per batch) and applies the
     /// reactions; fills `successfulTaskOrders` and `failedTaskOrders`.
     pub fn send_task_orders_check_tickets_sync_status(&mut self) -> PhpResult<bool> {
-        let Some(id_shop) = self.shop() else { return Ok(false) };
+        let Some(id_shop) = self.shop() else {
+            return Ok(false);
+        };
         let mut batches: Vec<String> = self
             .rows("preparedTaskOrders")
             .iter()
@@ -233,14 +242,17 @@ impl OrderSyncActions {
         let db = runtime::db(&settings::current()?)?;
         let opts = crate::php::cron::options(None)?;
         let http = runtime::http()?;
-        let report = runtime::block_on(conveyor::check_tickets(&db, &http, &opts, id_shop, batches))??;
+        let report =
+            runtime::block_on(conveyor::check_tickets(&db, &http, &opts, id_shop, batches))??;
         self.set_outcome(&report)?;
         Ok(report.skipped.is_none())
     }
 
     /// One e-mail for conveyor `failedTaskOrders` of `id_shop`, through the configured mailer.
     pub fn send_failed_task_orders_mail(&mut self) -> PhpResult<bool> {
-        let Some(id_shop) = self.shop() else { return Ok(false) };
+        let Some(id_shop) = self.shop() else {
+            return Ok(false);
+        };
         let failures: Vec<Failure> = self
             .rows("failedTaskOrders")
             .iter()
@@ -290,7 +302,11 @@ fn prepared_array(p: &PreparedStatus) -> PhpResult<ZBox<ZendHashTable>> {
     a.insert("operation", p.operation.as_str())?;
     let mut payload = ZendHashTable::new();
     match &p.data {
-        OperationData::Ship { carrier, tracking_number, tracking_link } => {
+        OperationData::Ship {
+            carrier,
+            tracking_number,
+            tracking_link,
+        } => {
             payload.insert("carrier_name", carrier.as_str())?;
             payload.insert("tracking_number", tracking_number.as_str())?;
             payload.insert("tracking_url", tracking_link.as_str())?;
