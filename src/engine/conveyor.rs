@@ -2,19 +2,19 @@
 //! conveyors (overrides and code written against the reference). `run_cron` chains the same steps.
 
 use super::report::{Failure, Mail, ShopReport};
-use super::send::{claim_ids, lease_owner, map_row, rows_by_ids, send_claimed, Mapped, Prepared};
+use super::send::{claim_ids, lease_owner, rows_by_ids, send_claimed, sort_rows, Prepared};
 use super::tickets::check_batches;
 use super::{failure_mail, open_shop, shop_group, CronOptions, OpenShop};
 use crate::api::OperationData;
 use crate::db::logger::{ProcessLogger, SYNC_ORDER_PROCESS};
 use crate::db::shop_config::ShopConfig;
-use crate::db::sql::{in_list, keys, CRON_KEYS};
+use crate::db::sql::{keys, CRON_KEYS};
 use crate::db::Db;
 use crate::error::{DbError, DbResultExt};
 use crate::hook::StateLists;
-use crate::model::{LogLevel, Operation, TaskAction};
+use crate::model::{Operation, TaskAction};
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, Value};
+use mysql_async::Conn;
 use std::time::Instant;
 
 /// A row of `shoppingfeed_task_order`, as the conveyor's `taskOrders` carries it.
@@ -129,35 +129,13 @@ pub async fn prepare_statuses(
     let lists = StateLists::read(&config, |e| {
         log.error(format!("[Shop {id_shop}] {e}"), None)
     });
-    let mut prepared = Vec::new();
-    let mut removed = Vec::new();
-    for row in rows_by_ids(db, &mut conn, ids).await? {
-        match map_row(&lists, row) {
-            Mapped::Send(operation, p) => prepared.push(status(operation, p)),
-            Mapped::Unmapped {
-                id_task,
-                id_order,
-                state,
-            } => {
-                log.order(
-                    LogLevel::Info,
-                    id_order,
-                    &format!("No matching operation for Order State {state}. Deleting Task Order."),
-                );
-                removed.push(id_task);
-            }
-            Mapped::NoReference { id_order, .. } => {
-                log.order(LogLevel::Error, id_order, "No SF Order reference set.")
-            }
-        }
-    }
-    if !removed.is_empty() {
-        let query = format!("{}{}", db.sql().cron.delete_head, in_list(removed.len()));
-        let params: Vec<Value> = removed.iter().map(|id| Value::from(*id)).collect();
-        conn.exec_drop(query, params)
-            .await
-            .ctx("removing unmapped tasks")?;
-    }
+    let rows = rows_by_ids(db, &mut conn, ids).await?;
+    let sorted = sort_rows(db, &mut conn, &lists, rows, &mut log).await?;
+    let prepared = sorted
+        .groups
+        .into_iter()
+        .flat_map(|(operation, tasks)| tasks.into_iter().map(move |p| status(operation, p)))
+        .collect();
     log.flush(db, &mut conn).await?;
     Ok(prepared)
 }

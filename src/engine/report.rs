@@ -16,6 +16,20 @@ pub struct Failure {
     pub gave_up: bool,
 }
 
+impl Failure {
+    /// A failure of an order; reference and status name are filled in when the e-mail is built.
+    pub fn new(id_order: u32, operation: Option<Operation>, reason: impl Into<String>) -> Self {
+        Failure {
+            id_order,
+            reference: String::new(),
+            status: String::new(),
+            operation,
+            reason: reason.into(),
+            gave_up: false,
+        }
+    }
+}
+
 /// The failure e-mail of one shop; the PHP glue sends it through `Mail::Send`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mail {

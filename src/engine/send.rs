@@ -3,7 +3,7 @@
 //! tasks to CHECK_TICKET_SYNC_STATUS with its batch id in one statement.
 
 use super::report::{Failure, ShopReport};
-use super::tickets::{requeue, Requeue};
+use super::tickets::{record_requeue, requeue};
 use super::{api_reason, ShopRun};
 use crate::api::{ApiClient, BatchAccepted, OperationData, OrderIdentifier, OrderOperation};
 use crate::db::logger::ProcessLogger;
@@ -137,6 +137,69 @@ pub(crate) fn operation_for(lists: &StateLists, state: u32) -> Option<Operation>
     } else {
         None
     }
+}
+
+/// Claimed rows sorted out: what to send, grouped by operation, and what cannot be sent.
+pub(crate) struct Sorted {
+    pub groups: BTreeMap<Operation, Vec<Prepared>>,
+    /// Tasks without an order identifier (kept, reported).
+    pub unsendable: Vec<(u32, u32)>,
+    pub removed: u32,
+}
+
+/// Maps rows to operations; removes (and logs) the tasks whose current state is in no list.
+pub(crate) async fn sort_rows(
+    db: &Db,
+    conn: &mut Conn,
+    lists: &StateLists,
+    rows: Vec<TaskRow>,
+    log: &mut ProcessLogger,
+) -> Result<Sorted, DbError> {
+    let mut sorted = Sorted {
+        groups: BTreeMap::new(),
+        unsendable: Vec::new(),
+        removed: 0,
+    };
+    let mut removed = Vec::new();
+    for row in rows {
+        match map_row(lists, row) {
+            Mapped::Send(operation, prepared) => {
+                sorted.groups.entry(operation).or_default().push(prepared)
+            }
+            Mapped::Unmapped {
+                id_task,
+                id_order,
+                state,
+            } => {
+                log.order(
+                    LogLevel::Info,
+                    id_order,
+                    &format!("No matching operation for Order State {state}. Deleting Task Order."),
+                );
+                removed.push(id_task);
+            }
+            Mapped::NoReference { id_task, id_order } => {
+                log.order(LogLevel::Error, id_order, NO_REFERENCE);
+                sorted.unsendable.push((id_task, id_order));
+            }
+        }
+    }
+    sorted.removed = delete_tasks(db, conn, &removed).await?;
+    Ok(sorted)
+}
+
+pub(crate) const NO_REFERENCE: &str = "No SF Order reference set.";
+
+/// Deletes tasks by id; returns how many ids were given.
+pub(crate) async fn delete_tasks(db: &Db, conn: &mut Conn, ids: &[u32]) -> Result<u32, DbError> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let query = format!("{}{}", db.sql().cron.delete_head, in_list(ids.len()));
+    conn.exec_drop(query, ids_params(Vec::new(), ids))
+        .await
+        .ctx("removing tasks")?;
+    Ok(ids.len() as u32)
 }
 
 /// The payload rows of given SYNC_STATUS tasks.
@@ -275,48 +338,15 @@ pub(crate) async fn send_claimed(
             .exec(run.db.sql().cron.claimed_tasks.as_str(), (owner.as_str(),))
             .await
             .ctx("reading the claimed tasks")?;
-        let mut groups: BTreeMap<Operation, Vec<Prepared>> = BTreeMap::new();
-        let mut removed: Vec<u32> = Vec::new();
-        let mut unsendable: Vec<u32> = Vec::new();
-        for row in rows {
-            match map_row(&run.lists, row) {
-                Mapped::Send(operation, prepared) => {
-                    groups.entry(operation).or_default().push(prepared)
-                }
-                Mapped::Unmapped {
-                    id_task,
-                    id_order,
-                    state,
-                } => {
-                    log.order(
-                        LogLevel::Info,
-                        id_order,
-                        &format!(
-                            "No matching operation for Order State {state}. Deleting Task Order."
-                        ),
-                    );
-                    removed.push(id_task);
-                }
-                Mapped::NoReference { id_task, id_order } => {
-                    let msg = "No SF Order reference set.";
-                    log.order(LogLevel::Error, id_order, msg);
-                    report.errors.push(format!("[Order: {id_order}] {msg}"));
-                    unsendable.push(id_task);
-                }
-            }
+        let sorted = sort_rows(run.db, conn, &run.lists, rows, log).await?;
+        report.tasks_removed += sorted.removed;
+        for (_, id_order) in &sorted.unsendable {
+            report
+                .errors
+                .push(format!("[Order: {id_order}] {NO_REFERENCE}"));
         }
-        if !removed.is_empty() {
-            let query = format!(
-                "{}{}",
-                run.db.sql().cron.delete_head,
-                in_list(removed.len())
-            );
-            let params: Vec<Value> = removed.iter().map(|id| Value::from(*id)).collect();
-            conn.exec_drop(query, params)
-                .await
-                .ctx("removing unmapped tasks")?;
-            report.tasks_removed += removed.len() as u32;
-        }
+        let unsendable: Vec<u32> = sorted.unsendable.iter().map(|(id, _)| *id).collect();
+        let groups = sorted.groups;
         release(run.db, conn, &owner, &unsendable).await?;
 
         let mut set = JoinSet::new();
@@ -368,22 +398,8 @@ pub(crate) async fn send_claimed(
                         let reason = format!("ignored by Shopping Feed: {}", ignored.message);
                         log.order(LogLevel::Error, t.id_order, &reason);
                         let r = requeue(run, conn, t.id_task, t.attempts, &reason).await?;
-                        match r {
-                            Requeue::Done => report.requeued += 1,
-                            Requeue::Superseded => report.tasks_removed += 1,
-                            Requeue::GaveUp => {
-                                report.gave_up += 1;
-                                report.tasks_removed += 1;
-                            }
-                        }
-                        report.failures.push(Failure {
-                            id_order: t.id_order,
-                            reference: String::new(),
-                            status: String::new(),
-                            operation: Some(outcome.operation),
-                            reason,
-                            gave_up: r == Requeue::GaveUp,
-                        });
+                        let failure = Failure::new(t.id_order, Some(outcome.operation), reason);
+                        record_requeue(report, r, failure, true);
                     }
                 }
                 Err(msg) => {

@@ -5,11 +5,10 @@ use super::report::{Failure, ShopReport};
 use super::{api_reason, ShopRun};
 use crate::api::{ApiError, Ticket};
 use crate::db::logger::ProcessLogger;
-use crate::db::sql::in_list;
 use crate::error::{DbError, DbResultExt};
 use crate::model::{LogLevel, TicketState};
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, Value};
+use mysql_async::Conn;
 use tokio::task::JoinSet;
 
 /// Batches fetched per round (bounded memory: this many batches of ≤ 100 tickets).
@@ -209,32 +208,34 @@ async fn requeue_batch(
             task.id_order,
             &format!("Ticket check: {reason}. Requeued."),
         );
-        count_requeue(
+        record_requeue(
             report,
             requeue(run, conn, task.id_task, task.attempts, reason).await?,
-            &task,
-            reason,
+            Failure::new(task.id_order, None, reason),
+            false,
         );
     }
     Ok(())
 }
 
-fn count_requeue(report: &mut ShopReport, r: Requeue, task: &BatchTask, reason: &str) {
+/// Counts a requeue; the failure goes to the e-mail when `mail` is set or when retries ran out.
+pub(crate) fn record_requeue(
+    report: &mut ShopReport,
+    r: Requeue,
+    mut failure: Failure,
+    mail: bool,
+) {
     match r {
         Requeue::Done => report.requeued += 1,
         Requeue::Superseded => report.tasks_removed += 1,
         Requeue::GaveUp => {
             report.gave_up += 1;
             report.tasks_removed += 1;
-            report.failures.push(Failure {
-                id_order: task.id_order,
-                reference: String::new(),
-                status: String::new(),
-                operation: None,
-                reason: reason.to_string(),
-                gave_up: true,
-            });
         }
+    }
+    failure.gave_up = r == Requeue::GaveUp;
+    if mail || failure.gave_up {
+        report.failures.push(failure);
     }
 }
 
@@ -266,7 +267,12 @@ async fn apply_batch(
                         &format!("Ticket status : stuck ({reason}). Requeued."),
                     );
                     let r = requeue(run, conn, task.id_task, task.attempts, &reason).await?;
-                    count_requeue(report, r, task, &reason);
+                    record_requeue(
+                        report,
+                        r,
+                        Failure::new(task.id_order, None, reason.clone()),
+                        false,
+                    );
                 } else {
                     report.tickets_pending += 1;
                 }
@@ -292,17 +298,7 @@ async fn apply_batch(
                     );
                     report.tickets_failed += 1;
                     let r = requeue(run, conn, task.id_task, task.attempts, &reason).await?;
-                    if r != Requeue::GaveUp {
-                        report.failures.push(Failure {
-                            id_order: task.id_order,
-                            reference: String::new(),
-                            status: String::new(),
-                            operation: None,
-                            reason: reason.clone(),
-                            gave_up: false,
-                        });
-                    }
-                    count_requeue(report, r, task, &reason);
+                    record_requeue(report, r, Failure::new(task.id_order, None, reason), true);
                 }
                 TicketState::Canceled => {
                     let message = t
@@ -324,14 +320,9 @@ async fn apply_batch(
                         &format!("Ticket status : canceled. {reason}"),
                     );
                     report.tickets_canceled += 1;
-                    report.failures.push(Failure {
-                        id_order: task.id_order,
-                        reference: String::new(),
-                        status: String::new(),
-                        operation: None,
-                        reason,
-                        gave_up: false,
-                    });
+                    report
+                        .failures
+                        .push(Failure::new(task.id_order, None, reason));
                     done.push(task.id_task);
                 }
                 TicketState::Scheduled | TicketState::Running => {
@@ -355,7 +346,12 @@ async fn apply_batch(
                             &format!("Ticket status : stuck ({reason}). Requeued."),
                         );
                         let r = requeue(run, conn, task.id_task, task.attempts, &reason).await?;
-                        count_requeue(report, r, task, &reason);
+                        record_requeue(
+                            report,
+                            r,
+                            Failure::new(task.id_order, None, reason.clone()),
+                            false,
+                        );
                     } else {
                         report.tickets_pending += 1;
                     }
@@ -363,13 +359,6 @@ async fn apply_batch(
             },
         }
     }
-    if !done.is_empty() {
-        let query = format!("{}{}", run.db.sql().cron.delete_head, in_list(done.len()));
-        let params: Vec<Value> = done.iter().map(|id| Value::from(*id)).collect();
-        conn.exec_drop(query, params)
-            .await
-            .ctx("removing finished tasks")?;
-        report.tasks_removed += done.len() as u32;
-    }
+    report.tasks_removed += super::send::delete_tasks(run.db, conn, &done).await?;
     Ok(())
 }

@@ -119,7 +119,7 @@ impl SimState {
         match state {
             TicketState::Failed => {
                 order.errors.push(json!({
-                    "type": op.error_type(),
+                    "type": super::model::error_type(op),
                     "message": message.unwrap_or(Value::Null),
                     "occurredAt": now,
                 }));

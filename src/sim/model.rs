@@ -2,132 +2,29 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The nine order operations of `POST /v1/store/{storeId}/order/{operation}` (sf-api.md 2.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Operation {
-    #[serde(rename = "acknowledge")]
-    Acknowledge,
-    #[serde(rename = "unacknowledge")]
-    Unacknowledge,
-    #[serde(rename = "accept")]
-    Accept,
-    #[serde(rename = "refuse")]
-    Refuse,
-    #[serde(rename = "ship")]
-    Ship,
-    #[serde(rename = "cancel")]
-    Cancel,
-    #[serde(rename = "refund")]
-    Refund,
-    #[serde(rename = "deliver")]
-    Deliver,
-    #[serde(rename = "upload-documents")]
-    UploadDocuments,
-}
+// Operations and ticket states are the product's own types: the simulator speaks the same API.
+pub use crate::model::{Operation, TicketState};
 
-impl Operation {
-    pub const ALL: [Operation; 9] = [
-        Operation::Acknowledge,
-        Operation::Unacknowledge,
-        Operation::Accept,
-        Operation::Refuse,
-        Operation::Ship,
-        Operation::Cancel,
-        Operation::Refund,
-        Operation::Deliver,
-        Operation::UploadDocuments,
-    ];
-
-    /// The path segment used by the API.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Operation::Acknowledge => "acknowledge",
-            Operation::Unacknowledge => "unacknowledge",
-            Operation::Accept => "accept",
-            Operation::Refuse => "refuse",
-            Operation::Ship => "ship",
-            Operation::Cancel => "cancel",
-            Operation::Refund => "refund",
-            Operation::Deliver => "deliver",
-            Operation::UploadDocuments => "upload-documents",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Operation> {
-        Operation::ALL.into_iter().find(|op| op.as_str() == s)
-    }
-
-    /// Ticket type per sf-api.md 7.2 (`order.notify.delivery` is made up, the real one is unknown).
-    pub fn ticket_type(self) -> &'static str {
-        match self {
-            Operation::Ship => "order.notify.shipment",
-            Operation::Cancel => "order.notify.cancellation",
-            Operation::Refund => "order.notify.refund",
-            Operation::Acknowledge => "order.acknowledge",
-            Operation::Unacknowledge => "order.unacknowledge",
-            Operation::Accept => "order.notify.acceptance",
-            Operation::Refuse => "order.notify.refusal",
-            Operation::Deliver => "order.notify.delivery",
-            Operation::UploadDocuments => "order.notify.upload-documents",
-        }
-    }
-
-    /// The `errors[].type` a failed ticket of this operation appends to its order (sf-api.md 3.7).
-    pub fn error_type(self) -> &'static str {
-        match self {
-            Operation::Ship => "ship",
-            Operation::Acknowledge => "acknowledge",
-            _ => "operation",
-        }
+/// The `errors[].type` a failed ticket of this operation appends to its order (sf-api.md 3.7).
+pub fn error_type(op: Operation) -> &'static str {
+    match op {
+        Operation::Ship => "ship",
+        Operation::Acknowledge => "acknowledge",
+        _ => "operation",
     }
 }
 
-/// Ticket states, spelled as the API spells them (`succeed`, `canceled`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TicketState {
-    Scheduled,
-    Running,
-    Succeed,
-    Failed,
-    Canceled,
-}
-
-impl TicketState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TicketState::Scheduled => "scheduled",
-            TicketState::Running => "running",
-            TicketState::Succeed => "succeed",
-            TicketState::Failed => "failed",
-            TicketState::Canceled => "canceled",
-        }
-    }
-
-    pub fn is_terminal(self) -> bool {
-        matches!(
-            self,
-            TicketState::Succeed | TicketState::Failed | TicketState::Canceled
-        )
-    }
-
-    /// Parses one `state` filter value, including the macro states `processing` and `processed`.
-    pub fn parse_filter(s: &str) -> Option<Vec<TicketState>> {
-        Some(match s {
-            "scheduled" => vec![TicketState::Scheduled],
-            "running" => vec![TicketState::Running],
-            "succeed" => vec![TicketState::Succeed],
-            "failed" => vec![TicketState::Failed],
-            "canceled" => vec![TicketState::Canceled],
-            "processing" => vec![TicketState::Scheduled, TicketState::Running],
-            "processed" => vec![
-                TicketState::Succeed,
-                TicketState::Failed,
-                TicketState::Canceled,
-            ],
-            _ => return None,
-        })
-    }
+/// Parses one `state` filter value, including the macro states `processing` and `processed`.
+pub fn parse_state_filter(s: &str) -> Option<Vec<TicketState>> {
+    Some(match s {
+        "processing" => vec![TicketState::Scheduled, TicketState::Running],
+        "processed" => vec![
+            TicketState::Succeed,
+            TicketState::Failed,
+            TicketState::Canceled,
+        ],
+        single => vec![TicketState::parse(single)?],
+    })
 }
 
 /// What a ticket ends as (or where it gets stuck), set per order or as the default.

@@ -277,7 +277,7 @@ pub async fn ticket_list(
         Some(s) => {
             let mut all = Vec::new();
             for part in s.split(',') {
-                match TicketState::parse_filter(part.trim()) {
+                match super::model::parse_state_filter(part.trim()) {
                     Some(v) => all.extend(v),
                     None => return problem(400, &format!("Unknown state '{part}'")),
                 }
