@@ -2,7 +2,7 @@
 //! Shopping Feed order gets its link row (`saveOrder`).
 
 use crate::db::logger::{ProcessLogger, DEFAULT_PROCESS};
-use crate::db::orders::{self, OrderContext};
+use crate::db::orders;
 use crate::db::queue::{self, Upsert};
 use crate::db::shop_config::ShopConfig;
 use crate::db::sql::keys;
@@ -148,7 +148,7 @@ async fn queue_order(
     id_order: u32,
     new_state: Option<u32>,
 ) -> Result<HookOutcome, DbError> {
-    let Some(order) = orders::load_context(db, conn, id_order).await? else {
+    let Some((order, config)) = orders::load_context(db, conn, id_order).await? else {
         log.order(
             LogLevel::Error,
             id_order,
@@ -160,7 +160,6 @@ async fn queue_order(
     let Some(link) = order.link.clone() else {
         return Ok(HookOutcome::NotShoppingFeedOrder);
     };
-    let config = shop_config(db, conn, &order).await?;
     if let Err(why) = availability(&config, order.legacy_installed, order.legacy_active) {
         log.order(
             LogLevel::Error,
@@ -216,21 +215,6 @@ async fn queue_order(
     })
 }
 
-async fn shop_config(
-    db: &Db,
-    conn: &mut Conn,
-    order: &OrderContext,
-) -> Result<ShopConfig, DbError> {
-    ShopConfig::load(
-        conn,
-        &db.sql().hook_config,
-        &keys::HOOK,
-        order.id_shop,
-        order.id_shop_group,
-    )
-    .await
-}
-
 /// What `saveOrder` / `onValidateOrder` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SaveOrderOutcome {
@@ -258,7 +242,7 @@ async fn save_order_inner(
     log: &mut ProcessLogger,
     id_order: u32,
 ) -> Result<SaveOrderOutcome, DbError> {
-    let Some(order) = orders::load_context(db, conn, id_order).await? else {
+    let Some((order, config)) = orders::load_context(db, conn, id_order).await? else {
         log.order(
             LogLevel::Error,
             id_order,
@@ -269,7 +253,6 @@ async fn save_order_inner(
     if order.module.as_deref() != Some(SF_PAYMENT_MODULE) {
         return Ok(SaveOrderOutcome::NotShoppingFeedOrder);
     }
-    let config = shop_config(db, conn, &order).await?;
     if let Err(why) = availability(&config, order.legacy_installed, order.legacy_active) {
         log.order(
             LogLevel::Error,

@@ -26,9 +26,12 @@ impl Db {
     /// Creates the pool; no connection is opened until the first query.
     pub fn new(url: &DatabaseUrl, prefix: &TablePrefix) -> Self {
         let constraints = PoolConstraints::new(0, 16).unwrap_or_default();
+        // No COM_RESET_CONNECTION when a connection goes back to the pool: it would drop the
+        // prepared statements and cost a round trip per hook call. We keep no session state.
         let pool_opts = PoolOpts::default()
             .with_constraints(constraints)
-            .with_inactive_connection_ttl(Duration::from_secs(30));
+            .with_inactive_connection_ttl(Duration::from_secs(30))
+            .with_reset_connection(false);
         let mut opts = OptsBuilder::default()
             .user(Some(url.user.clone()))
             .pass(url.password.clone())

@@ -3,7 +3,9 @@
 use crate::db::Db;
 use crate::error::{DbError, DbResultExt};
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, Row};
+use crate::db::shop_config::{ConfigRow, ShopConfig};
+use crate::db::sql::keys;
+use mysql_async::{Conn, Row, Value};
 
 /// What the hook needs to know about one order, read in one query.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,42 +54,57 @@ fn col<T: mysql_async::prelude::FromValue>(
         })
 }
 
-/// Loads the order, its link row and the legacy module state; `None` when the order does not exist.
+/// Loads the order, its link row, the legacy module state and the hook's configuration for the
+/// order's shop, in one query; `None` when the order does not exist.
 pub async fn load_context(
     db: &Db,
     conn: &mut Conn,
     id_order: u32,
-) -> Result<Option<OrderContext>, DbError> {
+) -> Result<Option<(OrderContext, ShopConfig)>, DbError> {
     let ctx = "loading the order";
-    let row: Option<Row> = conn
-        .exec_first(db.sql().order_context.as_str(), (id_order,))
+    let mut params: Vec<Value> = keys::HOOK.iter().map(|k| Value::from(*k)).collect();
+    params.push(id_order.into());
+    let rows: Vec<Row> = conn
+        .exec(db.sql().order_context.as_str(), params)
         .await
         .ctx(format!("loading order {id_order}"))?;
-    let Some(mut row) = row else {
-        return Ok(None);
-    };
-    let link_id: Option<u32> = col(&mut row, 6, ctx)?;
+    let mut config_rows: Vec<ConfigRow> = Vec::with_capacity(rows.len());
+    let mut context = None;
+    for mut row in rows {
+        let name: Option<String> = col(&mut row, 11, ctx)?;
+        if let Some(name) = name {
+            config_rows.push((name, col(&mut row, 12, ctx)?, col(&mut row, 13, ctx)?, col(&mut row, 14, ctx)?));
+        }
+        if context.is_none() {
+            context = Some(context_from(&mut row, ctx)?);
+        }
+    }
+    Ok(context.map(|c| (c, ShopConfig::from_rows(config_rows))))
+}
+
+fn context_from(row: &mut Row, ctx: &str) -> Result<OrderContext, DbError> {
+    let link_id: Option<u32> = col(row, 6, ctx)?;
     let link = match link_id {
         Some(id) => Some(SfOrderLink {
             id_shoppingfeed_order: id,
-            id_order_marketplace: col(&mut row, 7, ctx)?,
-            id_internal_shoppingfeed: col(&mut row, 8, ctx)?,
+            id_order_marketplace: col(row, 7, ctx)?,
+            id_internal_shoppingfeed: col(row, 8, ctx)?,
         }),
         None => None,
     };
-    let legacy_active: Option<i64> = col(&mut row, 9, ctx)?;
-    let legacy_installed: i64 = col(&mut row, 10, ctx)?;
-    Ok(Some(OrderContext {
-        id_order: col(&mut row, 0, ctx)?,
-        id_shop: col(&mut row, 1, ctx)?,
-        id_shop_group: col(&mut row, 2, ctx)?,
-        current_state: col(&mut row, 3, ctx)?,
-        module: col(&mut row, 4, ctx)?,
-        payment: col(&mut row, 5, ctx)?,
+    let legacy_active: Option<i64> = col(row, 9, ctx)?;
+    let legacy_installed: i64 = col(row, 10, ctx)?;
+    Ok(OrderContext {
+        id_order: col(row, 0, ctx)?,
+        id_shop: col(row, 1, ctx)?,
+        id_shop_group: col(row, 2, ctx)?,
+        current_state: col(row, 3, ctx)?,
+        module: col(row, 4, ctx)?,
+        payment: col(row, 5, ctx)?,
         link,
         legacy_installed: legacy_installed > 0,
         legacy_active: legacy_active == Some(1),
-    }))
+    })
 }
 
 /// The marketplace order reference from the legacy module's order message

@@ -51,10 +51,9 @@ pub const CRON_KEYS: [&str; 13] = [
 pub const LEGACY_MODULE: &str = "shoppingfluxexport";
 
 pub struct Sql {
-    /// One order with its Shopping Feed link and the legacy module's state for the order's shop.
+    /// One order with its Shopping Feed link, the legacy module's state for the order's shop and
+    /// the hook's configuration rows (`keys::HOOK` then the order id as parameters).
     pub order_context: String,
-    /// Configuration rows of the hook's keys for (id_shop, id_shop_group), all levels.
-    pub hook_config: String,
     /// Upsert of the one pending SYNC_STATUS task of an order (re-arms `update_at`).
     pub upsert_sync_task: String,
     pub insert_sf_order: String,
@@ -105,26 +104,26 @@ impl Sql {
         let t = |name: &str| prefix.table(name);
         let config_placeholders = vec!["?"; keys::HOOK.len()].join(",");
         Sql {
+            // One round trip: the order, its link, the legacy module and the hook's configuration
+            // rows (one result row per configuration row; NULLs when there is none).
             order_context: format!(
                 "SELECT o.id_order, o.id_shop, o.id_shop_group, o.current_state, o.module, o.payment, \
                         so.id_shoppingfeed_order, so.id_order_marketplace, so.id_internal_shoppingfeed, \
                         (SELECT m.active FROM {module} m JOIN {module_shop} ms \
                            ON ms.id_module = m.id_module AND ms.id_shop = o.id_shop \
                          WHERE m.name = '{legacy}') AS legacy_active, \
-                        (SELECT COUNT(*) FROM {module} m WHERE m.name = '{legacy}') AS legacy_installed \
+                        (SELECT COUNT(*) FROM {module} m WHERE m.name = '{legacy}') AS legacy_installed, \
+                        c.name, c.value, c.id_shop, c.id_shop_group \
                  FROM {orders} o LEFT JOIN {sf_order} so ON so.id_order = o.id_order \
+                 LEFT JOIN {configuration} c ON c.name IN ({config_placeholders}) \
+                   AND (c.id_shop = o.id_shop OR (c.id_shop IS NULL AND (c.id_shop_group = o.id_shop_group OR c.id_shop_group IS NULL))) \
                  WHERE o.id_order = ?",
                 module = t("module"),
                 module_shop = t("module_shop"),
                 legacy = LEGACY_MODULE,
                 orders = t("orders"),
                 sf_order = t("shoppingfeed_order"),
-            ),
-            hook_config: format!(
-                "SELECT name, value, id_shop, id_shop_group FROM {} \
-                 WHERE name IN ({config_placeholders}) \
-                   AND (id_shop = ? OR (id_shop IS NULL AND (id_shop_group = ? OR id_shop_group IS NULL)))",
-                t("configuration")
+                configuration = t("configuration"),
             ),
             upsert_sync_task: format!(
                 "INSERT INTO {} (action, id_order, update_at, date_add, date_upd) \
