@@ -132,13 +132,24 @@ pub async fn on_order_status_update(
     new_state: Option<u32>,
 ) -> Result<HookOutcome, DbError> {
     let mut log = ProcessLogger::new(DEFAULT_PROCESS);
-    let mut conn = db.conn().await?;
-    let outcome = queue_order(db, &mut conn, &mut log, id_order, new_state).await;
+    let outcome = queue_status_change(db, id_order, new_state, &mut log).await;
     // Logs are written even when queueing failed half-way, so the back office shows why.
-    let flushed = log.flush(db, &mut conn).await;
+    let flushed = log.flush_pooled(db).await;
     let outcome = outcome?;
     flushed?;
     Ok(outcome)
+}
+
+/// The same, leaving the log rows in `log` for the caller to write (the PHP glue batches them
+/// per request, as Classlib's ProcessLogger buffers them).
+pub async fn queue_status_change(
+    db: &Db,
+    id_order: u32,
+    new_state: Option<u32>,
+    log: &mut ProcessLogger,
+) -> Result<HookOutcome, DbError> {
+    let mut conn = db.conn().await?;
+    queue_order(db, &mut conn, log, id_order, new_state).await
 }
 
 async fn queue_order(

@@ -76,8 +76,10 @@ pub fn db(settings: &Settings) -> Result<Db, RuntimeError> {
         }
     })?;
     if let Some(old) = old {
-        // Close the previous pool's connections on this runtime.
-        let _ = block_on(old.disconnect());
+        // Dropped, not disconnected: a clone may still be in use (buffered log rows waiting for
+        // their database); its connections close when the last clone goes. Dropped inside the
+        // runtime, which the pool's cleanup needs.
+        let _ = block_on(async move { drop(old) });
     }
     Ok(db)
 }

@@ -68,6 +68,11 @@ namespace Shoppingfeed\Sync {
             throw new \Error('Provided by the shoppingfeed_sync extension.');
         }
 
+        public static function flushLogs(): int
+        {
+            throw new \Error('Provided by the shoppingfeed_sync extension.');
+        }
+
         public static function onOrderStatusUpdate(int $id_order, int $new_state_id): bool
         {
             throw new \Error('Provided by the shoppingfeed_sync extension.');

@@ -48,6 +48,36 @@ impl ProcessLogger {
         &self.entries
     }
 
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Moves the rows of `other` (same process name expected) to the end of this buffer.
+    pub fn append(&mut self, other: &mut ProcessLogger) {
+        self.entries.append(&mut other.entries);
+    }
+
+    /// Drops the oldest rows beyond `max` (a buffer that cannot be written must stay bounded).
+    pub fn truncate_oldest(&mut self, max: usize) {
+        if self.entries.len() > max {
+            let extra = self.entries.len() - max;
+            self.entries.drain(..extra);
+        }
+    }
+
+    /// [`flush`](Self::flush) on a pooled connection.
+    pub async fn flush_pooled(&mut self, db: &Db) -> Result<(), DbError> {
+        if self.entries.is_empty() {
+            return Ok(());
+        }
+        let mut conn = db.conn().await?;
+        self.flush(db, &mut conn).await
+    }
+
     pub fn log(&mut self, level: LogLevel, msg: impl Into<String>, object: Option<(&str, u32)>) {
         let (object_name, object_id) = match object {
             Some((name, id)) => (name.to_string(), Some(id)),

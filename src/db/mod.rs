@@ -55,6 +55,11 @@ impl Db {
         &self.sql
     }
 
+    /// True when both reach the same database with the same table prefix.
+    pub fn same_target(&self, other: &Db) -> bool {
+        self.url == other.url && self.sql.prefix == other.sql.prefix
+    }
+
     /// A pooled connection; the error names the server without the password.
     pub async fn conn(&self) -> Result<Conn, DbError> {
         self.pool

@@ -7,6 +7,7 @@ pub mod cron;
 pub mod exceptions;
 pub mod handler;
 pub mod order_sync;
+pub mod pending_logs;
 pub mod settings;
 
 use ext_php_rs::prelude::*;
@@ -23,6 +24,8 @@ extern "C" fn startup(_ty: i32, module_number: i32) -> i32 {
 
 extern "C" fn request_shutdown(_ty: i32, _module_number: i32) -> i32 {
     settings::end_request();
+    // A failure keeps the rows for the next request of this process; nothing can be thrown here.
+    let _ = pending_logs::flush();
     0
 }
 

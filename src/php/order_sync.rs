@@ -2,12 +2,19 @@
 
 use crate::hook::{self, SaveOrderOutcome};
 use crate::php::convert::id_arg;
-use crate::php::settings;
+use crate::php::{pending_logs, settings};
 use crate::runtime;
 use ext_php_rs::boxed::ZBox;
 use ext_php_rs::flags::ClassFlags;
 use ext_php_rs::prelude::*;
 use ext_php_rs::types::ZendHashTable;
+
+fn flush_error(e: pending_logs::FlushError) -> ext_php_rs::exception::PhpException {
+    match e {
+        pending_logs::FlushError::Db(e) => e.into(),
+        pending_logs::FlushError::Runtime(e) => e.into(),
+    }
+}
 
 #[php_class]
 #[php(name = "Shoppingfeed\\Sync\\OrderSync")]
@@ -36,8 +43,21 @@ impl OrderSync {
         let id_order = id_arg("idOrder", id_order)?;
         let state = id_arg("newStateId", new_state_id)?;
         let db = runtime::db(&settings::current()?)?;
-        let outcome = runtime::block_on(hook::on_order_status_update(&db, id_order, Some(state)))??;
-        Ok(outcome.queued())
+        let mut log = pending_logs::call_logger();
+        let outcome =
+            runtime::block_on(hook::queue_status_change(&db, id_order, Some(state), &mut log))?;
+        // The rows are written with the request's others, or at once when the call failed.
+        pending_logs::add(&db, log).map_err(flush_error)?;
+        if outcome.is_err() {
+            let _ = pending_logs::flush();
+        }
+        Ok(outcome?.queued())
+    }
+
+    /// Writes the hook log rows still buffered for this request (they are written anyway at the
+    /// end of the request); returns how many rows were written.
+    pub fn flush_logs() -> PhpResult<i64> {
+        Ok(pending_logs::flush().map_err(flush_error)? as i64)
     }
 
     /// The whole CRON for every active shop: check tickets, send due statuses, e-mail failures

@@ -241,4 +241,39 @@ final class HookTest extends TestCase
         $this->assertCount(20, $pending);
         $this->assertSame([1], array_values(array_unique(array_map('intval', $pending))));
     }
+
+    private static function logCount(): int
+    {
+        return (int) TestDatabase::pdo()->query('SELECT COUNT(*) FROM ps_shoppingfeed_processlogger')->fetchColumn();
+    }
+
+    public function testHookLogRowsAreBufferedAndWrittenTogether(): void
+    {
+        $id = Shop::order(Shop::CANCELED);
+        OrderSync::onOrderStatusUpdate($id, Shop::CANCELED);
+        $this->assertSame(0, self::logCount(), 'buffered, not yet written');
+        $this->assertSame(2, OrderSync::flushLogs());
+        $this->assertSame(2, self::logCount());
+        $this->assertSame(0, OrderSync::flushLogs());
+        // 50 calls give 100 rows: written without being asked, in one insert.
+        for ($i = 0; $i < 50; $i++) {
+            OrderSync::onOrderStatusUpdate($id, $i % 2 ? Shop::CANCELED : Shop::REFUNDED);
+        }
+        $this->assertSame(102, self::logCount());
+    }
+
+    public function testBufferedRowsAreWrittenAtTheEndOfTheRequest(): void
+    {
+        $so = getenv('SFSYNC_EXT_SO');
+        if (!$so) {
+            $this->markTestSkipped('SFSYNC_EXT_SO not set (./dev test sets it)');
+        }
+        $id = Shop::order(Shop::CANCELED);
+        $code = sprintf('Shoppingfeed\Sync\OrderSync::configure(["database_url" => %s]); var_export(Shoppingfeed\Sync\OrderSync::onOrderStatusUpdate(%d, 6));',
+            var_export(TestDatabase::$url, true), $id);
+        exec(escapeshellarg(PHP_BINARY) . ' -n -d extension=' . escapeshellarg($so) . ' -r ' . escapeshellarg($code), $out, $rc);
+        $this->assertSame(0, $rc);
+        $this->assertSame('true', implode('', $out));
+        $this->assertSame(2, self::logCount(), 'written by the request shutdown of the child');
+    }
 }
