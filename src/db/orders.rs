@@ -1,10 +1,10 @@
 //! PrestaShop orders and their Shopping Feed link rows (`shoppingfeed_order`).
 
+use crate::db::shop_config::{ConfigRow, ShopConfig};
+use crate::db::sql::keys;
 use crate::db::Db;
 use crate::error::{DbError, DbResultExt};
 use mysql_async::prelude::Queryable;
-use crate::db::shop_config::{ConfigRow, ShopConfig};
-use crate::db::sql::keys;
 use mysql_async::{Conn, Row, Value};
 
 /// What the hook needs to know about one order, read in one query.
@@ -73,7 +73,12 @@ pub async fn load_context(
     for mut row in rows {
         let name: Option<String> = col(&mut row, 11, ctx)?;
         if let Some(name) = name {
-            config_rows.push((name, col(&mut row, 12, ctx)?, col(&mut row, 13, ctx)?, col(&mut row, 14, ctx)?));
+            config_rows.push((
+                name,
+                col(&mut row, 12, ctx)?,
+                col(&mut row, 13, ctx)?,
+                col(&mut row, 14, ctx)?,
+            ));
         }
         if context.is_none() {
             context = Some(context_from(&mut row, ctx)?);

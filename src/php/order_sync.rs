@@ -44,8 +44,12 @@ impl OrderSync {
         let state = id_arg("newStateId", new_state_id)?;
         let db = runtime::db(&settings::current()?)?;
         let mut log = pending_logs::call_logger();
-        let outcome =
-            runtime::block_on(hook::queue_status_change(&db, id_order, Some(state), &mut log))?;
+        let outcome = runtime::block_on(hook::queue_status_change(
+            &db,
+            id_order,
+            Some(state),
+            &mut log,
+        ))?;
         // The rows are written with the request's others, or at once when the call failed.
         pending_logs::add(&db, log).map_err(flush_error)?;
         if outcome.is_err() {
