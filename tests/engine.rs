@@ -326,11 +326,19 @@ async fn a_change_during_the_send_is_not_marked_sent_and_goes_out_next_run() {
         .await
         .expect("hook");
     assert!(outcome.queued());
-    let report = run.await.expect("join").expect("run");
-    // The older state's batch is not recorded for the re-armed task; the same run, still
-    // claiming, then sends the newer state: the API sees cancel, then refund, and the task
-    // waits for the refund's ticket.
-    assert_eq!(report.shops[0].statuses_sent, 2, "{:?}", report.shops[0]);
+    run.await.expect("join").expect("run");
+    // The older state's batch is not recorded for the re-armed task, whose lease is given back.
+    let task = t.tasks(id).await.remove(0);
+    assert_eq!(
+        task.action, "SYNC_STATUS",
+        "the newer state is still to send"
+    );
+    assert_eq!(task.lease_owner, None);
+    assert_eq!(task.batch_id, None);
+
+    let http = reqwest::Client::new();
+    let report = run_cron(&t.db, &http, &opts(&sim)).await.expect("run 2");
+    assert_eq!(report.shops[0].statuses_sent, 1);
     let paths: Vec<String> = posts(&sim)
         .await
         .iter()
@@ -342,7 +350,6 @@ async fn a_change_during_the_send_is_not_marked_sent_and_goes_out_next_run() {
     );
     let task = t.tasks(id).await.remove(0);
     assert_eq!(task.action, "CHECK_TICKET_SYNC_STATUS");
-    assert_eq!(task.lease_owner, None);
     let tickets = control(
         &sim,
         "GET",
@@ -356,6 +363,45 @@ async fn a_change_during_the_send_is_not_marked_sent_and_goes_out_next_run() {
     assert!(
         tickets.to_string().contains("order.notify.refund"),
         "{tickets}"
+    );
+    sim.shutdown().await;
+    t.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_makes_one_request_per_hundred_orders_of_each_operation() {
+    let (t, sim) = setup().await;
+    // 253 cancels and 127 refunds, interleaved: every claimed page mixes both operations.
+    for i in 0..380 {
+        queue(
+            &t,
+            if i % 3 == 0 {
+                state::REFUNDED
+            } else {
+                state::CANCELED
+            },
+        )
+        .await;
+    }
+    let refunds: u32 = t
+        .scalar(
+            "SELECT COUNT(*) FROM PREFIX_orders WHERE current_state = 7",
+            (),
+        )
+        .await;
+    let cancels = 380 - refunds;
+    let http = reqwest::Client::new();
+    let o = CronOptions {
+        concurrency: 2,
+        ..opts(&sim)
+    };
+    let report = run_cron(&t.db, &http, &o).await.expect("run");
+    assert_eq!(report.shops[0].statuses_sent, 380);
+    let expected = cancels.div_ceil(100) + refunds.div_ceil(100);
+    assert_eq!(
+        posts(&sim).await.len() as u32,
+        expected,
+        "{cancels} cancels, {refunds} refunds"
     );
     sim.shutdown().await;
     t.drop_db().await;

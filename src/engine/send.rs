@@ -257,7 +257,7 @@ async fn claim(
     conn: &mut Conn,
     owner: &str,
     limit: usize,
-) -> Result<usize, DbError> {
+) -> Result<Vec<u32>, DbError> {
     let sql = &run.db.sql().cron;
     let mut tx = conn
         .start_transaction(TxOpts::default())
@@ -277,7 +277,7 @@ async fn claim(
         .ctx("leasing due tasks")?;
     }
     tx.commit().await.ctx("committing a claim")?;
-    Ok(ids.len())
+    Ok(ids)
 }
 
 async fn release(db: &Db, conn: &mut Conn, owner: &str, ids: &[u32]) -> Result<(), DbError> {
@@ -299,7 +299,9 @@ fn tracking_link(url: Option<&str>, tracking: &str) -> String {
     }
 }
 
-/// Sends every due task of the shop, within the run's time budget.
+/// Sends every due task of the shop, within the run's time budget. Tasks are claimed a page at a
+/// time; a partial request of an operation waits for the next page, so that a run makes as few
+/// requests as the orders allow (one per 100 orders of each operation).
 pub(crate) async fn send_due(
     run: &ShopRun<'_>,
     conn: &mut Conn,
@@ -308,20 +310,67 @@ pub(crate) async fn send_due(
 ) -> Result<(), DbError> {
     let owner = lease_owner();
     let page = run.chunk * run.opts.concurrency.max(1);
+    let mut waiting: BTreeMap<Operation, Vec<Prepared>> = BTreeMap::new();
     loop {
-        if !run.budget_left() {
+        let mut more = run.budget_left();
+        if !more {
             report.budget_exhausted = true;
+        } else {
+            let ids = claim(run, conn, &owner, page).await?;
+            if ids.is_empty() {
+                more = false;
+            } else {
+                let rows = rows_by_ids(run.db, conn, &ids).await?;
+                let sorted = sort_rows_reported(run, conn, &owner, rows, report, log).await?;
+                for (operation, tasks) in sorted {
+                    waiting.entry(operation).or_default().extend(tasks);
+                }
+            }
+        }
+        // Full requests now; the last partial ones when nothing more comes.
+        let mut ready: BTreeMap<Operation, Vec<Prepared>> = BTreeMap::new();
+        for (operation, tasks) in waiting.iter_mut() {
+            let full = if more {
+                tasks.len() - tasks.len() % run.chunk
+            } else {
+                tasks.len()
+            };
+            if full > 0 {
+                ready.insert(*operation, tasks.drain(..full).collect());
+            }
+        }
+        if !ready.is_empty() && send_groups(run, conn, &owner, ready, report, log).await? {
+            // The API (or the database) failed: give back what waits, leave it for the next run.
+            let ids: Vec<u32> = waiting.values().flatten().map(|t| t.id_task).collect();
+            release(run.db, conn, &owner, &ids).await?;
             break;
         }
-        if claim(run, conn, &owner, page).await? == 0 {
-            break;
-        }
-        if send_claimed(run, conn, &owner, report, log).await? {
-            // The API (or the database) failed: leave the rest for the next run.
+        if !more {
             break;
         }
     }
     Ok(())
+}
+
+/// Sorts claimed rows: unmapped tasks removed, tasks without identifier reported and released.
+async fn sort_rows_reported(
+    run: &ShopRun<'_>,
+    conn: &mut Conn,
+    owner: &str,
+    rows: Vec<TaskRow>,
+    report: &mut ShopReport,
+    log: &mut ProcessLogger,
+) -> Result<BTreeMap<Operation, Vec<Prepared>>, DbError> {
+    let sorted = sort_rows(run.db, conn, &run.lists, rows, log).await?;
+    report.tasks_removed += sorted.removed;
+    for (_, id_order) in &sorted.unsendable {
+        report
+            .errors
+            .push(format!("[Order: {id_order}] {NO_REFERENCE}"));
+    }
+    let unsendable: Vec<u32> = sorted.unsendable.iter().map(|(id, _)| *id).collect();
+    release(run.db, conn, owner, &unsendable).await?;
+    Ok(sorted.groups)
 }
 
 /// Sends every task `owner` holds; true when a request failed (the run should stop sending).
@@ -332,23 +381,25 @@ pub(crate) async fn send_claimed(
     report: &mut ShopReport,
     log: &mut ProcessLogger,
 ) -> Result<bool, DbError> {
+    let rows: Vec<TaskRow> = conn
+        .exec(run.db.sql().cron.claimed_tasks.as_str(), (owner,))
+        .await
+        .ctx("reading the claimed tasks")?;
+    let groups = sort_rows_reported(run, conn, owner, rows, report, log).await?;
+    send_groups(run, conn, owner, groups, report, log).await
+}
+
+/// One request per operation and chunk, `concurrency` at a time; true when one failed.
+async fn send_groups(
+    run: &ShopRun<'_>,
+    conn: &mut Conn,
+    owner: &str,
+    groups: BTreeMap<Operation, Vec<Prepared>>,
+    report: &mut ShopReport,
+    log: &mut ProcessLogger,
+) -> Result<bool, DbError> {
     let owner = owner.to_string();
     {
-        let rows: Vec<TaskRow> = conn
-            .exec(run.db.sql().cron.claimed_tasks.as_str(), (owner.as_str(),))
-            .await
-            .ctx("reading the claimed tasks")?;
-        let sorted = sort_rows(run.db, conn, &run.lists, rows, log).await?;
-        report.tasks_removed += sorted.removed;
-        for (_, id_order) in &sorted.unsendable {
-            report
-                .errors
-                .push(format!("[Order: {id_order}] {NO_REFERENCE}"));
-        }
-        let unsendable: Vec<u32> = sorted.unsendable.iter().map(|(id, _)| *id).collect();
-        let groups = sorted.groups;
-        release(run.db, conn, &owner, &unsendable).await?;
-
         let mut set = JoinSet::new();
         for (operation, tasks) in groups {
             let mut tasks = tasks.into_iter().peekable();
