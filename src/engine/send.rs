@@ -300,8 +300,8 @@ fn tracking_link(url: Option<&str>, tracking: &str) -> String {
 }
 
 /// Sends every due task of the shop, within the run's time budget. Tasks are claimed a page at a
-/// time; a partial request of an operation waits for the next page, so that a run makes as few
-/// requests as the orders allow (one per 100 orders of each operation).
+/// time while the previous page's requests are on the wire; a partial request of an operation
+/// waits for the next page, so that a run makes one request per 100 orders of each operation.
 pub(crate) async fn send_due(
     run: &ShopRun<'_>,
     conn: &mut Conn,
@@ -309,13 +309,26 @@ pub(crate) async fn send_due(
     log: &mut ProcessLogger,
 ) -> Result<(), DbError> {
     let owner = lease_owner();
-    let page = run.chunk * run.opts.concurrency.max(1);
+    let concurrency = run.opts.concurrency.max(1);
+    let page = run.chunk * concurrency;
     let mut waiting: BTreeMap<Operation, Vec<Prepared>> = BTreeMap::new();
+    let mut in_flight: InFlight = JoinSet::new();
+    let mut failed = false;
     loop {
-        let mut more = run.budget_left();
-        if !more {
+        // Book what finished; keep at most two pages on the way (bounded memory).
+        while let Some(joined) = in_flight.try_join_next() {
+            failed |= record_outcome(run, conn, joined, report, log).await?;
+        }
+        while in_flight.len() > 2 * concurrency {
+            if let Some(joined) = in_flight.join_next().await {
+                failed |= record_outcome(run, conn, joined, report, log).await?;
+            }
+        }
+        let mut more = !failed && run.budget_left();
+        if !failed && !more {
             report.budget_exhausted = true;
-        } else {
+        }
+        if more {
             let ids = claim(run, conn, &owner, page).await?;
             if ids.is_empty() {
                 more = false;
@@ -326,6 +339,12 @@ pub(crate) async fn send_due(
                     waiting.entry(operation).or_default().extend(tasks);
                 }
             }
+        }
+        if failed {
+            // The API (or the database) failed: give back what waits, leave it for the next run.
+            let ids: Vec<u32> = waiting.values().flatten().map(|t| t.id_task).collect();
+            release(run.db, conn, &owner, &ids).await?;
+            break;
         }
         // Full requests now; the last partial ones when nothing more comes.
         let mut ready: BTreeMap<Operation, Vec<Prepared>> = BTreeMap::new();
@@ -339,18 +358,23 @@ pub(crate) async fn send_due(
                 ready.insert(*operation, tasks.drain(..full).collect());
             }
         }
-        if !ready.is_empty() && send_groups(run, conn, &owner, ready, report, log).await? {
-            // The API (or the database) failed: give back what waits, leave it for the next run.
-            let ids: Vec<u32> = waiting.values().flatten().map(|t| t.id_task).collect();
-            release(run.db, conn, &owner, &ids).await?;
-            break;
+        spawn_requests(run, &owner, ready, &mut in_flight);
+        // The log of a long run is written as it goes, not held until the end.
+        if log.len() >= LOG_FLUSH_ROWS {
+            log.flush(run.db, conn).await?;
         }
         if !more {
             break;
         }
     }
+    while let Some(joined) = in_flight.join_next().await {
+        record_outcome(run, conn, joined, report, log).await?;
+    }
     Ok(())
 }
+
+/// Log rows kept in memory at most before they are written during a run.
+pub(crate) const LOG_FLUSH_ROWS: usize = 1000;
 
 /// Sorts claimed rows: unmapped tasks removed, tasks without identifier reported and released.
 async fn sort_rows_reported(
@@ -398,70 +422,91 @@ async fn send_groups(
     report: &mut ShopReport,
     log: &mut ProcessLogger,
 ) -> Result<bool, DbError> {
-    let owner = owner.to_string();
-    {
-        let mut set = JoinSet::new();
-        for (operation, tasks) in groups {
-            let mut tasks = tasks.into_iter().peekable();
-            while tasks.peek().is_some() {
-                let chunk: Vec<Prepared> = tasks.by_ref().take(run.chunk).collect();
-                set.spawn(send_request(
-                    run.db.clone(),
-                    run.api.clone(),
-                    run.store_id,
-                    operation,
-                    chunk,
-                    owner.clone(),
-                ));
-            }
-        }
-        let mut failed = false;
-        while let Some(joined) = set.join_next().await {
-            let Ok(outcome) = joined else {
-                failed = true;
-                continue;
-            };
-            match outcome.result {
-                Ok(batch) => {
-                    report.statuses_sent += outcome.tasks.len() as u32;
-                    report
-                        .succeeded
-                        .extend(outcome.tasks.iter().map(|t| t.id_order));
-                    for t in &outcome.tasks {
-                        log.order(
-                            LogLevel::Success,
-                            t.id_order,
-                            &format!(
-                                "Ticket created for Order {} Status {}",
-                                t.reference.clone().unwrap_or_default(),
-                                outcome.operation
-                            ),
-                        );
-                    }
-                    // Orders the API ignored get no ticket: requeue them now.
-                    for ignored in &batch.ignored {
-                        let Some(t) = outcome.tasks.iter().find(|t| {
-                            (ignored.id.is_some() && ignored.id == t.sf_id)
-                                || (ignored.reference.is_some() && ignored.reference == t.reference)
-                        }) else {
-                            continue;
-                        };
-                        let reason = format!("ignored by Shopping Feed: {}", ignored.message);
-                        log.order(LogLevel::Error, t.id_order, &reason);
-                        let r = requeue(run, conn, t.id_task, t.attempts, &reason).await?;
-                        let failure = Failure::new(t.id_order, Some(outcome.operation), reason);
-                        record_requeue(report, r, failure, true);
-                    }
-                }
-                Err(msg) => {
-                    failed = true;
-                    log.error(format!("[Shop {}] {msg}", run.id_shop), None);
-                    report.errors.push(msg);
-                }
-            }
-        }
-        Ok(failed)
+    let mut set = JoinSet::new();
+    spawn_requests(run, owner, groups, &mut set);
+    let mut failed = false;
+    while let Some(joined) = set.join_next().await {
+        failed |= record_outcome(run, conn, joined, report, log).await?;
     }
+    Ok(failed)
+}
+
+type InFlight = JoinSet<SendOutcome>;
+
+/// Starts one request per operation and chunk of at most `run.chunk` orders; the client's
+/// semaphore keeps `concurrency` of them on the wire.
+fn spawn_requests(
+    run: &ShopRun<'_>,
+    owner: &str,
+    groups: BTreeMap<Operation, Vec<Prepared>>,
+    set: &mut InFlight,
+) {
+    for (operation, tasks) in groups {
+        let mut tasks = tasks.into_iter().peekable();
+        while tasks.peek().is_some() {
+            let chunk: Vec<Prepared> = tasks.by_ref().take(run.chunk).collect();
+            set.spawn(send_request(
+                run.db.clone(),
+                run.api.clone(),
+                run.store_id,
+                operation,
+                chunk,
+                owner.to_string(),
+            ));
+        }
+    }
+}
+
+/// Books a finished request in the report and the log; true when it failed.
+async fn record_outcome(
+    run: &ShopRun<'_>,
+    conn: &mut Conn,
+    joined: Result<SendOutcome, tokio::task::JoinError>,
+    report: &mut ShopReport,
+    log: &mut ProcessLogger,
+) -> Result<bool, DbError> {
+    let Ok(outcome) = joined else {
+        // A panicked request task: its tasks keep their lease and are resent after it expires.
+        return Ok(true);
+    };
+    let batch = match outcome.result {
+        Ok(batch) => batch,
+        Err(msg) => {
+            log.error(format!("[Shop {}] {msg}", run.id_shop), None);
+            report.errors.push(msg);
+            return Ok(true);
+        }
+    };
+    report.statuses_sent += outcome.tasks.len() as u32;
+    report
+        .succeeded
+        .extend(outcome.tasks.iter().map(|t| t.id_order));
+    for t in &outcome.tasks {
+        log.order(
+            LogLevel::Success,
+            t.id_order,
+            &format!(
+                "Ticket created for Order {} Status {}",
+                t.reference.clone().unwrap_or_default(),
+                outcome.operation
+            ),
+        );
+    }
+    // Orders the API ignored get no ticket: requeue them now.
+    for ignored in &batch.ignored {
+        let Some(t) = outcome.tasks.iter().find(|t| {
+            (ignored.id.is_some() && ignored.id == t.sf_id)
+                || (ignored.reference.is_some() && ignored.reference == t.reference)
+        }) else {
+            continue;
+        };
+        let reason = format!("ignored by Shopping Feed: {}", ignored.message);
+        log.order(LogLevel::Error, t.id_order, &reason);
+        let r = requeue(run, conn, t.id_task, t.attempts, &reason).await?;
+        let failure = Failure::new(t.id_order, Some(outcome.operation), reason);
+        record_requeue(report, r, failure, true);
+    }
+    Ok(false)
 }
 
 struct SendOutcome {

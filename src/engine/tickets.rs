@@ -106,6 +106,9 @@ pub(crate) async fn check(
         if check_batches(run, conn, batches, report, log).await? {
             break;
         }
+        if log.len() >= super::send::LOG_FLUSH_ROWS {
+            log.flush(run.db, conn).await?;
+        }
     }
     Ok(())
 }
