@@ -9,9 +9,10 @@ use crate::error::{DbError, DbResultExt};
 use crate::model::{LogLevel, TicketState};
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
+use std::collections::VecDeque;
 use tokio::task::JoinSet;
 
-/// Batches fetched per round (bounded memory: this many batches of ≤ 100 tickets).
+/// Batch ids listed per query while checking.
 const BATCHES_PER_ROUND: usize = 32;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,21 +92,37 @@ pub(crate) async fn check(
 ) -> Result<(), DbError> {
     let sql = &run.db.sql().cron;
     let mut after = String::new();
+    let mut listed_all = false;
+    let mut queue: VecDeque<String> = VecDeque::new();
+    let mut set: InFlight = JoinSet::new();
+    let window = 2 * run.opts.concurrency.max(1);
+    let mut stop = false;
     loop {
-        let batches: Vec<String> = conn
-            .exec(
-                sql.batches_page.as_str(),
-                (run.id_shop, after.as_str(), BATCHES_PER_ROUND),
-            )
-            .await
-            .ctx("listing the batches to check")?;
-        let Some(last) = batches.last() else {
+        // Keep a window of GETs on the wire; batch ids are listed a page at a time (keyset).
+        while !stop && set.len() < window {
+            if queue.is_empty() && !listed_all {
+                let batches: Vec<String> = conn
+                    .exec(
+                        sql.batches_page.as_str(),
+                        (run.id_shop, after.as_str(), BATCHES_PER_ROUND),
+                    )
+                    .await
+                    .ctx("listing the batches to check")?;
+                match batches.last() {
+                    Some(last) => after = last.clone(),
+                    None => listed_all = true,
+                }
+                queue.extend(batches);
+            }
+            let Some(batch) = queue.pop_front() else {
+                break;
+            };
+            spawn_get(run, &mut set, batch);
+        }
+        let Some(joined) = set.join_next().await else {
             break;
         };
-        after = last.clone();
-        if check_batches(run, conn, batches, report, log).await? {
-            break;
-        }
+        stop |= apply_result(run, conn, joined, report, log).await?;
         if log.len() >= super::send::LOG_FLUSH_ROWS {
             log.flush(run.db, conn).await?;
         }
@@ -113,8 +130,58 @@ pub(crate) async fn check(
     Ok(())
 }
 
+type InFlight = JoinSet<(String, Result<Vec<Ticket>, ApiError>)>;
+
+fn spawn_get(run: &ShopRun<'_>, set: &mut InFlight, batch: String) {
+    let api = run.api.clone();
+    let store = run.store_id;
+    set.spawn(async move {
+        let res = api.tickets_by_batch(store, &batch).await;
+        (batch, res)
+    });
+}
+
+/// Applies one batch's tickets; true when the API failed and checking should stop for this run.
+async fn apply_result(
+    run: &ShopRun<'_>,
+    conn: &mut Conn,
+    joined: Result<(String, Result<Vec<Ticket>, ApiError>), tokio::task::JoinError>,
+    report: &mut ShopReport,
+    log: &mut ProcessLogger,
+) -> Result<bool, DbError> {
+    let Ok((batch, res)) = joined else {
+        return Ok(true);
+    };
+    match res {
+        Ok(tickets) => apply_batch(run, conn, &batch, &tickets, report, log).await?,
+        Err(ApiError::NotFound { .. }) => {
+            requeue_batch(
+                run,
+                conn,
+                &batch,
+                "batch not found on the Shopping Feed API",
+                report,
+                log,
+            )
+            .await?
+        }
+        Err(e) => {
+            // Tasks stay as they are; the next run checks them again.
+            let msg = format!(
+                "[Shop {}] Could not check batch {batch}: {}",
+                run.id_shop,
+                api_reason(&e)
+            );
+            log.error(msg.clone(), None);
+            report.errors.push(msg);
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// Fetches the tickets of these batches (concurrently, one paged GET each) and applies the
-/// reactions; true when the API failed and checking should stop for this run.
+/// reactions; true when the API failed.
 pub(crate) async fn check_batches(
     run: &ShopRun<'_>,
     conn: &mut Conn,
@@ -122,43 +189,13 @@ pub(crate) async fn check_batches(
     report: &mut ShopReport,
     log: &mut ProcessLogger,
 ) -> Result<bool, DbError> {
-    let mut set = JoinSet::new();
+    let mut set: InFlight = JoinSet::new();
     for batch in batches {
-        let api = run.api.clone();
-        let store = run.store_id;
-        set.spawn(async move {
-            let res = api.tickets_by_batch(store, &batch).await;
-            (batch, res)
-        });
+        spawn_get(run, &mut set, batch);
     }
     let mut stop = false;
     while let Some(joined) = set.join_next().await {
-        let Ok((batch, res)) = joined else { continue };
-        match res {
-            Ok(tickets) => apply_batch(run, conn, &batch, &tickets, report, log).await?,
-            Err(ApiError::NotFound { .. }) => {
-                requeue_batch(
-                    run,
-                    conn,
-                    &batch,
-                    "batch not found on the Shopping Feed API",
-                    report,
-                    log,
-                )
-                .await?
-            }
-            Err(e) => {
-                // Tasks stay as they are; the next run checks them again.
-                let msg = format!(
-                    "[Shop {}] Could not check batch {batch}: {}",
-                    run.id_shop,
-                    api_reason(&e)
-                );
-                log.error(msg.clone(), None);
-                report.errors.push(msg);
-                stop = true;
-            }
-        }
+        stop |= apply_result(run, conn, joined, report, log).await?;
     }
     Ok(stop)
 }
