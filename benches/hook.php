@@ -1,0 +1,133 @@
+<?php
+/**
+ * Benchmark (a): the hook. 10,000 order status changes through OrderSync::onOrderStatusUpdate
+ * against the plain-PHP PDO baseline (baseline/HookBaseline.php), in the same warm PHP process,
+ * on the same database, in alternating blocks of 250 calls.
+ *
+ *   php -d extension=target/release/libshoppingfeed_sync.so benches/hook.php [--calls 10000]
+ *
+ * Each implementation gets 2,000 Shopping Feed orders of its own (same data: ids 1..2000 for the
+ * extension, 2001..4000 for the baseline, 4001..6000 for the extension in bulk mode (below), states
+ * by id as in lib.php) and 5 changes per order: the
+ * first queues a task (insert), the next four re-arm it (update). Before each block the orders'
+ * `current_state` is set to the new state (untimed), as PrestaShop does before the hook fires.
+ * Only the hook call is timed (hrtime). Database round trips come from MariaDB's global counters
+ * around each block (the benchmark's server serves nothing else).
+ */
+
+declare(strict_types=1);
+
+use Shoppingfeed\Sync\OrderSync;
+
+require __DIR__ . '/lib.php';
+require __DIR__ . '/baseline/HookBaseline.php';
+
+$calls = 10000;
+foreach ($argv as $i => $a) { if ($a === '--calls') { $calls = (int) $argv[$i + 1]; } }
+$perImpl = 2000;
+$block = 250;
+$warmup = 200;
+$dbName = 'sfsync_bench_hook';
+
+if (!class_exists(OrderSync::class)) { fwrite(STDERR, "the extension is not loaded (php -d extension=...)\n"); exit(1); }
+
+out("## (a) hook: $calls status changes per implementation, blocks of $block, alternating");
+$t = microtime(true);
+$pdo = bench_create_db($dbName, 3 * $perImpl + 3 * $warmup);
+out(sprintf('   database %s ready (%d orders) in %.1f s', $dbName, 3 * $perImpl + 3 * $warmup, microtime(true) - $t));
+
+OrderSync::configure(['database_url' => bench_db_url($dbName)]);
+$baseline = new HookBaseline(bench_pdo($dbName));
+// The extension buffers the hook's log rows for the PHP request and writes them at its end, or
+// every 100 rows. `extension` is one status change per request, the usual back-office case: the
+// call plus the end-of-request write (OrderSync::flushLogs(), what the request shutdown does) are
+// timed together. `extension-bulk` is many changes in one request (a bulk status update): rows
+// written 100 at a time, inside the call that reaches 100. The baseline writes its two rows in
+// every call, as the reference's hook does (ProcessLoggerHandler::closeLogger()).
+$flush = method_exists(OrderSync::class, 'flushLogs');
+$impls = [
+    'extension' => ['base' => 0, 'call' => $flush
+        ? static function (int $o, int $s): bool { $ok = OrderSync::onOrderStatusUpdate($o, $s); OrderSync::flushLogs(); return $ok; }
+        : static fn (int $o, int $s): bool => OrderSync::onOrderStatusUpdate($o, $s)],
+    'php-pdo' => ['base' => $perImpl, 'call' => static fn (int $o, int $s): bool => $baseline->onOrderStatusUpdate($o, $s)],
+    'extension-bulk' => ['base' => 2 * $perImpl, 'call' => static fn (int $o, int $s): bool => OrderSync::onOrderStatusUpdate($o, $s)],
+];
+$setState = $pdo->prepare('UPDATE ps_orders SET current_state = ? WHERE id_order = ?');
+$states = [STATE_SHIPPED, STATE_CANCELED, STATE_REFUNDED];
+
+// Warm-up: connections, statement caches, opcache of the baseline class; on orders of their own.
+$w = 3 * $perImpl;
+foreach ($impls as $name => $impl) {
+    for ($i = 1; $i <= $warmup; $i++) {
+        $o = $w + $i; $s = $states[$i % 3];
+        $setState->execute([$s, $o]);
+        if (!($impl['call'])($o, $s)) { throw new RuntimeException("$name warm-up: order $o not queued"); }
+    }
+    $w += $warmup;
+}
+if ($flush) { OrderSync::flushLogs(); }
+
+$lat = array_fill_keys(array_keys($impls), []);
+$db = array_fill_keys(array_keys($impls), []);
+$nBlocks = (int) ceil($calls / $block);
+for ($b = 0; $b < $nBlocks; $b++) {
+    $names = array_keys($impls); // rotate who goes first
+    $order = array_merge(array_slice($names, $b % 3), array_slice($names, 0, $b % 3));
+    foreach ($order as $name) {
+        $impl = $impls[$name];
+        $changes = [];
+        for ($j = $b * $block; $j < min($calls, ($b + 1) * $block); $j++) {
+            $idx = $j % $perImpl;
+            $o = $impl['base'] + $idx + 1;
+            $s = $states[(intdiv($j, $perImpl) + $idx) % 3];
+            $setState->execute([$s, $o]);
+            $changes[] = [$o, $s];
+        }
+        $before = db_status($pdo);
+        $call = $impl['call'];
+        foreach ($changes as [$o, $s]) {
+            $t0 = hrtime(true);
+            $ok = $call($o, $s);
+            $lat[$name][] = hrtime(true) - $t0;
+            if (!$ok) { throw new RuntimeException("$name: order $o state $s not queued"); }
+        }
+        if ($flush && $name === 'extension-bulk') {
+            OrderSync::flushLogs(); // untimed: the rows still buffered belong to this block, not to the next call
+        }
+        $d = db_delta($before, db_status($pdo));
+        foreach ($d as $k => $v) { $db[$name][$k] = ($db[$name][$k] ?? 0) + $v; }
+    }
+}
+
+// Both must have produced the same queue: one pending task per order, same due times.
+if ($flush) { OrderSync::flushLogs(); }
+$check = $pdo->query("SELECT (id_order - 1) DIV $perImpl AS impl, COUNT(*) AS n, SUM(update_at > NOW()) AS delayed_tasks
+    FROM ps_shoppingfeed_task_order WHERE id_order <= " . (3 * $perImpl) . ' GROUP BY 1 ORDER BY 1')->fetchAll();
+$logs = $pdo->query("SELECT (object_id - 1) DIV $perImpl AS impl, COUNT(*) AS n FROM ps_shoppingfeed_processlogger
+    WHERE object_id <= " . (3 * $perImpl) . ' GROUP BY 1 ORDER BY 1')->fetchAll();
+out('   log rows after the run: ' . json_encode($logs));
+out('   queue after the run: ' . json_encode($check));
+
+$rows = [];
+$res = [];
+foreach ($lat as $name => $ns) {
+    sort($ns);
+    $n = count($ns);
+    $us = static fn (float $v): float => round($v / 1000, 1);
+    $res[$name] = ['calls' => $n, 'p50_us' => $us(percentile($ns, 50)), 'p90_us' => $us(percentile($ns, 90)), 'p99_us' => $us(percentile($ns, 99)),
+        'mean_us' => $us(array_sum($ns) / $n), 'max_us' => $us($ns[$n - 1]),
+        'round_trips_per_call' => round($db[$name]['round_trips'] / $n, 2), 'prepares_per_call' => round($db[$name]['Com_stmt_prepare'] / $n, 2),
+        'executes_per_call' => round(($db[$name]['Questions']) / $n, 2), 'admin_per_call' => round($db[$name]['Com_admin_commands'] / $n, 2),
+        'connections_per_call' => round($db[$name]['Connections'] / $n, 3),
+        'db' => $db[$name]];
+    $rows[] = [$name, $n, $res[$name]['p50_us'], $res[$name]['p90_us'], $res[$name]['p99_us'], $res[$name]['mean_us'],
+        $res[$name]['round_trips_per_call'], sprintf('%.2f / %.2f / %.2f / %.3f', $res[$name]['executes_per_call'], $res[$name]['prepares_per_call'],
+            $res[$name]['admin_per_call'], $res[$name]['connections_per_call'])];
+}
+foreach (['ratio' => 'extension', 'ratio_bulk' => 'extension-bulk'] as $key => $ext) {
+    $res[$key] = ['p50' => round($res['php-pdo']['p50_us'] / $res[$ext]['p50_us'], 2), 'p99' => round($res['php-pdo']['p99_us'] / $res[$ext]['p99_us'], 2),
+        'mean' => round($res['php-pdo']['mean_us'] / $res[$ext]['mean_us'], 2)];
+    $rows[] = ["ratio php/$ext", '', $res[$key]['p50'] . 'x', '', $res[$key]['p99'] . 'x', $res[$key]['mean'] . 'x', '', ''];
+}
+out(table(['hook', 'calls', 'p50 µs', 'p90 µs', 'p99 µs', 'mean µs', 'DB round trips/call', 'per call: queries / prepares / admin cmds / new connections'], $rows));
+out('RESULT hook ' . json_encode($res));
