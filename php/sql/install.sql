@@ -28,7 +28,10 @@ CREATE TABLE IF NOT EXISTS `PREFIX_shoppingfeed_task_order` (
   UNIQUE KEY `action_order_ticket` (`action`, `id_order`, `ticket_number`),
   UNIQUE KEY `pending_order` (`pending_order`),
   KEY `due` (`action`, `update_at`),
-  KEY `batch` (`batch_id`)
+  -- the ticket check lists the distinct batches waiting, in order
+  KEY `batch` (`action`, `batch_id`),
+  -- a run reads back the tasks it leased
+  KEY `lease` (`lease_owner`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
 
 CREATE TABLE IF NOT EXISTS `PREFIX_shoppingfeed_order` (
