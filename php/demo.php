@@ -88,13 +88,15 @@ foreach ($changes as [$id, $state, $name]) {
     $queued = OrderSync::onOrderStatusUpdate($id, $state);
     line(sprintf('order #%d -> %-8s queued: %s (%.2f ms)', $id, $name, $queued ? 'yes' : 'no', (microtime(true) - $t) * 1000));
 }
+// The hook's log rows are written at the end of the request; this script reads them back later.
+OrderSync::flushLogs();
 foreach ($pdo->query('SELECT id_order, action, update_at FROM ps_shoppingfeed_task_order ORDER BY id_order') as $r) {
     line("task: order #{$r['id_order']} {$r['action']} due {$r['update_at']}");
 }
 
 function show(array $report): void {
     foreach ($report['shops'] as $s) {
-        line(sprintf('shop %d: %d statuses sent in %d requests; tickets: %d succeeded, %d failed, %d pending; %d tasks removed, %d requeued',
+        line(sprintf('shop %d: %d statuses sent, %d API requests; tickets: %d succeeded, %d failed, %d pending; %d tasks removed, %d requeued',
             $s['id_shop'], $s['statuses_sent'], $s['requests'], $s['tickets_succeeded'], $s['tickets_failed'], $s['tickets_pending'], $s['tasks_removed'], $s['requeued']));
         foreach ($s['errors'] as $e) { line("error: $e"); }
     }

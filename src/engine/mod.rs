@@ -317,7 +317,7 @@ pub(crate) async fn finish_shop(
         log.log(
             LogLevel::Success,
             format!(
-                "{prefix} {} tickets with success; {} tickets with failure; {} tickets canceled; {} pending; {} statuses sent in {} requests; {} tasks removed; {} requeued; {} errors",
+                "{prefix} {} tickets with success; {} tickets with failure; {} tickets canceled; {} pending; {} statuses sent; {} API requests; {} tasks removed; {} requeued; {} errors",
                 report.tickets_succeeded,
                 report.tickets_failed,
                 report.tickets_canceled,
