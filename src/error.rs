@@ -64,6 +64,20 @@ pub enum SyncError {
     InvalidArgument(String),
 }
 
+impl DbError {
+    /// A deadlock (1213) or lock wait timeout (1205): InnoDB rolled the statement back and it can
+    /// simply be run again.
+    pub fn is_lock_conflict(&self) -> bool {
+        match self {
+            DbError::Query {
+                source: mysql_async::Error::Server(e),
+                ..
+            } => e.code == 1213 || e.code == 1205,
+            _ => false,
+        }
+    }
+}
+
 /// Attaches "while ..." context to mysql_async results.
 pub trait DbResultExt<T> {
     fn ctx(self, context: impl Into<String>) -> Result<T, DbError>;
@@ -75,5 +89,33 @@ impl<T> DbResultExt<T> for Result<T, mysql_async::Error> {
             context: context.into(),
             source,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(code: u16) -> DbError {
+        DbError::Query {
+            context: "claiming".into(),
+            source: mysql_async::Error::Server(mysql_async::ServerError {
+                code,
+                message: "x".into(),
+                state: "40001".into(),
+            }),
+        }
+    }
+
+    #[test]
+    fn deadlocks_and_lock_timeouts_are_retryable_other_errors_are_not() {
+        assert!(server(1213).is_lock_conflict());
+        assert!(server(1205).is_lock_conflict());
+        assert!(!server(1062).is_lock_conflict());
+        let data = DbError::Data {
+            context: "x".into(),
+            detail: "y".into(),
+        };
+        assert!(!data.is_lock_conflict());
     }
 }

@@ -406,3 +406,76 @@ async fn a_run_makes_one_request_per_hundred_orders_of_each_operation() {
     sim.shutdown().await;
     t.drop_db().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_shop_sends_and_checks_its_own_orders_with_its_own_token() {
+    let t = TestDb::create().await;
+    t.reset_shop_available().await;
+    t.exec("INSERT INTO PREFIX_shop (id_shop, id_shop_group, name, color, id_category, theme_name, active, deleted) VALUES (2, 1, 'Second', '', 2, 'classic', 1, 0)")
+        .await;
+    t.install_legacy_module(true, 1).await;
+    t.exec("INSERT INTO PREFIX_module_shop (id_module, id_shop) SELECT id_module, 2 FROM PREFIX_module WHERE name = 'shoppingfluxexport'")
+        .await;
+    t.config("SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT", "0", None, None)
+        .await;
+    for (shop, token, store) in [(1, TOKEN, STORE), (2, "second-shop-token", 2000)] {
+        t.config("SHOPPINGFEED_AUTH_TOKEN", token, Some(shop), None)
+            .await;
+        t.config(
+            "SHOPPINGFEED_STORE_ID",
+            &store.to_string(),
+            Some(shop),
+            None,
+        )
+        .await;
+    }
+    let sim = spawn(
+        SimConfig::new(TOKEN, STORE)
+            .with_account("second-shop-token", 2000)
+            .with_auto_create_orders(true),
+    )
+    .await
+    .expect("simulator");
+    let mut ids = Vec::new();
+    for shop in [1, 2, 2] {
+        let id = t
+            .order_with(common::OrderSpec {
+                id_shop: shop,
+                ..common::OrderSpec::new(state::CANCELED)
+            })
+            .await;
+        assert!(on_order_status_update(&t.db, id, Some(state::CANCELED))
+            .await
+            .expect("hook")
+            .queued());
+        ids.push(id);
+    }
+    let http = reqwest::Client::new();
+    let report = run_cron(&t.db, &http, &opts(&sim)).await.expect("send");
+    let sent: Vec<(u32, u32)> = report
+        .shops
+        .iter()
+        .map(|s| (s.id_shop, s.statuses_sent))
+        .collect();
+    assert_eq!(sent, [(1, 1), (2, 2)]);
+    let paths: Vec<String> = posts(&sim)
+        .await
+        .iter()
+        .filter_map(|r| r["path"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(
+        paths,
+        ["/v1/store/1276/order/cancel", "/v1/store/2000/order/cancel"]
+    );
+    for _ in 0..2 {
+        run_cron(&t.db, &http, &opts(&sim)).await.expect("check");
+    }
+    // Every batch was read with its own shop's store (a foreign store would answer 403).
+    let lists = control(&sim, "GET", "/_sim/requests?route=ticket_list", Value::Null).await;
+    let lists = lists["requests"].as_array().cloned().unwrap_or_default();
+    assert_eq!(lists.len(), 4, "two checks of two batches");
+    assert!(lists.iter().all(|r| r["status"] == 200), "{lists:?}");
+    assert!(t.all_tasks().await.is_empty());
+    sim.shutdown().await;
+    t.drop_db().await;
+}

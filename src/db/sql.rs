@@ -77,7 +77,9 @@ pub struct CronSql {
     pub monitor_unlock: String,
     /// Due SYNC_STATUS tasks of a shop that no live lease holds, locked for the claim.
     pub select_claimable: String,
-    /// `lease_claim_head` + `(?,?,...)`: sets the lease on the selected ids.
+    /// `lease_claim_head` + `(?,?,...)`: sets the lease on the selected ids. The id-targeted
+    /// updates force the primary key: they lock only the rows they name, in key order, so the
+    /// concurrent requests of a run do not deadlock through the secondary indexes.
     pub lease_claim_head: String,
     /// Claimed tasks with everything a payload needs.
     pub claimed_tasks: String,
@@ -89,7 +91,8 @@ pub struct CronSql {
     /// `pairs_list` appended: (id, version) of the tasks sent; a task re-armed meanwhile stays pending.
     pub mark_sent_head: String,
     pub delete_head: String,
-    /// Distinct batches waiting for a ticket check in a shop, after a given batch id (keyset paging).
+    /// Distinct batches waiting for a ticket check after a given batch id (keyset paging), each
+    /// with whether it belongs to the shop.
     pub batches_page: String,
     pub batch_tasks: String,
     pub set_ticket_number: String,
@@ -216,29 +219,35 @@ impl CronSql {
                  ORDER BY t.update_at, t.id_shoppingfeed_task_order LIMIT ? FOR UPDATE SKIP LOCKED"
             ),
             lease_claim_head: format!(
-                "UPDATE {task} SET lease_owner = ?, lease_until = NOW() + INTERVAL ? SECOND \
+                "UPDATE {task} FORCE INDEX (PRIMARY) SET lease_owner = ?, lease_until = NOW() + INTERVAL ? SECOND \
                  WHERE id_shoppingfeed_task_order IN "
             ),
             claimed_tasks: format!("{payload_select} WHERE t.lease_owner = ? {payload_order}"),
             tasks_by_ids_head: format!("{payload_select} WHERE t.action = 'SYNC_STATUS' AND t.id_shoppingfeed_task_order IN "),
             claim_ids_head: format!(
-                "UPDATE {task} SET lease_owner = ?, lease_until = NOW() + INTERVAL ? SECOND \
+                "UPDATE {task} FORCE INDEX (PRIMARY) SET lease_owner = ?, lease_until = NOW() + INTERVAL ? SECOND \
                  WHERE action = 'SYNC_STATUS' AND (lease_until IS NULL OR lease_until < NOW()) \
                    AND id_shoppingfeed_task_order IN "
             ),
             release_head: format!(
-                "UPDATE {task} SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ? AND id_shoppingfeed_task_order IN "
+                "UPDATE {task} FORCE INDEX (PRIMARY) SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ? AND id_shoppingfeed_task_order IN "
             ),
             mark_sent_head: format!(
-                "UPDATE {task} SET action = 'CHECK_TICKET_SYNC_STATUS', batch_id = ?, ticket_number = NULL, \
+                "UPDATE {task} FORCE INDEX (PRIMARY) SET action = 'CHECK_TICKET_SYNC_STATUS', batch_id = ?, ticket_number = NULL, \
                    sent_at = NOW(), lease_owner = NULL, lease_until = NULL, date_upd = NOW() \
                  WHERE lease_owner = ? AND action = 'SYNC_STATUS' AND (id_shoppingfeed_task_order, version) IN "
             ),
             delete_head: format!("DELETE FROM {task} WHERE id_shoppingfeed_task_order IN "),
+            // The distinct batches come from the (action, batch_id) index alone (a loose index
+            // scan); the shop is checked per listed batch. Joining orders first made MariaDB sort
+            // every waiting task on each page (0.2 s per page at 100k tasks).
             batches_page: format!(
-                "SELECT DISTINCT t.batch_id FROM {task} t JOIN {orders} o ON o.id_order = t.id_order \
-                 WHERE t.action = 'CHECK_TICKET_SYNC_STATUS' AND o.id_shop = ? AND t.batch_id > ? \
-                 ORDER BY t.batch_id LIMIT ?"
+                "SELECT b.batch_id, EXISTS(SELECT 1 FROM {task} t JOIN {orders} o ON o.id_order = t.id_order \
+                   WHERE t.action = 'CHECK_TICKET_SYNC_STATUS' AND t.batch_id = b.batch_id AND o.id_shop = ?) \
+                 FROM (SELECT DISTINCT batch_id FROM {task} \
+                       WHERE action = 'CHECK_TICKET_SYNC_STATUS' AND batch_id > ? \
+                       ORDER BY batch_id LIMIT ?) b \
+                 ORDER BY b.batch_id"
             ),
             batch_tasks: format!(
                 "SELECT t.id_shoppingfeed_task_order, t.id_order, t.attempts, t.ticket_number, \

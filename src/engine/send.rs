@@ -13,7 +13,7 @@ use crate::error::{DbError, DbResultExt};
 use crate::hook::StateLists;
 use crate::model::{LogLevel, Operation};
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, TxOpts, Value};
+use mysql_async::{Conn, IsolationLevel, TxOpts, Value};
 use std::collections::BTreeMap;
 use tokio::task::JoinSet;
 
@@ -252,15 +252,45 @@ fn ids_params(head: Vec<Value>, ids: &[u32]) -> Vec<Value> {
 }
 
 /// Claims up to `limit` due tasks of the shop for `owner`; returns how many were claimed.
+/// Attempts of a statement that lost a deadlock before the error is reported.
+const LOCK_RETRIES: u32 = 5;
+
+async fn lock_backoff(attempt: u32) {
+    tokio::time::sleep(std::time::Duration::from_millis(5 << attempt.min(6))).await;
+}
+
+/// Claims up to `limit` due tasks of the shop for `owner` (retried when it loses a deadlock).
 async fn claim(
     run: &ShopRun<'_>,
     conn: &mut Conn,
     owner: &str,
     limit: usize,
 ) -> Result<Vec<u32>, DbError> {
+    let mut attempt = 0;
+    loop {
+        match claim_once(run, conn, owner, limit).await {
+            Err(e) if e.is_lock_conflict() && attempt < LOCK_RETRIES => {
+                attempt += 1;
+                lock_backoff(attempt).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn claim_once(
+    run: &ShopRun<'_>,
+    conn: &mut Conn,
+    owner: &str,
+    limit: usize,
+) -> Result<Vec<u32>, DbError> {
     let sql = &run.db.sql().cron;
+    // READ COMMITTED: no gap locks, so a claim and the batch-id updates of the requests in
+    // flight do not deadlock on the `due` index.
+    let mut tx_opts = TxOpts::default();
+    tx_opts.with_isolation_level(IsolationLevel::ReadCommitted);
     let mut tx = conn
-        .start_transaction(TxOpts::default())
+        .start_transaction(tx_opts)
         .await
         .ctx("starting a claim")?;
     let ids: Vec<u32> = tx
@@ -567,9 +597,21 @@ async fn mark_sent(
         params.push((*id).into());
         params.push((*version).into());
     }
-    conn.exec_drop(query, params)
-        .await
-        .ctx("saving a batch id")?;
+    // The batch exists on the API now: losing it to a deadlock would mean a needless resend.
+    let mut attempt = 0;
+    loop {
+        match conn
+            .exec_drop(query.as_str(), params.clone())
+            .await
+            .ctx("saving a batch id")
+        {
+            Err(e) if e.is_lock_conflict() && attempt < LOCK_RETRIES => {
+                attempt += 1;
+                lock_backoff(attempt).await;
+            }
+            other => break other?,
+        }
+    }
     // Tasks re-armed while their request was in flight still hold our lease: give them back, so
     // the next run sends their newer state.
     let ids: Vec<u32> = tasks.iter().map(|(id, _)| *id).collect();

@@ -101,7 +101,7 @@ pub(crate) async fn check(
         // Keep a window of GETs on the wire; batch ids are listed a page at a time (keyset).
         while !stop && set.len() < window {
             if queue.is_empty() && !listed_all {
-                let batches: Vec<String> = conn
+                let batches: Vec<(String, bool)> = conn
                     .exec(
                         sql.batches_page.as_str(),
                         (run.id_shop, after.as_str(), BATCHES_PER_ROUND),
@@ -109,10 +109,16 @@ pub(crate) async fn check(
                     .await
                     .ctx("listing the batches to check")?;
                 match batches.last() {
-                    Some(last) => after = last.clone(),
+                    Some((last, _)) => after = last.clone(),
                     None => listed_all = true,
                 }
-                queue.extend(batches);
+                queue.extend(
+                    batches
+                        .into_iter()
+                        .filter(|(_, in_shop)| *in_shop)
+                        .map(|(b, _)| b),
+                );
+                continue;
             }
             let Some(batch) = queue.pop_front() else {
                 break;
