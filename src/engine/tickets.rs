@@ -285,6 +285,32 @@ pub(crate) fn record_requeue(
     }
 }
 
+/// A ticket not final (or not visible) yet: it waits, unless the deadline is past, in which case
+/// it is reported stuck and its status is sent again.
+async fn pending_or_stuck(
+    run: &ShopRun<'_>,
+    conn: &mut Conn,
+    task: &BatchTask,
+    deadline: i64,
+    reason: String,
+    report: &mut ShopReport,
+    log: &mut ProcessLogger,
+) -> Result<(), DbError> {
+    if task.age_minutes < deadline {
+        report.tickets_pending += 1;
+        return Ok(());
+    }
+    report.tickets_stuck += 1;
+    log.order(
+        LogLevel::Error,
+        task.id_order,
+        &format!("Ticket status : stuck ({reason}). Requeued."),
+    );
+    let r = requeue(run, conn, task.id_task, task.attempts, &reason).await?;
+    record_requeue(report, r, Failure::new(task.id_order, None, reason), false);
+    Ok(())
+}
+
 async fn apply_batch(
     run: &ShopRun<'_>,
     conn: &mut Conn,
@@ -301,27 +327,11 @@ async fn apply_batch(
         match find_ticket(task, tickets, alone) {
             None => {
                 // Not listed yet (tickets appear some time after the 202).
-                if task.age_minutes >= deadline {
-                    let reason = format!(
-                        "no ticket visible {} minutes after the send",
-                        task.age_minutes
-                    );
-                    report.tickets_stuck += 1;
-                    log.order(
-                        LogLevel::Error,
-                        task.id_order,
-                        &format!("Ticket status : stuck ({reason}). Requeued."),
-                    );
-                    let r = requeue(run, conn, task.id_task, task.attempts, &reason).await?;
-                    record_requeue(
-                        report,
-                        r,
-                        Failure::new(task.id_order, None, reason.clone()),
-                        false,
-                    );
-                } else {
-                    report.tickets_pending += 1;
-                }
+                let reason = format!(
+                    "no ticket visible {} minutes after the send",
+                    task.age_minutes
+                );
+                pending_or_stuck(run, conn, task, deadline, reason, report, log).await?;
             }
             Some(t) => match t.state {
                 TicketState::Succeed => {
@@ -380,27 +390,11 @@ async fn apply_batch(
                         .await
                         .ctx("saving a ticket number")?;
                     }
-                    if task.age_minutes >= deadline {
-                        let reason = format!(
-                            "ticket still {} {} minutes after the send",
-                            t.state, task.age_minutes
-                        );
-                        report.tickets_stuck += 1;
-                        log.order(
-                            LogLevel::Error,
-                            task.id_order,
-                            &format!("Ticket status : stuck ({reason}). Requeued."),
-                        );
-                        let r = requeue(run, conn, task.id_task, task.attempts, &reason).await?;
-                        record_requeue(
-                            report,
-                            r,
-                            Failure::new(task.id_order, None, reason.clone()),
-                            false,
-                        );
-                    } else {
-                        report.tickets_pending += 1;
-                    }
+                    let reason = format!(
+                        "ticket still {} {} minutes after the send",
+                        t.state, task.age_minutes
+                    );
+                    pending_or_stuck(run, conn, task, deadline, reason, report, log).await?;
                 }
             },
         }
