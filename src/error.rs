@@ -53,17 +53,6 @@ pub enum DbError {
     Data { context: String, detail: String },
 }
 
-/// Any failure of a synchronization step.
-#[derive(Debug, Error)]
-pub enum SyncError {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    #[error(transparent)]
-    Db(#[from] DbError),
-    #[error("invalid argument: {0}")]
-    InvalidArgument(String),
-}
-
 impl DbError {
     /// A deadlock (1213) or lock wait timeout (1205): InnoDB rolled the statement back and it can
     /// simply be run again.

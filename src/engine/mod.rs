@@ -8,7 +8,7 @@ pub mod report;
 mod send;
 mod tickets;
 
-use crate::api::{ApiClient, ApiConfig, ApiError};
+use crate::api::{ApiClient, ApiConfig};
 use crate::db::logger::{ProcessLogger, SYNC_ORDER_PROCESS};
 use crate::db::shop_config::ShopConfig;
 use crate::db::sql::{in_list, keys, CRON_KEYS};
@@ -382,9 +382,4 @@ async fn fill_failure_names(
         }
     }
     Ok(())
-}
-
-/// A short, merchant-readable reason from an API error.
-pub(crate) fn api_reason(e: &ApiError) -> String {
-    e.to_string()
 }

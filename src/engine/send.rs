@@ -4,7 +4,7 @@
 
 use super::report::{Failure, ShopReport};
 use super::tickets::{record_requeue, requeue};
-use super::{api_reason, ShopRun};
+use super::ShopRun;
 use crate::api::{ApiClient, BatchAccepted, OperationData, OrderIdentifier, OrderOperation};
 use crate::db::logger::ProcessLogger;
 use crate::db::sql::{in_list, pairs_list};
@@ -570,7 +570,7 @@ async fn send_request(
             if let Ok(mut conn) = db.conn().await {
                 let _ = release(&db, &mut conn, &owner, &ids).await;
             }
-            Err(format!("Could not send {} {operation} status(es): {}", ids.len(), api_reason(&e)))
+            Err(format!("Could not send {} {operation} status(es): {}", ids.len(), e))
         }
     };
     SendOutcome {

@@ -2,7 +2,7 @@
 //! SPEC §6 applied per task.
 
 use super::report::{Failure, ShopReport};
-use super::{api_reason, ShopRun};
+use super::ShopRun;
 use crate::api::{ApiError, Ticket};
 use crate::db::logger::ProcessLogger;
 use crate::error::{DbError, DbResultExt};
@@ -175,8 +175,7 @@ async fn apply_result(
             // Tasks stay as they are; the next run checks them again.
             let msg = format!(
                 "[Shop {}] Could not check batch {batch}: {}",
-                run.id_shop,
-                api_reason(&e)
+                run.id_shop, e
             );
             log.error(msg.clone(), None);
             report.errors.push(msg);

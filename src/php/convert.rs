@@ -2,7 +2,7 @@
 
 use crate::php::exceptions::{throwable, Kind};
 use ext_php_rs::exception::PhpException;
-use ext_php_rs::types::{ZendHashTable, Zval};
+use ext_php_rs::types::Zval;
 
 /// An order/shop id from PHP: 1..=4294967295 (INT(10) UNSIGNED), else our InvalidArgumentException.
 pub fn id_arg(name: &str, value: i64) -> Result<u32, PhpException> {
@@ -53,9 +53,4 @@ pub fn truthy(zv: &Zval) -> bool {
     } else {
         true
     }
-}
-
-/// A fresh empty PHP array.
-pub fn empty_array() -> ext_php_rs::boxed::ZBox<ZendHashTable> {
-    ZendHashTable::new()
 }

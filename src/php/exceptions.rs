@@ -9,7 +9,7 @@
 //! Shoppingfeed\Sync\InvalidArgumentException  extends \InvalidArgumentException
 //! ```
 
-use crate::error::{ConfigError, DbError, SyncError};
+use crate::error::{ConfigError, DbError};
 use crate::runtime::RuntimeError;
 use ext_php_rs::args::ArgInfoTables;
 use ext_php_rs::builders::ClassBuilder;
@@ -138,15 +138,5 @@ impl From<DbError> for PhpException {
 impl From<RuntimeError> for PhpException {
     fn from(e: RuntimeError) -> Self {
         throwable(Kind::Base, e.to_string())
-    }
-}
-
-impl From<SyncError> for PhpException {
-    fn from(e: SyncError) -> Self {
-        match e {
-            SyncError::Config(e) => e.into(),
-            SyncError::Db(e) => e.into(),
-            SyncError::InvalidArgument(m) => throwable(Kind::InvalidArgument, m),
-        }
     }
 }
