@@ -4,9 +4,10 @@ use Shoppingfeed\Sync\ActionsHandler;
 use Shoppingfeed\Sync\OrderSync;
 use Shoppingfeed\Sync\Tests\Shop;
 use Shoppingfeed\Sync\Tests\Simulator;
+use Shoppingfeed\Sync\Tests\SimulatorShop;
 use Shoppingfeed\Sync\Tests\TestDatabase;
 
-require_once __DIR__ . '/Support/Simulator.php';
+require_once __DIR__ . '/Support/SimulatorShop.php';
 
 /**
  * The CRON as the reference module's tests drive it: ShoppingfeedOrderSyncActions through
@@ -14,42 +15,7 @@ require_once __DIR__ . '/Support/Simulator.php';
  */
 final class CronConveyorTest extends TestCase
 {
-    private static ?Simulator $sim = null;
-    /** @var list<array<string, mixed>> */
-    private array $mails = [];
-
-    public static function setUpBeforeClass(): void
-    {
-        self::$sim = new Simulator();
-    }
-
-    public static function tearDownAfterClass(): void
-    {
-        self::$sim?->stop();
-        self::$sim = null;
-    }
-
-    protected function setUp(): void
-    {
-        self::$sim->reset();
-        self::$sim->settings(['lifecycle' => ['mode' => 'polls', 'polls_per_step' => 0]]);
-        Shop::reset();
-        Shop::cronConfig(Simulator::TOKEN, Simulator::STORE);
-        $this->mails = [];
-        OrderSync::configure([
-            'api_base_url' => self::$sim->url(),
-            'http_timeout_ms' => 2000,
-            'mailer' => function (array $mail): bool {
-                $this->mails[] = $mail;
-                return true;
-            },
-        ]);
-    }
-
-    protected function tearDown(): void
-    {
-        OrderSync::configure(['api_base_url' => 'https://api.shopping-feed.com', 'mailer' => null, 'http_timeout_ms' => 10000]);
-    }
+    use SimulatorShop;
 
     /** @return array{0: bool, 1: array<string, mixed>} the result and the conveyor copied back */
     private function process(array $conveyor, string ...$actions): array

@@ -3,9 +3,10 @@ use PHPUnit\Framework\TestCase;
 use Shoppingfeed\Sync\OrderSync;
 use Shoppingfeed\Sync\Tests\Shop;
 use Shoppingfeed\Sync\Tests\Simulator;
+use Shoppingfeed\Sync\Tests\SimulatorShop;
 use Shoppingfeed\Sync\Tests\TestDatabase;
 
-require_once __DIR__ . '/Support/Simulator.php';
+require_once __DIR__ . '/Support/SimulatorShop.php';
 
 /**
  * OrderSync::runCron() end to end: the shop database, the extension and the API simulator
@@ -13,49 +14,9 @@ require_once __DIR__ . '/Support/Simulator.php';
  */
 final class CronTest extends TestCase
 {
-    private static ?Simulator $sim = null;
-    /** @var list<array<string, mixed>> what the mailer received */
-    private array $mails = [];
+    use SimulatorShop;
+
     private int $nextSfId = 5000;
-
-    public static function setUpBeforeClass(): void
-    {
-        self::$sim = new Simulator();
-    }
-
-    public static function tearDownAfterClass(): void
-    {
-        self::$sim?->stop();
-        self::$sim = null;
-    }
-
-    protected function setUp(): void
-    {
-        self::$sim->reset();
-        // Terminal state at the first poll: a run sends, the next run sees the outcome.
-        self::$sim->settings(['lifecycle' => ['mode' => 'polls', 'polls_per_step' => 0]]);
-        Shop::reset();
-        Shop::cronConfig(Simulator::TOKEN, Simulator::STORE);
-        $this->mails = [];
-        $this->configure(2000);
-    }
-
-    protected function tearDown(): void
-    {
-        OrderSync::configure(['api_base_url' => 'https://api.shopping-feed.com', 'mailer' => null, 'http_timeout_ms' => 10000]);
-    }
-
-    private function configure(int $timeoutMs): void
-    {
-        OrderSync::configure([
-            'api_base_url' => self::$sim->url(),
-            'http_timeout_ms' => $timeoutMs,
-            'mailer' => function (array $mail): bool {
-                $this->mails[] = $mail;
-                return true;
-            },
-        ]);
-    }
 
     /** A Shopping Feed order known to the simulator, its status changed through the hook. */
     private function queued(int $state, ?int &$sfId = null): int
