@@ -44,10 +44,6 @@ impl ProcessLogger {
         }
     }
 
-    pub fn entries(&self) -> &[LogEntry] {
-        &self.entries
-    }
-
     pub fn len(&self) -> usize {
         self.entries.len()
     }

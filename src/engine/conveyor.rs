@@ -2,10 +2,9 @@
 //! conveyors (overrides and code written against the reference). `run_cron` chains the same steps.
 
 use super::report::{Failure, Mail, ShopReport};
-use super::send::{claim_ids, lease_owner, rows_by_ids, send_claimed, sort_rows, Prepared};
+use super::send::{claim_ids, lease_owner, rows_by_ids, send_claimed, sort_rows};
 use super::tickets::check_batches;
 use super::{failure_mail, open_shop, shop_group, CronOptions, OpenShop};
-use crate::api::OperationData;
 use crate::db::logger::{ProcessLogger, SYNC_ORDER_PROCESS};
 use crate::db::shop_config::ShopConfig;
 use crate::db::sql::{keys, CRON_KEYS};
@@ -31,17 +30,8 @@ pub struct TaskOrder {
     pub attempts: u32,
 }
 
-/// One prepared status of `preparedTaskOrders`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PreparedStatus {
-    pub operation: Operation,
-    pub id_task: u32,
-    pub id_order: u32,
-    pub reference_marketplace: Option<String>,
-    pub marketplace: Option<String>,
-    pub id_internal_shoppingfeed: Option<i64>,
-    pub data: OperationData,
-}
+/// A prepared status of `preparedTaskOrders`: the task as the CRON prepares it, with its operation.
+pub use super::send::Prepared;
 
 async fn shop_config(
     db: &Db,
@@ -120,7 +110,7 @@ pub async fn prepare_statuses(
     db: &Db,
     id_shop: u32,
     ids: &[u32],
-) -> Result<Vec<PreparedStatus>, DbError> {
+) -> Result<Vec<(Operation, Prepared)>, DbError> {
     let mut conn = db.conn().await?;
     let mut log = ProcessLogger::new(SYNC_ORDER_PROCESS);
     let Some(config) = shop_config(db, &mut conn, id_shop).await? else {
@@ -134,22 +124,10 @@ pub async fn prepare_statuses(
     let prepared = sorted
         .groups
         .into_iter()
-        .flat_map(|(operation, tasks)| tasks.into_iter().map(move |p| status(operation, p)))
+        .flat_map(|(operation, tasks)| tasks.into_iter().map(move |p| (operation, p)))
         .collect();
     log.flush(db, &mut conn).await?;
     Ok(prepared)
-}
-
-fn status(operation: Operation, p: Prepared) -> PreparedStatus {
-    PreparedStatus {
-        operation,
-        id_task: p.id_task,
-        id_order: p.id_order,
-        reference_marketplace: p.reference,
-        marketplace: p.marketplace,
-        id_internal_shoppingfeed: p.sf_id,
-        data: p.op.data,
-    }
 }
 
 /// Opens the shop and runs `step` with it; a closed gate or an unreachable API is reported as

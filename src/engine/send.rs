@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use tokio::task::JoinSet;
 
 /// A claimed task ready to send.
-pub(crate) struct Prepared {
+pub struct Prepared {
     pub id_task: u32,
     pub id_order: u32,
     pub attempts: u32,

@@ -3,10 +3,10 @@
 //! method through PHP, so overrides win.
 
 use crate::api::OperationData;
-use crate::engine::conveyor::{self, PreparedStatus, TaskOrder};
+use crate::engine::conveyor::{self, Prepared, TaskOrder};
 use crate::engine::report::{Failure, ShopReport};
 use crate::hook::{self, HookOutcome, SaveOrderOutcome};
-use crate::model::TaskAction;
+use crate::model::{Operation, TaskAction};
 use crate::php::convert::{id_from_zval, string_from_zval};
 use crate::php::cron::{failure_array, mail_array, send_mail};
 use crate::php::settings;
@@ -172,13 +172,13 @@ impl OrderSyncActions {
         let db = runtime::db(&settings::current()?)?;
         let prepared = runtime::block_on(conveyor::prepare_statuses(&db, id_shop, &ids))??;
         let mut groups = ZendHashTable::new();
-        for p in &prepared {
-            let key = p.operation.as_str();
+        for (operation, p) in &prepared {
+            let key = operation.as_str();
             if groups.get(key).is_none() {
                 groups.insert(key, ZendHashTable::new())?;
             }
             if let Some(list) = groups.get_mut(key).and_then(Zval::array_mut) {
-                list.push(prepared_array(p)?)?;
+                list.push(prepared_array(*operation, p)?)?;
             }
         }
         let any = !prepared.is_empty();
@@ -292,16 +292,16 @@ fn task_order_array(t: &TaskOrder) -> PhpResult<ZBox<ZendHashTable>> {
     Ok(a)
 }
 
-fn prepared_array(p: &PreparedStatus) -> PhpResult<ZBox<ZendHashTable>> {
+fn prepared_array(operation: Operation, p: &Prepared) -> PhpResult<ZBox<ZendHashTable>> {
     let mut a = ZendHashTable::new();
     a.insert("id_shoppingfeed_task_order", i64::from(p.id_task))?;
     a.insert("id_order", i64::from(p.id_order))?;
-    a.insert("reference_marketplace", p.reference_marketplace.clone())?;
+    a.insert("reference_marketplace", p.reference.clone())?;
     a.insert("marketplace", p.marketplace.clone())?;
-    a.insert("id_internal_shoppingfeed", p.id_internal_shoppingfeed)?;
-    a.insert("operation", p.operation.as_str())?;
+    a.insert("id_internal_shoppingfeed", p.sf_id)?;
+    a.insert("operation", operation.as_str())?;
     let mut payload = ZendHashTable::new();
-    match &p.data {
+    match &p.op.data {
         OperationData::Ship {
             carrier,
             tracking_number,
