@@ -52,6 +52,15 @@ async fn posts(sim: &SimHandle) -> Vec<Value> {
     log["requests"].as_array().cloned().unwrap_or_default()
 }
 
+/// The paths of the order operation POSTs the simulator received, in order.
+async fn post_paths(sim: &SimHandle) -> Vec<String> {
+    posts(sim)
+        .await
+        .iter()
+        .filter_map(|r| r["path"].as_str().map(str::to_string))
+        .collect()
+}
+
 async fn queue(t: &TestDb, state_id: u32) -> u32 {
     let id = t.order(state_id, true).await;
     let outcome = on_order_status_update(&t.db, id, Some(state_id))
@@ -76,9 +85,9 @@ async fn sends_current_statuses_then_deletes_tasks_once_tickets_succeed() {
     let shop = &report.shops[0];
     assert_eq!(shop.statuses_sent, 3, "{shop:?}");
     let sent = posts(&sim).await;
-    let paths: Vec<&str> = sent.iter().filter_map(|r| r["path"].as_str()).collect();
+    let paths = post_paths(&sim).await;
     assert_eq!(paths.len(), 2, "one request per operation: {paths:?}");
-    assert!(paths.contains(&"/v1/store/1276/order/ship"));
+    assert!(paths.iter().any(|p| p == "/v1/store/1276/order/ship"));
     let cancel = sent
         .iter()
         .find(|r| r["path"] == "/v1/store/1276/order/cancel")
@@ -339,11 +348,7 @@ async fn a_change_during_the_send_is_not_marked_sent_and_goes_out_next_run() {
     let http = reqwest::Client::new();
     let report = run_cron(&t.db, &http, &opts(&sim)).await.expect("run 2");
     assert_eq!(report.shops[0].statuses_sent, 1);
-    let paths: Vec<String> = posts(&sim)
-        .await
-        .iter()
-        .filter_map(|r| r["path"].as_str().map(str::to_string))
-        .collect();
+    let paths = post_paths(&sim).await;
     assert_eq!(
         paths,
         ["/v1/store/1276/order/cancel", "/v1/store/1276/order/refund"]
@@ -458,11 +463,7 @@ async fn each_shop_sends_and_checks_its_own_orders_with_its_own_token() {
         .map(|s| (s.id_shop, s.statuses_sent))
         .collect();
     assert_eq!(sent, [(1, 1), (2, 2)]);
-    let paths: Vec<String> = posts(&sim)
-        .await
-        .iter()
-        .filter_map(|r| r["path"].as_str().map(str::to_string))
-        .collect();
+    let paths = post_paths(&sim).await;
     assert_eq!(
         paths,
         ["/v1/store/1276/order/cancel", "/v1/store/2000/order/cancel"]
