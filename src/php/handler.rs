@@ -6,6 +6,7 @@
 use crate::php::convert::truthy;
 use crate::php::exceptions::{throwable, Kind};
 use ext_php_rs::boxed::ZBox;
+use ext_php_rs::flags::ClassFlags;
 use ext_php_rs::prelude::*;
 use ext_php_rs::types::{ZendCallable, ZendClassObject, ZendHashTable, ZendObject, Zval};
 use ext_php_rs::zend::{ClassEntry, ExecutorGlobals};
@@ -115,10 +116,15 @@ impl ActionsHandler {
         let ce = ClassEntry::try_find(&format!("{class_name}Override"))
             .or_else(|| ClassEntry::try_find(&class_name))
             .ok_or_else(|| throwable(Kind::Base, format!("\"{class_name}\" class not defined")))?;
-        if ce.is_interface() {
+        // PHP itself refuses `new` on these; creating the object by hand would bypass that.
+        if ce.is_interface()
+            || ce
+                .flags()
+                .intersects(ClassFlags::Abstract | ClassFlags::Trait)
+        {
             return Err(throwable(
                 Kind::Base,
-                format!("\"{class_name}\" class not defined"),
+                format!("\"{class_name}\" is not an instantiable class"),
             ));
         }
         let mut object: ZBox<ZendObject> = ZendObject::new(ce);

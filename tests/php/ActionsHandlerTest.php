@@ -21,6 +21,15 @@ class RecorderActions
     protected function hidden() { self::$calls[] = 'hidden'; return false; }
 }
 
+abstract class AbstractChainActions
+{
+    public function first() { return true; }
+}
+
+interface InterfaceChainActions
+{
+}
+
 final class ActionsHandlerTest extends TestCase
 {
     protected function setUp(): void
@@ -77,6 +86,18 @@ final class ActionsHandlerTest extends TestCase
         }
         $this->expectException(InvalidArgumentException::class);
         (new ActionsHandler())->process('../evil');
+    }
+
+    public function testAbstractClassesAndInterfacesAreRefused(): void
+    {
+        foreach (['abstractChain', 'interfaceChain'] as $chain) {
+            try {
+                (new ActionsHandler())->addActions('first')->process($chain);
+                $this->fail("$chain was instantiated");
+            } catch (Shoppingfeed\Sync\Exception $e) {
+                $this->assertStringContainsString('not an instantiable class', $e->getMessage());
+            }
+        }
     }
 
     public function testAddActionsRefusesNonStrings(): void
