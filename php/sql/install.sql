@@ -87,3 +87,18 @@ CREATE TABLE IF NOT EXISTS `PREFIX_shoppingfeed_token` (
   PRIMARY KEY (`id_shoppingfeed_token`),
   UNIQUE KEY `content_feed_key` (`content`, `feed_key`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
+
+-- added: failure notices waiting for the merchant's e-mail. A failed, refused or abandoned order is
+-- written here before its task changes, and removed only once the mailer accepted the e-mail that
+-- listed it, so a mailer that throws or returns false loses nothing (the next run mails it again).
+CREATE TABLE IF NOT EXISTS `PREFIX_shoppingfeed_sync_notice` (
+  `id_shoppingfeed_sync_notice` INT(10) UNSIGNED NOT NULL AUTO_INCREMENT,
+  `id_shop` INT(10) UNSIGNED NOT NULL,
+  `id_order` INT(10) UNSIGNED NOT NULL,
+  `operation` VARCHAR(32) NULL,
+  `reason` VARCHAR(1000) NOT NULL,
+  `gave_up` TINYINT(1) UNSIGNED NOT NULL DEFAULT 0,
+  `date_add` DATETIME NOT NULL,
+  PRIMARY KEY (`id_shoppingfeed_sync_notice`),
+  KEY `shop` (`id_shop`, `id_shoppingfeed_sync_notice`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
