@@ -64,6 +64,7 @@ pub struct Sql {
     pub log_values: &'static str,
     pub prefix: TablePrefix,
     pub cron: CronSql,
+    pub notice: NoticeSql,
 }
 
 /// The statements of the CRON run.
@@ -83,7 +84,7 @@ pub struct CronSql {
     pub lease_claim_head: String,
     /// Claimed tasks with everything a payload needs.
     pub claimed_tasks: String,
-    /// The same for given task ids (`in_list` appended).
+    /// The same for given task ids of a shop (id_shop, then `in_list` appended).
     pub tasks_by_ids_head: String,
     /// Leases given SYNC_STATUS task ids that no live lease holds (`in_list` appended).
     pub claim_ids_head: String,
@@ -155,6 +156,7 @@ impl Sql {
             log_values: "(?, ?, ?, ?, ?, NOW())",
             prefix: prefix.clone(),
             cron: CronSql::new(prefix),
+            notice: NoticeSql::new(prefix),
         }
     }
 }
@@ -223,7 +225,7 @@ impl CronSql {
                  WHERE id_shoppingfeed_task_order IN "
             ),
             claimed_tasks: format!("{payload_select} WHERE t.lease_owner = ? {payload_order}"),
-            tasks_by_ids_head: format!("{payload_select} WHERE t.action = 'SYNC_STATUS' AND t.id_shoppingfeed_task_order IN "),
+            tasks_by_ids_head: format!("{payload_select} WHERE t.action = 'SYNC_STATUS' AND o.id_shop = ? AND t.id_shoppingfeed_task_order IN "),
             claim_ids_head: format!(
                 "UPDATE {task} FORCE INDEX (PRIMARY) SET lease_owner = ?, lease_until = NOW() + INTERVAL ? SECOND \
                  WHERE action = 'SYNC_STATUS' AND (lease_until IS NULL OR lease_until < NOW()) \
@@ -260,10 +262,11 @@ impl CronSql {
             set_ticket_number: format!(
                 "UPDATE IGNORE {task} SET ticket_number = ? WHERE id_shoppingfeed_task_order = ? AND ticket_number IS NULL"
             ),
-            // Back to SYNC_STATUS in place (date_add kept); IGNORE: if the order already has a pending
-            // task, the unique key refuses and the caller deletes this row instead.
+            // Back to SYNC_STATUS in place (date_add kept), with the failed ticket's number (if any)
+            // until the next send replaces it; IGNORE: if the order already has a pending task, the
+            // unique key refuses and the caller deletes this row instead.
             requeue: format!(
-                "UPDATE IGNORE {task} SET action = 'SYNC_STATUS', ticket_number = NULL, batch_id = NULL, \
+                "UPDATE IGNORE {task} SET action = 'SYNC_STATUS', ticket_number = ?, batch_id = NULL, \
                    attempts = attempts + 1, last_error = ?, update_at = NOW() + INTERVAL ? MINUTE, \
                    sent_at = NULL, lease_owner = NULL, lease_until = NULL, date_upd = NOW() \
                  WHERE id_shoppingfeed_task_order = ? AND action = 'CHECK_TICKET_SYNC_STATUS'"
@@ -282,6 +285,32 @@ impl CronSql {
                  WHERE t.action = ? AND t.update_at IS NOT NULL AND t.update_at <= NOW() AND o.id_shop = ? \
                  ORDER BY t.date_upd ASC LIMIT ?"
             ),
+        }
+    }
+}
+
+/// The failure notices waiting for the merchant's e-mail (`shoppingfeed_sync_notice`).
+pub struct NoticeSql {
+    pub insert: String,
+    /// The oldest notices of a shop (id_shop, limit).
+    pub pending: String,
+    /// `in_list` appended: notice ids.
+    pub delete_head: String,
+}
+
+impl NoticeSql {
+    fn new(prefix: &TablePrefix) -> Self {
+        let notice = prefix.table("shoppingfeed_sync_notice");
+        NoticeSql {
+            insert: format!(
+                "INSERT INTO {notice} (id_shop, id_order, operation, reason, gave_up, date_add) \
+                 VALUES (?, ?, ?, ?, ?, NOW())"
+            ),
+            pending: format!(
+                "SELECT id_shoppingfeed_sync_notice, id_order, operation, reason, gave_up FROM {notice} \
+                 WHERE id_shop = ? ORDER BY id_shoppingfeed_sync_notice LIMIT ?"
+            ),
+            delete_head: format!("DELETE FROM {notice} WHERE id_shoppingfeed_sync_notice IN "),
         }
     }
 }

@@ -1,10 +1,12 @@
 //! The reference module's CRON actions, one step at a time, for `ShoppingfeedOrderSyncActions`
 //! conveyors (overrides and code written against the reference). `run_cron` chains the same steps.
 
-use super::report::{Failure, Mail, ShopReport};
+use super::report::{Failure, Mail, MailOutcome, ShopReport};
 use super::send::{claim_ids, lease_owner, rows_by_ids, send_claimed, sort_rows};
 use super::tickets::check_batches;
-use super::{failure_mail, open_shop, shop_group, CronOptions, OpenShop};
+use super::{
+    failure_mail, gate, notices, open_shop, record_mail, shop_group, CronOptions, OpenShop,
+};
 use crate::db::logger::{ProcessLogger, SYNC_ORDER_PROCESS};
 use crate::db::shop_config::ShopConfig;
 use crate::db::sql::{keys, CRON_KEYS};
@@ -104,8 +106,9 @@ pub async fn task_orders(
         .collect())
 }
 
-/// `prepareTaskOrdersSyncStatus`: the operation of each task from its order's CURRENT state;
-/// tasks whose state is in no list are removed (logged), as in the reference.
+/// `prepareTaskOrdersSyncStatus`: the operation of each task of the shop from its order's CURRENT
+/// state; tasks whose state is in no list are removed (logged), as in the reference. Nothing is
+/// done while the shop's gate is closed (SPEC §1).
 pub async fn prepare_statuses(
     db: &Db,
     id_shop: u32,
@@ -116,10 +119,19 @@ pub async fn prepare_statuses(
     let Some(config) = shop_config(db, &mut conn, id_shop).await? else {
         return Ok(Vec::new());
     };
+    // Closed gate: nothing is prepared, so nothing is removed (the error is logged).
+    if gate(db, &mut conn, &config, id_shop, &mut log)
+        .await?
+        .is_err()
+    {
+        log.flush(db, &mut conn).await?;
+        return Ok(Vec::new());
+    }
     let lists = StateLists::read(&config, |e| {
         log.error(format!("[Shop {id_shop}] {e}"), None)
     });
-    let rows = rows_by_ids(db, &mut conn, ids).await?;
+    // Only the shop's own tasks: an id of another shop's task is ignored, never removed.
+    let rows = rows_by_ids(db, &mut conn, id_shop, ids).await?;
     let sorted = sort_rows(db, &mut conn, &lists, rows, &mut log).await?;
     let prepared = sorted
         .groups
@@ -228,7 +240,8 @@ pub async fn check_tickets(
     .await
 }
 
-/// `sendFailedTaskOrdersMail`: the e-mail of a shop for these failures (`None`: unknown shop).
+/// `sendFailedTaskOrdersMail`: the e-mail of a shop for these failures (`None`: unknown shop). It
+/// carries the waiting notices of these orders, forgotten by [`mail_sent`] once it was accepted.
 pub async fn failed_mail(
     db: &Db,
     id_shop: u32,
@@ -246,7 +259,28 @@ pub async fn failed_mail(
         group,
     )
     .await?;
-    Ok(Some(
-        failure_mail(db, &mut conn, &config, id_shop, &name, &mut failures).await?,
-    ))
+    let mut mail = failure_mail(db, &mut conn, &config, id_shop, &name, &mut failures).await?;
+    mail.notices = notices::pending(db, &mut conn, id_shop)
+        .await?
+        .into_iter()
+        .filter(|n| failures.iter().any(|f| f.id_order == n.failure.id_order))
+        .map(|n| n.id)
+        .collect();
+    Ok(Some(mail))
+}
+
+/// What became of a `sendFailedTaskOrdersMail` e-mail, recorded as `runCron` records its own:
+/// returns the shop's errors (empty when the e-mail was accepted and its notices forgotten).
+pub async fn mail_sent(db: &Db, mail: Mail, outcome: &MailOutcome) -> Vec<String> {
+    let mut log = ProcessLogger::new(SYNC_ORDER_PROCESS);
+    let mut report = ShopReport {
+        id_shop: mail.id_shop,
+        mail: Some(mail),
+        ..ShopReport::default()
+    };
+    record_mail(db, &mut report, outcome, &mut log).await;
+    if let Ok(mut c) = db.conn().await {
+        let _ = log.flush(db, &mut c).await;
+    }
+    report.errors
 }

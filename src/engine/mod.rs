@@ -4,6 +4,7 @@
 //! claimed with a lease so two overlapping runs never send the same task while a lease is valid.
 
 pub mod conveyor;
+pub mod notices;
 pub mod report;
 mod send;
 mod tickets;
@@ -18,7 +19,7 @@ use crate::hook::{availability, StateLists};
 use crate::model::LogLevel;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Value};
-use report::{mail_lists, CronReport, Failure, Mail, ShopReport};
+use report::{mail_lists, CronReport, Failure, Mail, MailOutcome, ShopReport};
 use std::time::{Duration, Instant};
 
 /// Options of `runCron()`; every one has a default.
@@ -76,12 +77,34 @@ impl ShopRun<'_> {
     }
 }
 
-/// Runs the whole CRON for every active shop (or `opts.shop`).
+/// Runs the whole CRON for every active shop (or `opts.shop`), without a mailer: the e-mails
+/// are in the report and their notices stay for the next run that has one.
 pub async fn run_cron(
     db: &Db,
     http: &reqwest::Client,
     opts: &CronOptions,
 ) -> Result<CronReport, DbError> {
+    let run = start_cron(db, http, opts).await?;
+    let outcomes = vec![MailOutcome::NoMailer; run.report.shops.len()];
+    Ok(run.finish(db, &outcomes).await)
+}
+
+/// A CRON run that did its work and still holds the lock while its e-mails are handed to the
+/// mailer (PHP code, called outside the runtime); [`CronRun::finish`] records what became of them
+/// and releases the lock.
+pub struct CronRun {
+    pub report: CronReport,
+    /// The connection holding the session lock (`None` when the run found the lock taken).
+    lock: Option<Conn>,
+    started: Instant,
+}
+
+/// Takes the lock and runs every shop: check tickets, send the due statuses, prepare the e-mails.
+pub async fn start_cron(
+    db: &Db,
+    http: &reqwest::Client,
+    opts: &CronOptions,
+) -> Result<CronRun, DbError> {
     let started = Instant::now();
     let mut report = CronReport::default();
     let mut lock_conn = db.conn().await?;
@@ -91,25 +114,118 @@ pub async fn run_cron(
         .ctx("taking the CRON lock")?;
     if got.flatten() != Some(1) {
         report.locked = true;
-        return Ok(report);
+        return Ok(CronRun {
+            report,
+            lock: None,
+            started,
+        });
     }
-    lock_conn
-        .exec_drop(db.sql().cron.monitor_lock.as_str(), (std::process::id(),))
-        .await
-        .ctx("writing the ProcessMonitor row")?;
-    let result = run_shops(db, http, opts, started, &mut report).await;
-    let duration = started.elapsed().as_secs_f64();
-    // Unlock even when a shop failed; a failure to unlock is harmless (the session lock goes
-    // with the connection).
-    let _ = lock_conn
-        .exec_drop(
-            db.sql().cron.monitor_unlock.as_str(),
-            (format!("{duration:.6}"),),
-        )
-        .await;
-    let _ = lock_conn.query_drop(db.sql().cron.release_lock).await;
-    report.duration_ms = started.elapsed().as_millis() as u64;
-    result.map(|()| report)
+    let mut run = CronRun {
+        report,
+        lock: Some(lock_conn),
+        started,
+    };
+    let monitored = match run.lock.as_mut() {
+        Some(conn) => conn
+            .exec_drop(db.sql().cron.monitor_lock.as_str(), (std::process::id(),))
+            .await
+            .ctx("writing the ProcessMonitor row"),
+        None => Ok(()),
+    };
+    let result = match monitored {
+        Ok(()) => run_shops(db, http, opts, started, &mut run.report).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => Ok(run),
+        Err(e) => {
+            run.unlock(db).await;
+            Err(e)
+        }
+    }
+}
+
+impl CronRun {
+    /// Records what became of each shop's e-mail (`outcomes[i]` for `report.shops[i]`): the notices of
+    /// an accepted e-mail are forgotten, the others stay for the next run and the shop's errors say
+    /// why; writes those log rows and releases the lock. Never fails: a database error here is
+    /// reported in the shop's errors (the notices then stay, and are mailed again).
+    pub async fn finish(mut self, db: &Db, outcomes: &[MailOutcome]) -> CronReport {
+        if self.lock.is_some() {
+            let mut log = ProcessLogger::new(SYNC_ORDER_PROCESS);
+            for (shop, outcome) in self.report.shops.iter_mut().zip(outcomes) {
+                record_mail(db, shop, outcome, &mut log).await;
+            }
+            if !log.is_empty() {
+                if let Ok(mut c) = db.conn().await {
+                    let _ = log.flush(db, &mut c).await;
+                }
+            }
+        }
+        self.unlock(db).await;
+        self.report.duration_ms = self.started.elapsed().as_millis() as u64;
+        self.report
+    }
+
+    /// Updates the ProcessMonitor row and releases the session lock; a failure is harmless (the
+    /// session lock goes with the connection, which is closed rather than pooled then).
+    async fn unlock(&mut self, db: &Db) {
+        let Some(mut conn) = self.lock.take() else {
+            return;
+        };
+        let duration = self.started.elapsed().as_secs_f64();
+        let _ = conn
+            .exec_drop(
+                db.sql().cron.monitor_unlock.as_str(),
+                (format!("{duration:.6}"),),
+            )
+            .await;
+        if conn.query_drop(db.sql().cron.release_lock).await.is_err() {
+            let _ = conn.disconnect().await;
+        }
+    }
+}
+
+/// One shop's e-mail outcome: notices forgotten when accepted, else kept and reported.
+pub(crate) async fn record_mail(
+    db: &Db,
+    shop: &mut ShopReport,
+    outcome: &MailOutcome,
+    log: &mut ProcessLogger,
+) {
+    let Some(mail) = &shop.mail else {
+        return;
+    };
+    let prefix = format!("[Shop {}]", shop.id_shop);
+    let orders = mail.notices.len();
+    let kept = |why: String| {
+        format!("{prefix} The failure e-mail was not sent ({why}); its {orders} orders will be mailed at the next run")
+    };
+    let problem = match outcome {
+        MailOutcome::NoMailer => return,
+        MailOutcome::Accepted => {
+            let forgotten = match db.conn().await {
+                Ok(mut c) => notices::forget(db, &mut c, &mail.notices).await,
+                Err(e) => Err(e),
+            };
+            match forgotten {
+                Ok(()) => {
+                    log.log(
+                        LogLevel::Success,
+                        format!("{prefix} Failure e-mail sent to {} ({orders} orders)", mail.to),
+                        None,
+                    );
+                    return;
+                }
+                // Sent, but the notices could not be removed: they will be mailed once more.
+                Err(e) => format!("{prefix} The failure e-mail was sent, but its notices could not be removed: {e}"),
+            }
+        }
+        MailOutcome::Refused => kept("the mailer returned false".to_string()),
+        MailOutcome::Failed(why) => kept(format!("the mailer threw {why}")),
+    };
+    log.error(problem.clone(), None);
+    shop.errors.push(problem);
 }
 
 async fn run_shops(
@@ -158,6 +274,32 @@ pub(crate) enum OpenShop<'a> {
     Skipped(String),
 }
 
+/// The gate of SPEC §1 for a shop (sync enabled, shoppingfluxexport installed and not syncing
+/// orders itself): `Err` with the message, logged, when the shop must be left alone.
+pub(crate) async fn gate(
+    db: &Db,
+    conn: &mut Conn,
+    config: &ShopConfig,
+    id_shop: u32,
+    log: &mut ProcessLogger,
+) -> Result<Result<(), String>, DbError> {
+    let (installed, active): (i64, Option<i64>) = conn
+        .exec_first(db.sql().cron.legacy_module.as_str(), (id_shop,))
+        .await
+        .ctx("reading the legacy module state")?
+        .unwrap_or((0, None));
+    Ok(
+        availability(config, installed > 0, active == Some(1)).map_err(|why| {
+            let msg = format!(
+                "[Shop {id_shop}] Synchronization error : {}",
+                why.message(id_shop)
+            );
+            log.error(msg.clone(), None);
+            msg
+        }),
+    )
+}
+
 /// Reads the shop's configuration, applies the gate of SPEC §1 and resolves the store.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn open_shop<'a>(
@@ -180,14 +322,7 @@ pub(crate) async fn open_shop<'a>(
         id_group,
     )
     .await?;
-    let (installed, active): (i64, Option<i64>) = conn
-        .exec_first(db.sql().cron.legacy_module.as_str(), (id_shop,))
-        .await
-        .ctx("reading the legacy module state")?
-        .unwrap_or((0, None));
-    if let Err(why) = availability(&config, installed > 0, active == Some(1)) {
-        let msg = format!("{prefix} Synchronization error : {}", why.message(id_shop));
-        log.error(msg.clone(), None);
+    if let Err(msg) = gate(db, conn, &config, id_shop, log).await? {
         return Ok(OpenShop::Skipped(msg));
     }
     let token = config
@@ -295,18 +430,17 @@ pub(crate) async fn finish_shop(
     log: &mut ProcessLogger,
 ) -> Result<(), DbError> {
     let prefix = format!("[Shop {}]", report.id_shop);
-    if !report.failures.is_empty() {
-        report.mail = Some(
-            failure_mail(
-                db,
-                conn,
-                config,
-                report.id_shop,
-                shop_name,
-                &mut report.failures,
-            )
-            .await?,
-        );
+    let id_lang = mail_lang(config);
+    fill_failure_names(db, conn, id_lang, &mut report.failures).await?;
+    // The e-mail lists every notice still waiting, this run's and those of runs whose e-mail failed.
+    let pending = notices::pending(db, conn, report.id_shop).await?;
+    if !pending.is_empty() {
+        let (ids, mut failures): (Vec<u32>, Vec<Failure>) =
+            pending.into_iter().map(|n| (n.id, n.failure)).unzip();
+        let mut mail =
+            failure_mail(db, conn, config, report.id_shop, shop_name, &mut failures).await?;
+        mail.notices = ids;
+        report.mail = Some(mail);
     }
     let busy = report.tickets_succeeded
         + report.tickets_failed
@@ -343,9 +477,7 @@ pub(crate) async fn failure_mail(
     shop_name: &str,
     failures: &mut [Failure],
 ) -> Result<Mail, DbError> {
-    let id_lang = config
-        .int(keys::LANG_DEFAULT, 1)
-        .clamp(1, i64::from(u32::MAX)) as u32;
+    let id_lang = mail_lang(config);
     fill_failure_names(db, conn, id_lang, failures).await?;
     let (html_list, text_list) = mail_lists(failures);
     Ok(Mail {
@@ -356,7 +488,15 @@ pub(crate) async fn failure_mail(
         subject: "Shopping Feed synchronization errors".to_string(),
         html_list,
         text_list,
+        notices: Vec::new(),
     })
+}
+
+/// The shop's default language, the e-mail's.
+fn mail_lang(config: &ShopConfig) -> u32 {
+    config
+        .int(keys::LANG_DEFAULT, 1)
+        .clamp(1, i64::from(u32::MAX)) as u32
 }
 
 /// PrestaShop reference and current state name of each failed order, in one query.

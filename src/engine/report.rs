@@ -40,6 +40,21 @@ pub struct Mail {
     pub subject: String,
     pub html_list: String,
     pub text_list: String,
+    /// The notices the e-mail lists (forgotten once a mailer accepted it).
+    pub notices: Vec<u32>,
+}
+
+/// What became of a shop's failure e-mail.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MailOutcome {
+    /// The mailer returned a truthy value.
+    Accepted,
+    /// The mailer returned a falsy value.
+    Refused,
+    /// The mailer threw (the exception's class and message).
+    Failed(String),
+    /// No mailer is configured: the e-mail is only in the report.
+    NoMailer,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

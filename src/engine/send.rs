@@ -3,7 +3,7 @@
 //! tasks to CHECK_TICKET_SYNC_STATUS with its batch id in one statement.
 
 use super::report::{Failure, ShopReport};
-use super::tickets::{record_requeue, requeue};
+use super::tickets::requeue;
 use super::ShopRun;
 use crate::api::{ApiClient, BatchAccepted, OperationData, OrderIdentifier, OrderOperation};
 use crate::db::logger::ProcessLogger;
@@ -202,17 +202,18 @@ pub(crate) async fn delete_tasks(db: &Db, conn: &mut Conn, ids: &[u32]) -> Resul
     Ok(ids.len() as u32)
 }
 
-/// The payload rows of given SYNC_STATUS tasks.
+/// The payload rows of given SYNC_STATUS tasks of a shop's orders.
 pub(crate) async fn rows_by_ids(
     db: &Db,
     conn: &mut Conn,
+    id_shop: u32,
     ids: &[u32],
 ) -> Result<Vec<TaskRow>, DbError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
     let query = format!("{}{}", db.sql().cron.tasks_by_ids_head, in_list(ids.len()));
-    conn.exec(query, ids_params(Vec::new(), ids))
+    conn.exec(query, ids_params(vec![id_shop.into()], ids))
         .await
         .ctx("reading tasks")
 }
@@ -363,7 +364,7 @@ pub(crate) async fn send_due(
             if ids.is_empty() {
                 more = false;
             } else {
-                let rows = rows_by_ids(run.db, conn, &ids).await?;
+                let rows = rows_by_ids(run.db, conn, run.id_shop, &ids).await?;
                 let sorted = sort_rows_reported(run, conn, &owner, rows, report, log).await?;
                 for (operation, tasks) in sorted {
                     waiting.entry(operation).or_default().extend(tasks);
@@ -532,9 +533,17 @@ async fn record_outcome(
         };
         let reason = format!("ignored by Shopping Feed: {}", ignored.message);
         log.order(LogLevel::Error, t.id_order, &reason);
-        let r = requeue(run, conn, t.id_task, t.attempts, &reason).await?;
         let failure = Failure::new(t.id_order, Some(outcome.operation), reason);
-        record_requeue(report, r, failure, true);
+        requeue(
+            run,
+            conn,
+            report,
+            (t.id_task, t.attempts),
+            None,
+            failure,
+            true,
+        )
+        .await?;
     }
     Ok(false)
 }

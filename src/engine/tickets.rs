@@ -2,7 +2,7 @@
 //! SPEC §6 applied per task.
 
 use super::report::{Failure, ShopReport};
-use super::ShopRun;
+use super::{notices, ShopRun};
 use crate::api::{ApiError, Ticket};
 use crate::db::logger::ProcessLogger;
 use crate::error::{DbError, DbResultExt};
@@ -24,35 +24,60 @@ pub(crate) enum Requeue {
     Superseded,
 }
 
-/// Sends a CHECK task back to SYNC_STATUS with attempts + 1, or removes it when attempts run out.
+/// A failed send of one task: sends it back to SYNC_STATUS with attempts + 1 (keeping the failed
+/// ticket's number and the reason), or removes it when attempts run out. The failure is saved for
+/// the e-mail first, when `mail` is set or the retries ran out, so no change of the task can lose
+/// it; then it is counted in the report.
 pub(crate) async fn requeue(
     run: &ShopRun<'_>,
     conn: &mut Conn,
-    id_task: u32,
-    attempts: u32,
-    reason: &str,
+    report: &mut ShopReport,
+    task: (u32, u32),
+    ticket: Option<&str>,
+    mut failure: Failure,
+    mail: bool,
 ) -> Result<Requeue, DbError> {
+    let (id_task, attempts) = task;
     let sql = &run.db.sql().cron;
-    if attempts + 1 >= run.opts.max_attempts {
+    failure.gave_up = attempts + 1 >= run.opts.max_attempts;
+    let mailed = mail || failure.gave_up;
+    if mailed {
+        notices::save(run.db, conn, run.id_shop, &failure).await?;
+    }
+    let outcome = if failure.gave_up {
         conn.exec_drop(sql.delete_task.as_str(), (id_task,))
             .await
             .ctx("removing a task that failed too often")?;
-        return Ok(Requeue::GaveUp);
+        Requeue::GaveUp
+    } else {
+        let reason: String = failure.reason.chars().take(255).collect();
+        conn.exec_drop(
+            sql.requeue.as_str(),
+            (ticket, reason, run.opts.requeue_delay_minutes, id_task),
+        )
+        .await
+        .ctx("requeueing a task")?;
+        if conn.affected_rows() == 0 {
+            conn.exec_drop(sql.delete_task.as_str(), (id_task,))
+                .await
+                .ctx("removing a superseded task")?;
+            Requeue::Superseded
+        } else {
+            Requeue::Done
+        }
+    };
+    match outcome {
+        Requeue::Done => report.requeued += 1,
+        Requeue::Superseded => report.tasks_removed += 1,
+        Requeue::GaveUp => {
+            report.gave_up += 1;
+            report.tasks_removed += 1;
+        }
     }
-    let reason: String = reason.chars().take(255).collect();
-    conn.exec_drop(
-        sql.requeue.as_str(),
-        (reason, run.opts.requeue_delay_minutes, id_task),
-    )
-    .await
-    .ctx("requeueing a task")?;
-    if conn.affected_rows() == 0 {
-        conn.exec_drop(sql.delete_task.as_str(), (id_task,))
-            .await
-            .ctx("removing a superseded task")?;
-        return Ok(Requeue::Superseded);
+    if mailed {
+        report.failures.push(failure);
     }
-    Ok(Requeue::Done)
+    Ok(outcome)
 }
 
 struct BatchTask {
@@ -63,6 +88,12 @@ struct BatchTask {
     age_minutes: i64,
     sf_id: Option<i64>,
     reference: Option<String>,
+}
+
+impl BatchTask {
+    fn key(&self) -> (u32, u32) {
+        (self.id_task, self.attempts)
+    }
 }
 
 fn find_ticket<'t>(task: &BatchTask, tickets: &'t [Ticket], alone: bool) -> Option<&'t Ticket> {
@@ -253,35 +284,10 @@ async fn requeue_batch(
             task.id_order,
             &format!("Ticket check: {reason}. Requeued."),
         );
-        record_requeue(
-            report,
-            requeue(run, conn, task.id_task, task.attempts, reason).await?,
-            Failure::new(task.id_order, None, reason),
-            false,
-        );
+        let failure = Failure::new(task.id_order, None, reason);
+        requeue(run, conn, report, task.key(), None, failure, false).await?;
     }
     Ok(())
-}
-
-/// Counts a requeue; the failure goes to the e-mail when `mail` is set or when retries ran out.
-pub(crate) fn record_requeue(
-    report: &mut ShopReport,
-    r: Requeue,
-    mut failure: Failure,
-    mail: bool,
-) {
-    match r {
-        Requeue::Done => report.requeued += 1,
-        Requeue::Superseded => report.tasks_removed += 1,
-        Requeue::GaveUp => {
-            report.gave_up += 1;
-            report.tasks_removed += 1;
-        }
-    }
-    failure.gave_up = r == Requeue::GaveUp;
-    if mail || failure.gave_up {
-        report.failures.push(failure);
-    }
 }
 
 /// A ticket not final (or not visible) yet: it waits, unless the deadline is past, in which case
@@ -305,8 +311,8 @@ async fn pending_or_stuck(
         task.id_order,
         &format!("Ticket status : stuck ({reason}). Requeued."),
     );
-    let r = requeue(run, conn, task.id_task, task.attempts, &reason).await?;
-    record_requeue(report, r, Failure::new(task.id_order, None, reason), false);
+    let failure = Failure::new(task.id_order, None, reason);
+    requeue(run, conn, report, task.key(), None, failure, false).await?;
     Ok(())
 }
 
@@ -334,7 +340,11 @@ async fn apply_batch(
             }
             Some(t) => match t.state {
                 TicketState::Succeed => {
-                    log.order(LogLevel::Success, task.id_order, "Ticket status : succeed");
+                    log.order(
+                        LogLevel::Success,
+                        task.id_order,
+                        &format!("Ticket status : succeed. Ticket {}", t.id),
+                    );
                     report.tickets_succeeded += 1;
                     report.succeeded.push(task.id_order);
                     done.push(task.id_task);
@@ -352,8 +362,8 @@ async fn apply_batch(
                         &format!("Ticket status : failed. Ticket {}: {reason}", t.id),
                     );
                     report.tickets_failed += 1;
-                    let r = requeue(run, conn, task.id_task, task.attempts, &reason).await?;
-                    record_requeue(report, r, Failure::new(task.id_order, None, reason), true);
+                    let failure = Failure::new(task.id_order, None, reason);
+                    requeue(run, conn, report, task.key(), Some(&t.id), failure, true).await?;
                 }
                 TicketState::Canceled => {
                     let message = t
@@ -372,12 +382,13 @@ async fn apply_batch(
                     log.order(
                         LogLevel::Error,
                         task.id_order,
-                        &format!("Ticket status : canceled. {reason}"),
+                        &format!("Ticket status : canceled. Ticket {}: {reason}", t.id),
                     );
                     report.tickets_canceled += 1;
-                    report
-                        .failures
-                        .push(Failure::new(task.id_order, None, reason));
+                    // Saved before the task goes (deleted with the batch's others below).
+                    let failure = Failure::new(task.id_order, None, reason);
+                    notices::save(run.db, conn, run.id_shop, &failure).await?;
+                    report.failures.push(failure);
                     done.push(task.id_task);
                 }
                 TicketState::Scheduled | TicketState::Running => {

@@ -4,7 +4,7 @@
 
 use crate::api::OperationData;
 use crate::engine::conveyor::{self, Prepared, TaskOrder};
-use crate::engine::report::{Failure, ShopReport};
+use crate::engine::report::{Failure, MailOutcome, ShopReport};
 use crate::hook::{self, HookOutcome, SaveOrderOutcome};
 use crate::model::{Operation, TaskAction};
 use crate::php::convert::{id_from_zval, string_from_zval};
@@ -274,7 +274,11 @@ impl OrderSyncActions {
         let Some(mail) = runtime::block_on(conveyor::failed_mail(&db, id_shop, failures))?? else {
             return Ok(false);
         };
-        send_mail(mail_array(&mail)?)
+        // The mailer runs outside the runtime (it may call the extension); its outcome is logged
+        // and the notices of a refused e-mail stay for the next run.
+        let outcome = send_mail(mail_array(&mail)?);
+        runtime::block_on(conveyor::mail_sent(&db, mail, &outcome))?;
+        Ok(outcome == MailOutcome::Accepted)
     }
 }
 

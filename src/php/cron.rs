@@ -1,17 +1,18 @@
 //! `OrderSync::runCron()`: options from PHP, the engine run, the report as a PHP array, and the
 //! failure e-mails handed to the configured mailer (outside `block_on`: the mailer is PHP code).
 
-use crate::engine::report::{CronReport, Failure, Mail, ShopReport};
+use crate::engine::report::{CronReport, Failure, Mail, MailOutcome, ShopReport};
 use crate::engine::{self, CronOptions};
 use crate::error::ConfigError;
 use crate::php::convert::truthy;
-use crate::php::exceptions::{throwable, Kind};
 use crate::php::settings;
 use crate::runtime;
 use ext_php_rs::boxed::ZBox;
 use ext_php_rs::exception::PhpException;
 use ext_php_rs::prelude::*;
-use ext_php_rs::types::{ZendCallable, ZendHashTable, Zval};
+use ext_php_rs::types::{ZendCallable, ZendHashTable, ZendObject, Zval};
+use ext_php_rs::zend::ExecutorGlobals;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 fn int_option(name: &str, value: &Zval, min: i64, max: i64) -> Result<i64, ConfigError> {
@@ -87,7 +88,7 @@ pub(crate) fn mail_array(m: &Mail) -> Result<ZBox<ZendHashTable>, PhpException> 
     Ok(a)
 }
 
-fn shop_array(s: &ShopReport) -> Result<ZBox<ZendHashTable>, PhpException> {
+fn shop_array(s: &ShopReport, mail_sent: bool) -> Result<ZBox<ZendHashTable>, PhpException> {
     let mut a = ZendHashTable::new();
     a.insert("id_shop", i64::from(s.id_shop))?;
     match &s.skipped {
@@ -123,26 +124,76 @@ fn shop_array(s: &ShopReport) -> Result<ZBox<ZendHashTable>, PhpException> {
         Some(m) => a.insert("mail", mail_array(m)?)?,
         None => a.insert("mail", ())?,
     }
-    a.insert("mail_sent", false)?;
+    a.insert("mail_sent", mail_sent)?;
     Ok(a)
 }
 
-/// Hands one shop's e-mail to the mailer; false when there is none or it returned falsy.
-pub(crate) fn send_mail(mail: ZBox<ZendHashTable>) -> Result<bool, PhpException> {
-    settings::with_mailer(|mailer| {
-        let Some(mailer) = mailer else {
-            return Ok(false);
-        };
-        let callable = ZendCallable::new(mailer)
-            .map_err(|_| throwable(Kind::Config, "option \"mailer\" is not callable"))?;
-        let mut arg = Zval::new();
-        arg.set_hashtable(mail);
-        match callable.try_call(vec![&arg]) {
-            Ok(ret) => Ok(truthy(&ret)),
-            // The mailer threw: its exception is pending and reaches the caller.
-            Err(_) => Ok(false),
-        }
-    })
+/// Hands one shop's e-mail to the configured mailer. A mailer that throws is an outcome like
+/// another: its exception is caught here (the run goes on with the other shops) and reported.
+pub(crate) fn send_mail(mail: ZBox<ZendHashTable>) -> MailOutcome {
+    // A new reference: the mailer may call configure() (even replace itself) while it runs.
+    let Some(mailer) = settings::mailer() else {
+        return MailOutcome::NoMailer;
+    };
+    let Ok(callable) = ZendCallable::new(&mailer) else {
+        return MailOutcome::Failed("nothing: option \"mailer\" is not callable".to_string());
+    };
+    let mut arg = Zval::new();
+    arg.set_hashtable(mail);
+    let result = callable.try_call(vec![&arg]);
+    if let Some(exception) = ExecutorGlobals::take_exception() {
+        return MailOutcome::Failed(describe(exception));
+    }
+    match result {
+        Ok(ret) if truthy(&ret) => MailOutcome::Accepted,
+        Ok(_) => MailOutcome::Refused,
+        Err(e) => MailOutcome::Failed(format!("nothing, but could not be called: {e}")),
+    }
+}
+
+/// `Class: message` of a caught exception.
+fn describe(exception: ZBox<ZendObject>) -> String {
+    let class = exception
+        .get_class_name()
+        .unwrap_or_else(|_| "an exception".to_string());
+    let message = exception
+        .try_call_method("getMessage", vec![])
+        .ok()
+        .and_then(|m| m.string())
+        .unwrap_or_default();
+    // getMessage() of a userland class may itself throw: nothing may stay pending.
+    let _ = ExecutorGlobals::take_exception();
+    format!("{class}: {message}")
+}
+
+/// True while this process runs a CRON: a runCron() from inside one of its callbacks (the mailer)
+/// answers `locked` at once instead of nesting a run.
+static RUNNING: AtomicBool = AtomicBool::new(false);
+
+fn locked_report() -> Result<ZBox<ZendHashTable>, PhpException> {
+    let report = CronReport {
+        locked: true,
+        ..CronReport::default()
+    };
+    report_array(&report, &[])
+}
+
+/// The report as PHP sees it; `outcomes[i]` is what became of `report.shops[i]`'s e-mail.
+fn report_array(
+    report: &CronReport,
+    outcomes: &[MailOutcome],
+) -> Result<ZBox<ZendHashTable>, PhpException> {
+    let mut out = ZendHashTable::new();
+    out.insert("locked", report.locked)?;
+    out.insert("duration_ms", report.duration_ms as i64)?;
+    out.insert("http_requests", report.http_requests as i64)?;
+    let mut shops = ZendHashTable::new();
+    for (i, s) in report.shops.iter().enumerate() {
+        let sent = outcomes.get(i) == Some(&MailOutcome::Accepted);
+        shops.insert_at_index(i64::from(s.id_shop), shop_array(s, sent)?)?;
+    }
+    out.insert("shops", shops)?;
+    Ok(out)
 }
 
 pub fn run(given: Option<&ZendHashTable>) -> PhpResult<ZBox<ZendHashTable>> {
@@ -150,23 +201,35 @@ pub fn run(given: Option<&ZendHashTable>) -> PhpResult<ZBox<ZendHashTable>> {
     let settings = settings::current()?;
     let db = runtime::db(&settings)?;
     let http = runtime::http()?;
-    let report: CronReport = runtime::block_on(engine::run_cron(&db, &http, &opts))??;
-    let mut out = ZendHashTable::new();
-    out.insert("locked", report.locked)?;
-    out.insert("duration_ms", report.duration_ms as i64)?;
-    out.insert("http_requests", report.http_requests as i64)?;
-    let mut shops = ZendHashTable::new();
-    for s in &report.shops {
-        let mut arr = shop_array(s)?;
-        if let Some(m) = &s.mail {
-            let sent = send_mail(mail_array(m)?)?;
-            if ext_php_rs::zend::ExecutorGlobals::has_exception() {
-                return Ok(out);
-            }
-            arr.insert("mail_sent", sent)?;
-        }
-        shops.insert_at_index(i64::from(s.id_shop), arr)?;
+    if RUNNING.swap(true, Ordering::AcqRel) {
+        return locked_report();
     }
-    out.insert("shops", shops)?;
-    Ok(out)
+    let result = run_locked(&db, &http, &opts);
+    RUNNING.store(false, Ordering::Release);
+    result
+}
+
+/// The run itself, the mailer called between the engine's two halves (outside the runtime, the
+/// CRON lock still held), so that everything the mailer does is in the run's report and log.
+fn run_locked(
+    db: &crate::db::Db,
+    http: &reqwest::Client,
+    opts: &CronOptions,
+) -> PhpResult<ZBox<ZendHashTable>> {
+    let run = runtime::block_on(engine::start_cron(db, http, opts))??;
+    let mut outcomes = Vec::with_capacity(run.report.shops.len());
+    for s in &run.report.shops {
+        let outcome = match &s.mail {
+            Some(m) => match mail_array(m) {
+                Ok(arr) => send_mail(arr),
+                Err(e) => {
+                    MailOutcome::Failed(format!("nothing: the e-mail could not be built: {e:?}"))
+                }
+            },
+            None => MailOutcome::NoMailer,
+        };
+        outcomes.push(outcome);
+    }
+    let report = runtime::block_on(run.finish(db, &outcomes))?;
+    report_array(&report, &outcomes)
 }

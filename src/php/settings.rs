@@ -104,7 +104,8 @@ fn option_value(zv: &Zval) -> OptionValue {
     }
 }
 
-/// Validates every option first; nothing changes unless all are valid.
+/// Validates every option first; nothing changes unless all are valid. Safe from any PHP callback
+/// (a mailer, an autoloader run by `is_callable`): no lock or borrow is held while PHP code runs.
 pub fn configure(options: &ZendHashTable) -> Result<(), ConfigError> {
     let mut candidate = current()?;
     let mut accepted: Vec<(String, OptionValue)> = Vec::new();
@@ -125,23 +126,38 @@ pub fn configure(options: &ZendHashTable) -> Result<(), ConfigError> {
         candidate.set(&name, v.clone())?;
         accepted.push((name, v));
     }
+    // Everything is valid: apply all of it. The mailer goes first, the only step that could be
+    // refused (`try_borrow_mut`), so that a refusal leaves the settings untouched.
+    if let Some(m) = mailer {
+        let new = if m.is_null() { None } else { Some(m) };
+        let old = MAILER.with(|cell| {
+            cell.try_borrow_mut()
+                .map(|mut slot| std::mem::replace(&mut *slot, new))
+                .map_err(|_| ConfigError::invalid("mailer", "cannot be replaced right now"))
+        })?;
+        // The old closure is released after the borrow ends: its destructor may run PHP code.
+        drop(old);
+    }
     let mut overrides = OVERRIDES.lock().unwrap_or_else(|p| p.into_inner());
     for (name, v) in accepted {
         overrides.retain(|(n, _)| *n != name);
         overrides.push((name, v));
     }
-    if let Some(m) = mailer {
-        MAILER.with(|cell| *cell.borrow_mut() = if m.is_null() { None } else { Some(m) });
-    }
     Ok(())
 }
 
-/// Runs `f` with the configured mailer, if any.
-pub fn with_mailer<R>(f: impl FnOnce(Option<&Zval>) -> R) -> R {
-    MAILER.with(|cell| f(cell.borrow().as_ref()))
+/// The configured mailer, if any: a new reference to it, so that no borrow is held while it runs
+/// (it may call `configure()` or anything else of the extension).
+pub fn mailer() -> Option<Zval> {
+    MAILER.with(|cell| {
+        cell.try_borrow()
+            .ok()
+            .and_then(|m| m.as_ref().map(Zval::shallow_clone))
+    })
 }
 
 /// Forgets request-scoped values (called at request shutdown).
 pub fn end_request() {
-    MAILER.with(|cell| cell.borrow_mut().take());
+    let old = MAILER.with(|cell| cell.try_borrow_mut().ok().and_then(|mut m| m.take()));
+    drop(old);
 }

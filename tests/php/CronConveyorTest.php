@@ -127,4 +127,46 @@ final class CronConveyorTest extends TestCase
         $this->assertFalse($ok);
         $this->assertSame([], $this->mails);
     }
+
+    /** A task whose order has since moved to a state in no list: prepare would remove it. */
+    private function unmappedTask(int $idShop): array
+    {
+        $id = Shop::sfOrder(Shop::PAYMENT_ACCEPTED, 7900 + $idShop, null, $idShop);
+        Shop::setState($id, Shop::SHIPPED);
+        $this->assertTrue(OrderSync::onOrderStatusUpdate($id, Shop::SHIPPED));
+        Shop::setState($id, Shop::PAYMENT_ACCEPTED);
+        return Shop::tasks($id)[0];
+    }
+
+    public function testPrepareDoesNothingWhileTheGateIsClosed(): void
+    {
+        $task = $this->unmappedTask(1);
+        Shop::config('SHOPPING_FLUX_STATUS_SHIPPED', '4'); // the legacy module syncs orders itself
+
+        [$ok, $c] = $this->process(['id_shop' => 1, 'taskOrders' => [$task]], 'prepareTaskOrdersSyncStatus');
+
+        $this->assertFalse($ok);
+        $this->assertSame([], $c['preparedTaskOrders'] ?? []);
+        $this->assertCount(1, Shop::tasks(), 'not removed');
+        $this->assertNotEmpty(array_filter(Shop::logs('error'), static fn ($l) => str_contains($l['msg'], '[Shop 1] Synchronization error')));
+
+        Shop::config('SHOPPING_FLUX_STATUS_SHIPPED', '');
+        [$ok] = $this->process(['id_shop' => 1, 'taskOrders' => [$task]], 'prepareTaskOrdersSyncStatus');
+        $this->assertFalse($ok, 'nothing to send');
+        $this->assertSame([], Shop::tasks(), 'the gate open, the unmapped task is removed');
+    }
+
+    public function testPrepareIgnoresTheTasksOfAnotherShop(): void
+    {
+        Shop::secondShop();
+        $foreign = $this->unmappedTask(2);
+
+        [$ok, $c] = $this->process(['id_shop' => 1, 'taskOrders' => [$foreign]], 'prepareTaskOrdersSyncStatus');
+
+        $this->assertFalse($ok);
+        $this->assertSame([], $c['preparedTaskOrders']);
+        $this->assertCount(1, Shop::tasks(), "shop 2's task is not shop 1's to remove");
+        [$ok] = $this->process(['id_shop' => 2, 'taskOrders' => [$foreign]], 'prepareTaskOrdersSyncStatus');
+        $this->assertSame([], Shop::tasks(), 'its own shop removes it');
+    }
 }

@@ -198,7 +198,14 @@ final class CronTest extends TestCase
         $this->assertSame([], self::$sim->requests('ticket_get'));
         $this->assertSame([], $this->mails);
         $this->assertNull($shop['mail']);
-        $ok = array_filter(Shop::logs('success'), static fn ($l) => $l['msg'] === "[Order: {$l['object_id']}] Ticket status : succeed");
+        // Each success row names its ticket (the ticket number is recorded even when the ticket is
+        // final at the first check).
+        $tickets = array_column($this->simTickets(), 'id');
+        $ok = array_filter(Shop::logs('success'), static fn ($l) => in_array(
+            $l['msg'],
+            array_map(static fn ($t) => "[Order: {$l['object_id']}] Ticket status : succeed. Ticket $t", $tickets),
+            true
+        ));
         $this->assertCount(3, $ok);
     }
 
@@ -224,6 +231,7 @@ final class CronTest extends TestCase
         $this->assertSame('SYNC_STATUS', $task['action']);
         $this->assertSame(1, (int) $task['attempts']);
         $this->assertSame('Carrier not accepted', $task['last_error']);
+        $this->assertSame($this->ticketOf($sfId)['id'], $task['ticket_number'], 'the failed ticket, final at the first check, is recorded');
         $this->assertNull($task['batch_id']);
         $this->assertEqualsWithDelta(300, (int) $task['due_in'], 3, 'requeued after requeue_delay_minutes');
         $this->assertSame(1, $shop['tickets_failed']);

@@ -18,9 +18,10 @@ final class Shop
         $pdo = TestDatabase::pdo();
         foreach (['orders', 'order_carrier', 'carrier', 'message', 'module', 'module_shop',
                   'shoppingfeed_task_order', 'shoppingfeed_order', 'shoppingfeed_processlogger',
-                  'shoppingfeed_processmonitor'] as $t) {
+                  'shoppingfeed_processmonitor', 'shoppingfeed_sync_notice'] as $t) {
             $pdo->exec("DELETE FROM ps_$t");
         }
+        $pdo->exec('DELETE FROM ps_shop WHERE id_shop > 1');
         $pdo->exec("DELETE FROM ps_configuration WHERE name LIKE 'SHOPPINGFEED\\_%' OR name LIKE 'SHOPPING\\_FLUX\\_%'");
         self::installLegacyModule(true);
         self::config('SHOPPINGFEED_ORDER_SYNC_ENABLED', '1');
@@ -49,6 +50,15 @@ final class Shop
         $pdo->prepare("INSERT INTO ps_module (name, active, version) VALUES ('shoppingfluxexport', ?, '4.6.2')")->execute([(int) $active]);
         $id = (int) $pdo->lastInsertId();
         $pdo->prepare('INSERT INTO ps_module_shop (id_module, id_shop) VALUES (?, ?)')->execute([$id, $idShop]);
+    }
+
+    /** A second active shop (id 2, same group), with the legacy module installed for it too. */
+    public static function secondShop(): int
+    {
+        $pdo = TestDatabase::pdo();
+        $pdo->exec("INSERT INTO ps_shop (id_shop, id_shop_group, name, color, id_category, theme_name, active, deleted) VALUES (2, 1, 'Second', '', 2, 'classic', 1, 0)");
+        $pdo->exec("INSERT INTO ps_module_shop (id_module, id_shop) SELECT id_module, 2 FROM ps_module WHERE name = 'shoppingfluxexport'");
+        return 2;
     }
 
     public static function uninstallLegacyModule(): void
@@ -102,9 +112,9 @@ final class Shop
     }
 
     /** A Shopping Feed order whose link row carries the Shopping Feed id `sfId`. */
-    public static function sfOrder(int $state, int $sfId, ?string $reference = null): int
+    public static function sfOrder(int $state, int $sfId, ?string $reference = null, int $idShop = 1): int
     {
-        $id = self::order($state, true, 'sfpayment', 'Amazon', 1, $reference);
+        $id = self::order($state, true, 'sfpayment', 'Amazon', $idShop, $reference);
         TestDatabase::pdo()->prepare('UPDATE ps_shoppingfeed_order SET id_internal_shoppingfeed = ? WHERE id_order = ?')
             ->execute([(string) $sfId, $id]);
         return $id;
@@ -123,6 +133,12 @@ final class Shop
     {
         TestDatabase::pdo()->prepare('INSERT INTO ps_order_carrier (id_order, id_carrier, tracking_number, date_add) VALUES (?, ?, ?, NOW())')
             ->execute([$idOrder, $idCarrier, $trackingNumber]);
+    }
+
+    /** @return list<array<string, mixed>> failure notices waiting for an accepted e-mail */
+    public static function notices(): array
+    {
+        return TestDatabase::pdo()->query('SELECT * FROM ps_shoppingfeed_sync_notice ORDER BY id_shoppingfeed_sync_notice')->fetchAll(\PDO::FETCH_ASSOC);
     }
 
     /** The PrestaShop reference of an order. */
