@@ -5,17 +5,18 @@ use super::report::{Failure, Mail, MailOutcome, ShopReport};
 use super::send::{claim_ids, lease_owner, rows_by_ids, send_claimed, sort_rows};
 use super::tickets::check_batches;
 use super::{
-    failure_mail, gate, notices, open_shop, record_mail, shop_group, CronOptions, OpenShop,
+    failure_mail, find_shop, gate, notices, open_shop, record_mail, shop_config, CronOptions,
+    OpenShop, RunContext, ShopTurn,
 };
 use crate::db::logger::{ProcessLogger, SYNC_ORDER_PROCESS};
 use crate::db::shop_config::ShopConfig;
-use crate::db::sql::{keys, CRON_KEYS};
+use crate::db::sql::keys;
 use crate::db::Db;
 use crate::error::{DbError, DbResultExt};
 use crate::hook::StateLists;
 use crate::model::{Operation, TaskAction};
-use mysql_async::prelude::Queryable;
-use mysql_async::Conn;
+use mysql_async::prelude::{FromRow, Queryable};
+use mysql_async::{Conn, FromRowError, Row};
 use std::time::Instant;
 
 /// A row of `shoppingfeed_task_order`, as the conveyor's `taskOrders` carries it.
@@ -32,20 +33,54 @@ pub struct TaskOrder {
     pub attempts: u32,
 }
 
+/// The columns of `CronSql::task_orders_due`, in order.
+impl FromRow for TaskOrder {
+    fn from_row_opt(row: Row) -> Result<Self, FromRowError> {
+        type Columns = (
+            u32,
+            String,
+            u32,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            u32,
+        );
+        let (
+            id_task,
+            action,
+            id_order,
+            ticket_number,
+            batch_id,
+            update_at,
+            date_add,
+            date_upd,
+            attempts,
+        ): Columns = mysql_async::from_row_opt(row)?;
+        Ok(TaskOrder {
+            id_task,
+            action,
+            id_order,
+            ticket_number,
+            batch_id,
+            update_at,
+            date_add,
+            date_upd,
+            attempts,
+        })
+    }
+}
+
 /// A prepared status of `preparedTaskOrders`: the task as the CRON prepares it, with its operation.
 pub use super::send::Prepared;
 
-async fn shop_config(
-    db: &Db,
-    conn: &mut Conn,
-    id_shop: u32,
-) -> Result<Option<ShopConfig>, DbError> {
-    let Some((group, _)) = shop_group(db, conn, id_shop).await? else {
-        return Ok(None);
-    };
-    Ok(Some(
-        ShopConfig::load(conn, &db.sql().cron.cron_config, &CRON_KEYS, id_shop, group).await?,
-    ))
+/// The configuration of an active shop (`None` when there is no such shop).
+async fn config_of(db: &Db, conn: &mut Conn, id_shop: u32) -> Result<Option<ShopConfig>, DbError> {
+    match find_shop(db, conn, id_shop).await? {
+        Some(shop) => Ok(Some(shop_config(db, conn, &shop).await?)),
+        None => Ok(None),
+    }
 }
 
 /// `getTaskOrders`: due tasks of an action in a shop, oldest change first, at most
@@ -56,54 +91,16 @@ pub async fn task_orders(
     action: TaskAction,
 ) -> Result<Vec<TaskOrder>, DbError> {
     let mut conn = db.conn().await?;
-    let Some(config) = shop_config(db, &mut conn, id_shop).await? else {
+    let Some(config) = config_of(db, &mut conn, id_shop).await? else {
         return Ok(Vec::new());
     };
     let limit = config.int(keys::MAX_ORDERS, 100).clamp(1, 100);
-    type Row = (
-        u32,
-        String,
-        u32,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        u32,
-    );
-    let rows: Vec<Row> = conn
-        .exec(
-            db.sql().cron.task_orders_due.as_str(),
-            (action.as_str(), id_shop, limit),
-        )
-        .await
-        .ctx("reading the due tasks")?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(
-                id_task,
-                action,
-                id_order,
-                ticket_number,
-                batch_id,
-                update_at,
-                date_add,
-                date_upd,
-                attempts,
-            )| TaskOrder {
-                id_task,
-                action,
-                id_order,
-                ticket_number,
-                batch_id,
-                update_at,
-                date_add,
-                date_upd,
-                attempts,
-            },
-        )
-        .collect())
+    conn.exec(
+        db.sql().cron.task_orders_due.as_str(),
+        (action.as_str(), id_shop, limit),
+    )
+    .await
+    .ctx("reading the due tasks")
 }
 
 /// `prepareTaskOrdersSyncStatus`: the operation of each task of the shop from its order's CURRENT
@@ -116,7 +113,7 @@ pub async fn prepare_statuses(
 ) -> Result<Vec<(Operation, Prepared)>, DbError> {
     let mut conn = db.conn().await?;
     let mut log = ProcessLogger::new(SYNC_ORDER_PROCESS);
-    let Some(config) = shop_config(db, &mut conn, id_shop).await? else {
+    let Some(config) = config_of(db, &mut conn, id_shop).await? else {
         return Ok(Vec::new());
     };
     // Closed gate: nothing is prepared, so nothing is removed (the error is logged).
@@ -162,40 +159,33 @@ where
     >,
 {
     let mut conn = db.conn().await?;
-    let mut log = ProcessLogger::new(SYNC_ORDER_PROCESS);
-    let mut report = ShopReport {
-        id_shop,
-        ..ShopReport::default()
+    let Some(shop) = find_shop(db, &mut conn, id_shop).await? else {
+        return Ok(ShopReport {
+            id_shop,
+            skipped: Some(format!("[Shop {id_shop}] no such active shop")),
+            ..ShopReport::default()
+        });
     };
-    let Some((group, _)) = shop_group(db, &mut conn, id_shop).await? else {
-        report.skipped = Some(format!("[Shop {id_shop}] no such active shop"));
-        return Ok(report);
-    };
-    let result = match open_shop(
+    let ctx = RunContext {
         db,
-        &mut conn,
         http,
         opts,
-        Instant::now(),
-        id_shop,
-        group,
-        &mut report,
-        &mut log,
-    )
-    .await?
-    {
+        started: Instant::now(),
+    };
+    let mut turn = ShopTurn::new(shop);
+    let result = match open_shop(&ctx, &mut conn, &mut turn).await? {
         OpenShop::Ready(run, _) => {
-            let r = step(&run, &mut conn, &mut report, &mut log).await;
-            report.requests = run.api.stats().requests as u32;
+            let r = step(&run, &mut conn, &mut turn.report, &mut turn.log).await;
+            turn.report.requests = run.api.stats().requests as u32;
             r
         }
         OpenShop::Skipped(why) => {
-            report.skipped = Some(why);
+            turn.report.skipped = Some(why);
             Ok(())
         }
     };
-    let _ = log.flush(db, &mut conn).await;
-    result.map(|()| report)
+    let _ = turn.log.flush(db, &mut conn).await;
+    result.map(|()| turn.report)
 }
 
 /// `sendTaskOrdersSyncStatus`: leases the given tasks and sends them (tasks another run holds are
@@ -248,18 +238,11 @@ pub async fn failed_mail(
     mut failures: Vec<Failure>,
 ) -> Result<Option<Mail>, DbError> {
     let mut conn = db.conn().await?;
-    let Some((group, name)) = shop_group(db, &mut conn, id_shop).await? else {
+    let Some(shop) = find_shop(db, &mut conn, id_shop).await? else {
         return Ok(None);
     };
-    let config = ShopConfig::load(
-        &mut conn,
-        &db.sql().cron.cron_config,
-        &CRON_KEYS,
-        id_shop,
-        group,
-    )
-    .await?;
-    let mut mail = failure_mail(db, &mut conn, &config, id_shop, &name, &mut failures).await?;
+    let config = shop_config(db, &mut conn, &shop).await?;
+    let mut mail = failure_mail(db, &mut conn, &config, id_shop, &shop.name, &mut failures).await?;
     mail.notices = notices::pending(db, &mut conn, id_shop)
         .await?
         .into_iter()

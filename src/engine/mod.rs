@@ -17,8 +17,8 @@ use crate::db::Db;
 use crate::error::{DbError, DbResultExt};
 use crate::hook::{availability, StateLists};
 use crate::model::LogLevel;
-use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, Value};
+use mysql_async::prelude::{FromRow, Queryable};
+use mysql_async::{Conn, FromRowError, Row, Value};
 use report::{mail_lists, CronReport, Failure, Mail, MailOutcome, ShopReport};
 use std::time::{Duration, Instant};
 
@@ -235,37 +235,97 @@ async fn run_shops(
     started: Instant,
     report: &mut CronReport,
 ) -> Result<(), DbError> {
+    let ctx = RunContext {
+        db,
+        http,
+        opts,
+        started,
+    };
     let mut conn = db.conn().await?;
-    let shops: Vec<(u32, u32, String)> = conn
-        .query(db.sql().cron.active_shops.as_str())
-        .await
-        .ctx("listing the shops")?;
-    for (id_shop, id_group, name) in shops {
-        if opts.shop.is_some_and(|s| s != id_shop) {
+    for shop in active_shops(db, &mut conn).await? {
+        if opts.shop.is_some_and(|s| s != shop.id_shop) {
             continue;
         }
-        let mut log = ProcessLogger::new(SYNC_ORDER_PROCESS);
-        let mut shop = ShopReport {
-            id_shop,
-            ..ShopReport::default()
-        };
-        let res = run_shop(
-            db, &mut conn, http, opts, started, id_shop, id_group, &name, &mut shop, &mut log,
-        )
-        .await;
-        if let Err(e) = &res {
-            let msg = format!("[Shop {id_shop}] Error : {e}");
-            log.error(msg.clone(), None);
-            shop.errors.push(msg);
+        let mut turn = ShopTurn::new(shop);
+        if let Err(e) = run_shop(&ctx, &mut conn, &mut turn).await {
+            let msg = format!("[Shop {}] Error : {e}", turn.shop.id_shop);
+            turn.log.error(msg.clone(), None);
+            turn.report.errors.push(msg);
         }
         // A database that failed mid-run may refuse the logs too: they are in the report anyway.
         if let Ok(mut c) = db.conn().await {
-            let _ = log.flush(db, &mut c).await;
+            let _ = turn.log.flush(db, &mut c).await;
         }
-        report.http_requests += u64::from(shop.requests);
-        report.shops.push(shop);
+        report.http_requests += u64::from(turn.report.requests);
+        report.shops.push(turn.report);
     }
     Ok(())
+}
+
+/// A row of the shop table.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ShopRow {
+    pub id_shop: u32,
+    pub id_group: u32,
+    pub name: String,
+}
+
+impl FromRow for ShopRow {
+    fn from_row_opt(row: Row) -> Result<Self, FromRowError> {
+        let (id_shop, id_group, name) = mysql_async::from_row_opt(row)?;
+        Ok(ShopRow {
+            id_shop,
+            id_group,
+            name,
+        })
+    }
+}
+
+/// The active shops, in id order.
+async fn active_shops(db: &Db, conn: &mut Conn) -> Result<Vec<ShopRow>, DbError> {
+    conn.query(db.sql().cron.active_shops.as_str())
+        .await
+        .ctx("listing the shops")
+}
+
+/// An active shop by id (`None` when there is no such active shop).
+pub(crate) async fn find_shop(
+    db: &Db,
+    conn: &mut Conn,
+    id_shop: u32,
+) -> Result<Option<ShopRow>, DbError> {
+    Ok(active_shops(db, conn)
+        .await?
+        .into_iter()
+        .find(|s| s.id_shop == id_shop))
+}
+
+/// What a run hands to every shop it opens.
+pub(crate) struct RunContext<'a> {
+    pub db: &'a Db,
+    pub http: &'a reqwest::Client,
+    pub opts: &'a CronOptions,
+    pub started: Instant,
+}
+
+/// One shop's turn in a run: the shop, what the run did there and the log rows it wrote.
+pub(crate) struct ShopTurn {
+    pub shop: ShopRow,
+    pub report: ShopReport,
+    pub log: ProcessLogger,
+}
+
+impl ShopTurn {
+    pub fn new(shop: ShopRow) -> Self {
+        ShopTurn {
+            report: ShopReport {
+                id_shop: shop.id_shop,
+                ..ShopReport::default()
+            },
+            shop,
+            log: ProcessLogger::new(SYNC_ORDER_PROCESS),
+        }
+    }
 }
 
 /// A shop ready for API calls, or why it is skipped (gate closed, no token, API unreachable).
@@ -301,27 +361,21 @@ pub(crate) async fn gate(
 }
 
 /// Reads the shop's configuration, applies the gate of SPEC §1 and resolves the store.
-#[allow(clippy::too_many_arguments)]
 pub(crate) async fn open_shop<'a>(
-    db: &'a Db,
+    ctx: &RunContext<'a>,
     conn: &mut Conn,
-    http: &reqwest::Client,
-    opts: &'a CronOptions,
-    started: Instant,
-    id_shop: u32,
-    id_group: u32,
-    report: &mut ShopReport,
-    log: &mut ProcessLogger,
+    turn: &mut ShopTurn,
 ) -> Result<OpenShop<'a>, DbError> {
+    let RunContext {
+        db,
+        http,
+        opts,
+        started,
+    } = *ctx;
+    let ShopTurn { shop, report, log } = turn;
+    let id_shop = shop.id_shop;
     let prefix = format!("[Shop {id_shop}]");
-    let config = ShopConfig::load(
-        conn,
-        &db.sql().cron.cron_config,
-        &CRON_KEYS,
-        id_shop,
-        id_group,
-    )
-    .await?;
+    let config = shop_config(db, conn, shop).await?;
     if let Err(msg) = gate(db, conn, &config, id_shop, log).await? {
         return Ok(OpenShop::Skipped(msg));
     }
@@ -374,61 +428,50 @@ pub(crate) async fn open_shop<'a>(
     Ok(OpenShop::Ready(Box::new(run), config))
 }
 
-/// The shop group of a shop (`None` when the shop does not exist).
-pub(crate) async fn shop_group(
+/// The CRON's configuration keys of a shop (shop → group → global).
+pub(crate) async fn shop_config(
     db: &Db,
     conn: &mut Conn,
-    id_shop: u32,
-) -> Result<Option<(u32, String)>, DbError> {
-    let shops: Vec<(u32, u32, String)> = conn
-        .query(db.sql().cron.active_shops.as_str())
-        .await
-        .ctx("listing the shops")?;
-    Ok(shops
-        .into_iter()
-        .find(|s| s.0 == id_shop)
-        .map(|s| (s.1, s.2)))
+    shop: &ShopRow,
+) -> Result<ShopConfig, DbError> {
+    ShopConfig::load(
+        conn,
+        &db.sql().cron.cron_config,
+        &CRON_KEYS,
+        shop.id_shop,
+        shop.id_group,
+    )
+    .await
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn run_shop(
-    db: &Db,
+    ctx: &RunContext<'_>,
     conn: &mut Conn,
-    http: &reqwest::Client,
-    opts: &CronOptions,
-    started: Instant,
-    id_shop: u32,
-    id_group: u32,
-    shop_name: &str,
-    report: &mut ShopReport,
-    log: &mut ProcessLogger,
+    turn: &mut ShopTurn,
 ) -> Result<(), DbError> {
-    let (run, config) = match open_shop(
-        db, conn, http, opts, started, id_shop, id_group, report, log,
-    )
-    .await?
-    {
+    let (run, config) = match open_shop(ctx, conn, turn).await? {
         OpenShop::Ready(run, config) => (run, config),
         OpenShop::Skipped(why) => {
-            report.skipped = Some(why);
+            turn.report.skipped = Some(why);
             return Ok(());
         }
     };
+    let ShopTurn { report, log, .. } = turn;
     tickets::check(&run, conn, report, log).await?;
     send::send_due(&run, conn, report, log).await?;
     report.requests = run.api.stats().requests as u32;
-    finish_shop(db, conn, &config, shop_name, report, log).await
+    finish_shop(ctx.db, conn, &config, turn).await
 }
 
 /// The failure e-mail and the summary line of a shop.
-pub(crate) async fn finish_shop(
+async fn finish_shop(
     db: &Db,
     conn: &mut Conn,
     config: &ShopConfig,
-    shop_name: &str,
-    report: &mut ShopReport,
-    log: &mut ProcessLogger,
+    turn: &mut ShopTurn,
 ) -> Result<(), DbError> {
+    let ShopTurn { shop, report, log } = turn;
+    let shop_name = shop.name.as_str();
     let prefix = format!("[Shop {}]", report.id_shop);
     let id_lang = mail_lang(config);
     fill_failure_names(db, conn, id_lang, &mut report.failures).await?;

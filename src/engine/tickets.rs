@@ -7,8 +7,8 @@ use crate::api::{ApiError, Ticket};
 use crate::db::logger::ProcessLogger;
 use crate::error::{DbError, DbResultExt};
 use crate::model::{LogLevel, TicketState};
-use mysql_async::prelude::Queryable;
-use mysql_async::Conn;
+use mysql_async::prelude::{FromRow, Queryable};
+use mysql_async::{Conn, FromRowError, Row};
 use std::collections::VecDeque;
 use tokio::task::JoinSet;
 
@@ -88,6 +88,32 @@ struct BatchTask {
     age_minutes: i64,
     sf_id: Option<i64>,
     reference: Option<String>,
+}
+
+/// The columns of `CronSql::batch_tasks`, in order.
+impl FromRow for BatchTask {
+    fn from_row_opt(row: Row) -> Result<Self, FromRowError> {
+        type Columns = (
+            u32,
+            u32,
+            u32,
+            Option<String>,
+            Option<i64>,
+            Option<String>,
+            Option<String>,
+        );
+        let (id_task, id_order, attempts, ticket_number, age, sf_id, reference): Columns =
+            mysql_async::from_row_opt(row)?;
+        Ok(BatchTask {
+            id_task,
+            id_order,
+            attempts,
+            ticket_number,
+            age_minutes: age.unwrap_or(0),
+            sf_id: sf_id.and_then(|s| s.trim().parse::<i64>().ok()),
+            reference: reference.filter(|r| !r.trim().is_empty()),
+        })
+    }
 }
 
 impl BatchTask {
@@ -241,33 +267,9 @@ async fn batch_tasks(
     conn: &mut Conn,
     batch: &str,
 ) -> Result<Vec<BatchTask>, DbError> {
-    type Row = (
-        u32,
-        u32,
-        u32,
-        Option<String>,
-        Option<i64>,
-        Option<String>,
-        Option<String>,
-    );
-    let rows: Vec<Row> = conn
-        .exec(run.db.sql().cron.batch_tasks.as_str(), (batch,))
+    conn.exec(run.db.sql().cron.batch_tasks.as_str(), (batch,))
         .await
-        .ctx("reading the tasks of a batch")?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(id_task, id_order, attempts, ticket_number, age, sf_id, reference)| BatchTask {
-                id_task,
-                id_order,
-                attempts,
-                ticket_number,
-                age_minutes: age.unwrap_or(0),
-                sf_id: sf_id.and_then(|s| s.trim().parse::<i64>().ok()),
-                reference: reference.filter(|r| !r.trim().is_empty()),
-            },
-        )
-        .collect())
+        .ctx("reading the tasks of a batch")
 }
 
 async fn requeue_batch(
