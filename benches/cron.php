@@ -73,7 +73,7 @@ foreach ($sizes as $n) {
         $idle = ['ext' => worker('ext', 'idle', $dbName, $sim), 'php' => worker('php', 'idle', $dbName, $sim)];
         out(sprintf('   idle child process peak RSS: php + extension %d kB, plain php %d kB', $idle['ext']['peak_rss_kb'], $idle['php']['peak_rss_kb']));
     }
-    foreach (in_array($n, $baselineSizes, true) ? ['ext', 'php'] : ['ext'] as $impl) {
+    foreach (in_array($n, $baselineSizes, true) ? ['ext', 'php', 'php-batch'] : ['ext'] as $impl) {
         bench_reset_tasks($pdo, $n);
         sim_prepare($sim, $n, $latency);
         $send = measured($impl, 'send', $pdo, $dbName, $sim);
@@ -85,7 +85,7 @@ foreach ($sizes as $n) {
         $q = queue_state($pdo);
         if ($q !== []) { throw new RuntimeException("$impl check left the queue as " . json_encode($q) . ': ' . json_encode($check)); }
         foreach (['send' => $send, 'check' => $check] as $phase => $r) {
-            out(sprintf('   %-3s %-5s wall %8.1f ms  HTTP %6d %-52s DB round trips %7d  peak RSS %6d kB',
+            out(sprintf('   %-9s %-5s wall %8.1f ms  HTTP %6d %-52s DB round trips %7d  peak RSS %6d kB',
                 $impl, $phase, $r['wall_ms'], $r['http']['requests'], json_encode($r['http']['per_route']), $r['db']['round_trips'], $r['peak_rss_kb']));
         }
         $results[$n][$impl] = ['send' => $send, 'check' => $check];
@@ -113,7 +113,8 @@ out("\n(b)/(d) CRON send, latency {$latency} ms (lower bound: ceil(N/100) POSTs,
 out(table(['tasks', 'implementation', 'wall', 'HTTP requests', 'DB round trips', 'peak RSS kB', 'ratio'], $rows));
 $rows = [];
 foreach ($results as $n => $r) {
-    foreach (['ext' => 'extension (GET per batch)', 'php' => 'php-curl baseline (GET per ticket)'] as $impl => $label) {
+    foreach (['ext' => 'extension (GET per batch)', 'php' => 'php-curl baseline (GET per ticket)',
+              'php-batch' => 'php-curl baseline (GET per batch, reference HEAD)'] as $impl => $label) {
         if (!isset($r[$impl])) { continue; }
         $c = $r[$impl]['check'];
         $rows[] = [$n, $label, $fmtMs($c['wall_ms']), $c['http']['requests'], $c['db']['round_trips'], $c['peak_rss_kb']];

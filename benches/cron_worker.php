@@ -1,7 +1,9 @@
 <?php
 /**
  * One measured CRON run in a fresh PHP process (so that its peak RSS is this run's):
- *   php [-d extension=...] benches/cron_worker.php ext|php send|check|idle DB SIM_BASE_URL
+ *   php [-d extension=...] benches/cron_worker.php ext|php|php-batch send|check|idle DB SIM_BASE_URL
+ * (php: the reference 1.2.0, tickets checked one GET each; php-batch: the same send, tickets checked
+ * per batch as the reference's current version does)
  * Prints one JSON line: wall_ms (around the run only), peak_rss_kb (VmHWM at the end), and what the
  * run reported.
  */
@@ -30,7 +32,11 @@ if ($impl === 'ext') {
     $cron = new CronBaseline(bench_pdo($db), $sim, BENCH_TOKEN);
     if ($phase !== 'idle') {
         $t = hrtime(true);
-        $result['report'] = $phase === 'send' ? $cron->sendStatuses() : $cron->checkTickets();
+        $result['report'] = match (true) {
+            $phase === 'send' => $cron->sendStatuses(),
+            $impl === 'php-batch' => $cron->checkTicketsByBatch(),
+            default => $cron->checkTickets(),
+        };
         $result['wall_ms'] = round((hrtime(true) - $t) / 1e6, 1);
     }
 }

@@ -95,7 +95,8 @@ out("\n(b)/(d) CRON send, simulator latency $lat ms");
 out(table(['tasks', '', 'wall', 'HTTP requests', 'DB round trips', 'peak RSS', 'ratio'], $rows));
 $rows = [];
 foreach ($c as $n => $x) {
-    foreach (['ext' => 'extension: one GET per batch', 'php' => 'PHP baseline: one GET per ticket'] as $impl => $label) {
+    foreach (['ext' => 'extension: one GET per batch', 'php' => 'PHP baseline: one GET per ticket',
+              'php-batch' => 'PHP baseline: one GET per batch (reference HEAD)'] as $impl => $label) {
         if (!isset($x[$impl])) { continue; }
         $k = $x[$impl]['check'];
         $rows[] = [$n, $label, $ms($k['wall_ms']), $k['http']['requests'], $k['db']['round_trips'], $mb($k['peak_rss_kb'])];
@@ -106,7 +107,7 @@ out(table(['tasks', '', 'wall', 'HTTP requests', 'DB round trips', 'peak RSS'], 
 if (isset($r['cron0'])) {
     $rows = [];
     foreach ($r['cron0']['results'] as $n => $x) {
-        foreach (['ext' => 'extension', 'php' => 'PHP baseline'] as $impl => $label) {
+        foreach (['ext' => 'extension', 'php' => 'PHP baseline', 'php-batch' => 'PHP baseline, check per batch'] as $impl => $label) {
             if (!isset($x[$impl])) { continue; }
             $rows[] = [$n, $label, $ms($x[$impl]['send']['wall_ms']), $ms($x[$impl]['check']['wall_ms']),
                 $x[$impl]['send']['http']['requests'] . ' / ' . $x[$impl]['check']['http']['requests'],

@@ -25,6 +25,12 @@
  *                        flight (the reference fetches them one after another)
  *   step D               succeeded and failed tasks deleted, one DELETE per task (ObjectModel::delete)
  *
+ * checkTicketsByBatch() = the same chain as the reference's CURRENT version checks it (module-behavior.md
+ * §4.3 [HEAD], since 2023): per run 100 CHECK tasks, their distinct batch ids, the ticket list of each
+ * batch (GET ticket?batchId=, paged; here 10 in flight where the SDK walks them one after another),
+ * tickets matched to tasks by payload reference; succeeded, canceled and failed tasks deleted one by
+ * one (ObjectModel::delete).
+ *
  * In the baseline's favour: one API session (GET /v1/me) and one PDO connection for all the pages,
  * where real successive CRON runs would open one each; HTTP keep-alive through one curl multi handle.
  */
@@ -206,6 +212,53 @@ final class CronBaseline
                 }
             }
             foreach ($done as $task) { $this->st['delete']->execute([$task['id_shoppingfeed_task_order']]); } // step D
+            $this->flushLogs();
+        }
+        $stats['http_requests'] = $this->httpRequests;
+        return $stats;
+    }
+
+    /** Every CHECK task's batch read, one paged ticket list per batch; finished tasks deleted. */
+    public function checkTicketsByBatch(): array
+    {
+        $stats = ['runs' => 0, 'succeeded' => 0, 'failed' => 0, 'pending' => 0, 'errors' => 0];
+        $after = 0;
+        while (true) {
+            $tasks = $this->taskOrders('CHECK_TICKET_SYNC_STATUS', 100, $after); // HEAD: LIMIT 100, fixed
+            if ($tasks === []) { break; }
+            $after = (int) end($tasks)['id_shoppingfeed_task_order'];
+            $stats['runs']++;
+            $byReference = [];
+            foreach ($tasks as $task) {
+                $sfOrder = $this->one('sfOrder', [(int) $task['id_order']]);
+                if ((string) $task['batch_id'] === '' || $sfOrder === null) {
+                    $stats['errors']++;
+                    continue;
+                }
+                $byReference[(string) $sfOrder['id_order_marketplace']] = $task;
+            }
+            $batches = array_values(array_unique(array_map(static fn ($t) => (string) $t['batch_id'], $byReference)));
+            $done = [];
+            foreach ($this->batchTickets($this->store(), $batches) as $ticket) {
+                $task = $byReference[(string) ($ticket['payload']['reference'] ?? '')] ?? null;
+                if ($task === null) { continue; } // a ticket of a task outside this page
+                switch ($ticket['state'] ?? '') {
+                    case 'succeed':
+                    case 'canceled': // HEAD: canceled is a success (logged with its details)
+                        $this->log('success', "[Order: {$task['id_order']}] Ticket status : {$ticket['state']}", (int) $task['id_order']);
+                        $stats['succeeded']++;
+                        $done[] = $task;
+                        break;
+                    case 'failed':
+                        $this->log('error', "[Order: {$task['id_order']}] Ticket status : failed. Ticket details: " . json_encode($ticket), (int) $task['id_order']);
+                        $stats['failed']++;
+                        $done[] = $task;
+                        break;
+                    default:
+                        $stats['pending']++;
+                }
+            }
+            foreach ($done as $task) { $this->st['delete']->execute([$task['id_shoppingfeed_task_order']]); }
             $this->flushLogs();
         }
         $stats['http_requests'] = $this->httpRequests;
