@@ -480,3 +480,61 @@ async fn each_shop_sends_and_checks_its_own_orders_with_its_own_token() {
     sim.shutdown().await;
     t.drop_db().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_keeps_the_lock_until_its_mails_are_recorded_and_a_refused_mail_loses_nothing() {
+    use shoppingfeed_sync::engine::report::MailOutcome;
+    use shoppingfeed_sync::engine::start_cron;
+    let (t, sim) = setup().await;
+    let id = queue(&t, state::SHIPPED).await;
+    control(
+        &sim,
+        "POST",
+        "/_sim/outcomes/default",
+        json!({"outcome": "failed", "message": "Carrier not accepted"}),
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let o = CronOptions {
+        requeue_delay_minutes: 5,
+        ..opts(&sim)
+    };
+    run_cron(&t.db, &http, &o).await.expect("send");
+    run_cron(&t.db, &http, &o).await.expect("running");
+
+    let run = start_cron(&t.db, &http, &o).await.expect("check");
+    let mail = run.report.shops[0].mail.clone().expect("a failure mail");
+    assert!(
+        mail.text_list.contains("Carrier not accepted"),
+        "{}",
+        mail.text_list
+    );
+    // While the mailer runs, the run still holds the lock.
+    assert!(run_cron(&t.db, &http, &o).await.expect("overlap").locked);
+    let report = run.finish(&t.db, &[MailOutcome::Refused]).await;
+    let errors = &report.shops[0].errors;
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("the mailer returned false")),
+        "{errors:?}"
+    );
+
+    // The next run mails the same order again (nothing new failed), and once accepted it is gone.
+    let run = start_cron(&t.db, &http, &o).await.expect("next");
+    assert!(!run.report.locked);
+    assert!(run.report.shops[0].failures.is_empty());
+    let again = run.report.shops[0].mail.clone().expect("mailed again");
+    assert_eq!(again.text_list, mail.text_list);
+    let report = run.finish(&t.db, &[MailOutcome::Accepted]).await;
+    assert!(
+        report.shops[0].errors.is_empty(),
+        "{:?}",
+        report.shops[0].errors
+    );
+    let last = run_cron(&t.db, &http, &o).await.expect("last");
+    assert!(last.shops[0].mail.is_none(), "{:?}", last.shops[0].mail);
+    assert_eq!(t.tasks(id).await[0].attempts, 1);
+    sim.shutdown().await;
+    t.drop_db().await;
+}
