@@ -142,12 +142,22 @@ namespace {
             throw new \Error('Provided by the shoppingfeed_sync extension.');
         }
 
+        protected function forward(mixed $action)
+        {
+            throw new \Error('Provided by the shoppingfeed_sync extension.');
+        }
+
         public function getConveyor()
         {
             throw new \Error('Provided by the shoppingfeed_sync extension.');
         }
 
         public function getTaskOrders()
+        {
+            throw new \Error('Provided by the shoppingfeed_sync extension.');
+        }
+
+        protected function l(mixed $string, mixed $source)
         {
             throw new \Error('Provided by the shoppingfeed_sync extension.');
         }

@@ -10,19 +10,22 @@ use crate::engine::conveyor::{self, Prepared, TaskOrder};
 use crate::engine::report::{Failure, ShopReport};
 use crate::hook::{self, HookOutcome, SaveOrderOutcome};
 use crate::model::{Operation, TaskAction};
+use crate::php::convert::truthy;
 use crate::php::convert::{id_from_zval, string_from_zval};
 use crate::php::cron::{failure_array, mail_array, send_mail};
+use crate::php::exceptions::{throwable, Kind};
 use crate::php::plain_class::{
-    self, bool_zval, method, protected_property, set_property, with_property, Call, Method, Param,
+    self, bool_zval, call_method, method, protected_property, set_property, with_property, Call,
+    Method, Param,
 };
 use crate::php::settings;
 use crate::runtime;
 use ext_php_rs::boxed::ZBox;
 use ext_php_rs::builders::ClassBuilder;
-use ext_php_rs::exception::PhpResult;
+use ext_php_rs::exception::{PhpException, PhpResult};
 use ext_php_rs::flags::DataType;
 use ext_php_rs::types::ZendObject;
-use ext_php_rs::types::{ZendHashTable, Zval};
+use ext_php_rs::types::{ZendCallable, ZendHashTable, Zval};
 
 /// The PHP class name.
 pub const CLASS_NAME: &str = "ShoppingfeedOrderSyncActions";
@@ -302,6 +305,36 @@ fn set_model_object(call: &mut Call) -> PhpResult<Zval> {
     Ok(Zval::new())
 }
 
+/// Classlib's `DefaultActions::forward($action)`: `(bool) $this->$action()`. Classlib echoes
+/// "not defined" and exits for a non-callable name, which would end the merchant's request: this
+/// throws instead.
+fn forward(call: &mut Call) -> PhpResult<Zval> {
+    let name = call.string_arg(0, "action")?;
+    match call_method(call.this, &name, vec![]) {
+        None => Err(throwable(Kind::Base, format!("{name} not defined"))),
+        // The action threw: its exception propagates.
+        Some(Err(())) => Ok(Zval::new()),
+        Some(Ok(ret)) => Ok(bool_zval(truthy(&ret))),
+    }
+}
+
+/// Classlib's `DefaultActions::l($string, $source)`: PrestaShop's translation in the reference
+/// module's domain (`shoppingfeed`, where an override's strings were translated), or the string
+/// itself outside PrestaShop.
+fn translate(call: &mut Call) -> PhpResult<Zval> {
+    let text = call.arg(0, 2)?;
+    let source = call.arg(1, 2)?;
+    if let Ok(t) = ZendCallable::try_from_name("Translate::getModuleTranslation") {
+        return t
+            .try_call(vec![&REFERENCE_MODULE, text, source])
+            .map_err(|e| PhpException::from(format!("Translate::getModuleTranslation: {e}")));
+    }
+    Ok(text.shallow_clone())
+}
+
+/// The reference module's name, its translation domain.
+const REFERENCE_MODULE: &str = "shoppingfeed";
+
 fn methods() -> Vec<Method> {
     vec![
         // A no-op, so that subclasses may call parent::__construct() or not.
@@ -331,6 +364,13 @@ fn methods() -> Vec<Method> {
             "getConveyor",
             [],
             get_conveyor
+        ),
+        method!(protected "ShoppingfeedOrderSyncActions", "forward", [Param { name: "action", ty: DataType::Mixed }], forward),
+        method!(
+            protected "ShoppingfeedOrderSyncActions",
+            "l",
+            [Param { name: "string", ty: DataType::Mixed }, Param { name: "source", ty: DataType::Mixed }],
+            translate
         ),
         method!("ShoppingfeedOrderSyncActions", "saveOrder", [], |c| {
             action(c, OrderSyncActions::save_order)

@@ -9,32 +9,15 @@
 use crate::php::convert::truthy;
 use crate::php::exceptions::{throwable, Kind};
 use crate::php::plain_class::{
-    self, bool_zval, method, protected_property, set_property, this_zval, with_property, Call,
-    Method, Param,
+    self, bool_zval, call_method, method, protected_property, set_property, this_zval,
+    with_property, Call, Method, Param,
 };
 use ext_php_rs::boxed::ZBox;
 use ext_php_rs::builders::ClassBuilder;
 use ext_php_rs::exception::PhpResult;
 use ext_php_rs::flags::{ClassFlags, DataType};
-use ext_php_rs::types::{ZendCallable, ZendHashTable, ZendObject, Zval};
+use ext_php_rs::types::{ZendHashTable, ZendObject, Zval};
 use ext_php_rs::zend::{ClassEntry, ExecutorGlobals};
-
-/// Calls `$object->$method(...$args)` if it is publicly callable; `None` when it is not.
-fn call_method(
-    object: &mut ZendObject,
-    method: &str,
-    args: Vec<&dyn ext_php_rs::convert::IntoZvalDyn>,
-) -> Option<Result<Zval, ()>> {
-    let mut this = Zval::new();
-    this.set_object(object);
-    let mut pair = ZendHashTable::new();
-    pair.push(this).ok()?;
-    pair.push(method).ok()?;
-    let mut callable = Zval::new();
-    callable.set_hashtable(pair);
-    let callable = ZendCallable::new_owned(callable).ok()?;
-    Some(callable.try_call(args).map_err(|_| ()))
-}
 
 fn set_model_object(call: &mut Call) -> PhpResult<Zval> {
     let value = call.arg(0, 1)?.shallow_clone();

@@ -9,10 +9,10 @@
 
 use ext_php_rs::args::Arg;
 use ext_php_rs::builders::{ClassBuilder, ClassProperty, FunctionBuilder};
-use ext_php_rs::convert::IntoZval;
+use ext_php_rs::convert::{IntoZval, IntoZvalDyn};
 use ext_php_rs::exception::{PhpException, PhpResult};
 use ext_php_rs::flags::{DataType, MethodFlags, PropertyFlags};
-use ext_php_rs::types::{ZendEmptyArray, ZendHashTable, ZendObject, ZendStr, Zval};
+use ext_php_rs::types::{ZendCallable, ZendEmptyArray, ZendHashTable, ZendObject, ZendStr, Zval};
 use ext_php_rs::zend::{ce, run_handler, ExecuteData};
 use std::panic::AssertUnwindSafe;
 use std::ptr;
@@ -33,16 +33,23 @@ pub struct Param {
 /// A method body: `$this` and the arguments as given → the return value.
 pub type Body = fn(&mut Call) -> PhpResult<Zval>;
 
-/// One public method of a hand-registered class.
+/// One method of a hand-registered class.
 pub struct Method {
     pub name: &'static str,
     pub params: &'static [Param],
     pub handler: FunctionHandler,
+    pub visibility: MethodFlags,
 }
 
-/// Declares a [`Method`]: `method!("Class", "name", [params], body)`. Each use gets its own
-/// `extern` handler, which calls [`dispatch`].
+/// Declares a public [`Method`]: `method!("Class", "name", [params], body)`, or a protected one:
+/// `method!(protected "Class", ...)`. Each use gets its own `extern` handler, which calls
+/// [`dispatch`].
 macro_rules! method {
+    (protected $($rest:tt)*) => {{
+        let mut m = $crate::php::plain_class::method!($($rest)*);
+        m.visibility = ::ext_php_rs::flags::MethodFlags::Protected;
+        m
+    }};
     ($class:literal, $name:literal, [$($param:expr),* $(,)?], $body:expr) => {{
         ::ext_php_rs::zend_fastcall! {
             extern fn handler(
@@ -56,6 +63,7 @@ macro_rules! method {
             name: $name,
             params: &[$($param),*],
             handler,
+            visibility: ::ext_php_rs::flags::MethodFlags::Public,
         }
     }};
 }
@@ -199,6 +207,23 @@ pub fn set_property(object: &mut ZendObject, name: &str, value: Zval) -> PhpResu
         .map_err(|e| PhpException::from(format!("cannot set ${name}: {e}")))
 }
 
+/// Calls `$object->$method(...$args)` if it is callable from the current scope; `None` when not.
+pub fn call_method(
+    object: &mut ZendObject,
+    method: &str,
+    args: Vec<&dyn IntoZvalDyn>,
+) -> Option<Result<Zval, ()>> {
+    let mut this = Zval::new();
+    this.set_object(object);
+    let mut pair = ZendHashTable::new();
+    pair.push(this).ok()?;
+    pair.push(method).ok()?;
+    let mut callable = Zval::new();
+    callable.set_hashtable(pair);
+    let callable = ZendCallable::new_owned(callable).ok()?;
+    Some(callable.try_call(args).map_err(|_| ()))
+}
+
 /// `$object` as a return value (`return $this`).
 pub fn this_zval(object: &mut ZendObject) -> Zval {
     let mut zv = Zval::new();
@@ -243,7 +268,7 @@ pub fn method_builder(m: &Method) -> (FunctionBuilder<'static>, MethodFlags) {
     for p in m.params {
         b = b.arg(Arg::new(p.name, p.ty));
     }
-    (b, MethodFlags::Public)
+    (b, m.visibility)
 }
 
 /// Adds `methods` and `properties` to `builder`.

@@ -208,6 +208,37 @@ echo json_encode(array("ok" => $ok, "seen" => $h->seen)), "\n";
         $this->assertCount(1, Shop::tasks($id));
     }
 
+    public function testClasslibsForwardAndTranslationHelpersAreThere(): void
+    {
+        $id = Shop::order(Shop::CANCELED);
+        $r = $this->child('
+class ShoppingfeedOrderSyncActionsOverride extends ShoppingfeedOrderSyncActions
+{
+    public function queue() { return $this->forward("saveTaskOrder"); }
+    public function queueHidden() { return $this->forward("hidden"); }
+    protected function hidden() { return 1; }
+    public function missing() { try { $this->forward("nope"); } catch (Shoppingfeed\Sync\Exception $e) { return $e->getMessage(); } }
+    public function text() { return $this->l("Order registered", "ShoppingfeedOrderSyncActions"); }
+}
+$o = new ShoppingfeedOrderSyncActionsOverride();
+$o->setConveyor(array("id_order" => ' . $id . ', "order_action" => "SYNC_STATUS"));
+$out = array("queue" => $o->queue(), "hidden" => $o->queueHidden(), "missing" => $o->missing(), "plain" => $o->text());
+// Inside PrestaShop, l() is the translation in the domain of the reference module.
+// (declared at run time: a top-level class would exist from the start of the script)
+eval(\'class Translate { public static function getModuleTranslation($module, $string, $source) { return "$module/$source: $string"; } }\');
+$out["translated"] = $o->text();
+echo json_encode($out), "\n";
+');
+        $this->assertSame([
+            'queue' => true,
+            'hidden' => true,
+            'missing' => 'nope not defined',
+            'plain' => 'Order registered',
+            'translated' => 'shoppingfeed/ShoppingfeedOrderSyncActions: Order registered',
+        ], $r);
+        $this->assertCount(1, Shop::tasks($id));
+    }
+
     public function testAMockOfTheActionsAcceptsReferenceReturnValues(): void
     {
         $mock = $this->createMock(ShoppingfeedOrderSyncActions::class);
