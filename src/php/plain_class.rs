@@ -3,9 +3,12 @@
 //!
 //! `#[php_impl]` always declares a return type (`: bool`, `: void`...), and PHP refuses a child
 //! method without one ("Declaration ... must be compatible with ...: bool"). Here methods declare
-//! no return type, parameters only the type the reference's code relied on, and the state lives
-//! in declared `protected` properties, as in Classlib's `DefaultActions`/`ActionsHandler`: an
-//! override reads `$this->conveyor`, may skip `parent::__construct()`, and is cloneable.
+//! no return type, parameter types only where an untyped override stays compatible with them
+//! (`array`, `string`: a child may widen a parameter, never drop a return type), and the state
+//! lives in declared `protected` properties, as in Classlib's `DefaultActions`/`ActionsHandler`:
+//! an override reads `$this->conveyor`, may skip `parent::__construct()`, and is cloneable.
+//! Argument counts and types are checked here as PHP checks a typed parameter (TypeError,
+//! ArgumentCountError); extra arguments are accepted, as by a userland method.
 
 use ext_php_rs::args::Arg;
 use ext_php_rs::builders::{ClassBuilder, ClassProperty, FunctionBuilder};
