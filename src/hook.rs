@@ -171,6 +171,15 @@ async fn queue_order(
     let Some(link) = order.link.clone() else {
         return Ok(HookOutcome::NotShoppingFeedOrder);
     };
+    let lists = StateLists::read(&config, |e| {
+        log.order(LogLevel::Error, id_order, &e);
+    });
+    let state = new_state.unwrap_or(order.current_state);
+    // A state no list maps is never synchronized, gate open or not: nothing to report.
+    if !lists.contains(state) {
+        return Ok(HookOutcome::UnmappedState(state));
+    }
+    // The gate closed: this status is lost for Shopping Feed, which the merchant must see.
     if let Err(why) = availability(&config, order.legacy_installed, order.legacy_active) {
         log.order(
             LogLevel::Error,
@@ -181,13 +190,6 @@ async fn queue_order(
             ),
         );
         return Ok(HookOutcome::Unavailable(why));
-    }
-    let lists = StateLists::read(&config, |e| {
-        log.order(LogLevel::Error, id_order, &e);
-    });
-    let state = new_state.unwrap_or(order.current_state);
-    if !lists.contains(state) {
-        return Ok(HookOutcome::UnmappedState(state));
     }
     if !link.has_identifier() {
         match orders::reference_from_messages(db, conn, id_order).await? {
@@ -233,10 +235,12 @@ pub enum SaveOrderOutcome {
     AlreadySaved,
     NotShoppingFeedOrder,
     UnknownOrder,
-    Unavailable(Unavailable),
 }
 
 /// Creates the `shoppingfeed_order` row of an order imported by the legacy module (`sfpayment`).
+/// The row is saved even while synchronization is unavailable (it records where the order comes
+/// from, it synchronizes nothing), so that the order's status changes are synchronized once the
+/// gate opens; an ERROR row tells the merchant that, until then, they are not.
 pub async fn save_order(db: &Db, id_order: u32) -> Result<SaveOrderOutcome, DbError> {
     let mut log = ProcessLogger::new(DEFAULT_PROCESS);
     let mut conn = db.conn().await?;
@@ -264,14 +268,6 @@ async fn save_order_inner(
     if order.module.as_deref() != Some(SF_PAYMENT_MODULE) {
         return Ok(SaveOrderOutcome::NotShoppingFeedOrder);
     }
-    if let Err(why) = availability(&config, order.legacy_installed, order.legacy_active) {
-        log.order(
-            LogLevel::Error,
-            id_order,
-            &format!("SF Order not imported; {}", why.message(order.id_shop)),
-        );
-        return Ok(SaveOrderOutcome::Unavailable(why));
-    }
     if order.link.is_some() {
         return Ok(SaveOrderOutcome::AlreadySaved);
     }
@@ -284,7 +280,17 @@ async fn save_order_inner(
     // in which case the hook path fills it in later.
     let reference = orders::reference_from_messages(db, conn, id_order).await?;
     if orders::insert_link(db, conn, id_order, &order.payment, reference.as_deref()).await? {
-        log.order(LogLevel::Success, id_order, "SF Order successfully saved");
+        match availability(&config, order.legacy_installed, order.legacy_active) {
+            Ok(()) => log.order(LogLevel::Success, id_order, "SF Order successfully saved"),
+            Err(why) => log.order(
+                LogLevel::Error,
+                id_order,
+                &format!(
+                    "SF Order successfully saved, but its status changes are not synchronized; {}",
+                    why.message(order.id_shop)
+                ),
+            ),
+        }
         Ok(SaveOrderOutcome::Saved)
     } else {
         Ok(SaveOrderOutcome::AlreadySaved)

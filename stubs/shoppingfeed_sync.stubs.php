@@ -17,42 +17,52 @@
 namespace Shoppingfeed\Sync {
     class ActionsHandler
     {
+        protected $actions = [];
+
+        protected $conveyor = [];
+
+        protected $modelObject = null;
+
         public function __construct()
         {
             throw new \Error('Provided by the shoppingfeed_sync extension.');
         }
 
-        public function addActions(mixed ...$actions): \Shoppingfeed\Sync\ActionsHandler
+        public function addActions(mixed $actions)
         {
             throw new \Error('Provided by the shoppingfeed_sync extension.');
         }
 
-        public function getConveyor(): array
+        public function getConveyor()
         {
             throw new \Error('Provided by the shoppingfeed_sync extension.');
         }
 
-        public function process(string $chain): bool
+        public function process(string $chain)
         {
             throw new \Error('Provided by the shoppingfeed_sync extension.');
         }
 
-        public function setConveyor(array $conveyor): \Shoppingfeed\Sync\ActionsHandler
+        public function setConveyor(array $conveyorData)
         {
             throw new \Error('Provided by the shoppingfeed_sync extension.');
         }
 
-        public function setModelObject(mixed $model_object): \Shoppingfeed\Sync\ActionsHandler
+        public function setModelObject(mixed $modelObject)
         {
             throw new \Error('Provided by the shoppingfeed_sync extension.');
         }
     }
 
-    class Exception extends \RuntimeException
+    class Exception extends \RuntimeException implements \Shoppingfeed\Sync\ExceptionInterface
     {
     }
 
-    class InvalidArgumentException extends \InvalidArgumentException
+    interface ExceptionInterface extends \Throwable
+    {
+    }
+
+    class InvalidArgumentException extends \InvalidArgumentException implements \Shoppingfeed\Sync\ExceptionInterface
     {
     }
 
@@ -123,62 +133,76 @@ namespace {
 
     class ShoppingfeedOrderSyncActions
     {
+        protected $conveyor = [];
+
+        protected $modelObject = null;
+
         public function __construct()
         {
             throw new \Error('Provided by the shoppingfeed_sync extension.');
         }
 
-        public function getConveyor(): array
+        protected function forward(mixed $action)
         {
             throw new \Error('Provided by the shoppingfeed_sync extension.');
         }
 
-        public function getTaskOrders(): bool
+        public function getConveyor()
         {
             throw new \Error('Provided by the shoppingfeed_sync extension.');
         }
 
-        public function prepareTaskOrdersCheckTicketsSyncStatus(): bool
+        public function getTaskOrders()
         {
             throw new \Error('Provided by the shoppingfeed_sync extension.');
         }
 
-        public function prepareTaskOrdersSyncStatus(): bool
+        protected function l(mixed $string, mixed $source)
         {
             throw new \Error('Provided by the shoppingfeed_sync extension.');
         }
 
-        public function saveOrder(): bool
+        public function prepareTaskOrdersCheckTicketsSyncStatus()
         {
             throw new \Error('Provided by the shoppingfeed_sync extension.');
         }
 
-        public function saveTaskOrder(): bool
+        public function prepareTaskOrdersSyncStatus()
         {
             throw new \Error('Provided by the shoppingfeed_sync extension.');
         }
 
-        public function sendFailedTaskOrdersMail(): bool
+        public function saveOrder()
         {
             throw new \Error('Provided by the shoppingfeed_sync extension.');
         }
 
-        public function sendTaskOrdersCheckTicketsSyncStatus(): bool
+        public function saveTaskOrder()
         {
             throw new \Error('Provided by the shoppingfeed_sync extension.');
         }
 
-        public function sendTaskOrdersSyncStatus(): bool
+        public function sendFailedTaskOrdersMail()
         {
             throw new \Error('Provided by the shoppingfeed_sync extension.');
         }
 
-        public function setConveyor(array $conveyor): void
+        public function sendTaskOrdersCheckTicketsSyncStatus()
         {
             throw new \Error('Provided by the shoppingfeed_sync extension.');
         }
 
-        public function setModelObject(mixed $model_object): void
+        public function sendTaskOrdersSyncStatus()
+        {
+            throw new \Error('Provided by the shoppingfeed_sync extension.');
+        }
+
+        public function setConveyor(array $conveyorData)
+        {
+            throw new \Error('Provided by the shoppingfeed_sync extension.');
+        }
+
+        public function setModelObject(mixed $modelObject)
         {
             throw new \Error('Provided by the shoppingfeed_sync extension.');
         }

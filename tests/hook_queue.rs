@@ -745,30 +745,112 @@ async fn save_order_links_sfpayment_orders_only() {
         ))
     );
 
-    t.config("SHOPPINGFEED_ORDER_SYNC_ENABLED", "0", None, None)
-        .await;
-    let closed = t
-        .order_with(OrderSpec {
-            sf_linked: false,
-            ..OrderSpec::new(state::PAYMENT_ACCEPTED)
-        })
-        .await;
-    assert_eq!(
-        hook::save_order(&t.db, closed).await.unwrap(),
-        SaveOrderOutcome::Unavailable(Unavailable::Disabled)
-    );
-    assert_eq!(t.sf_order(closed).await, None);
-    let last = t.logs(Some("error")).await.pop().unwrap();
-    assert_eq!(
-        last.0,
-        format!(
-            "[Order: {closed}] SF Order not imported; {}",
-            Unavailable::Disabled.message(1)
-        )
-    );
-    assert_eq!(last.3, Some(closed));
     assert!(t.all_tasks().await.is_empty(), "save_order queues nothing");
     t.drop_db().await;
+}
+
+/// An order validated while the gate is closed is linked anyway, with an ERROR saying its statuses
+/// are not synchronized; its mapped status changes while closed each log an ERROR (nothing
+/// queued), unmapped ones nothing; once the gate opens, its next status change is queued.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_validated_while_the_gate_is_closed_is_synchronized_once_it_opens() {
+    for gate in [Gate::Disabled, Gate::LegacyMissing, Gate::LegacyShips] {
+        let t = available().await;
+        let expected = match gate {
+            Gate::Disabled => {
+                t.config("SHOPPINGFEED_ORDER_SYNC_ENABLED", "0", None, None)
+                    .await;
+                Unavailable::Disabled
+            }
+            Gate::LegacyMissing => {
+                t.uninstall_legacy_module().await;
+                Unavailable::LegacyNotInstalled
+            }
+            _ => {
+                t.config("SHOPPING_FLUX_STATUS_SHIPPED", "checked", None, None)
+                    .await;
+                Unavailable::LegacySyncsOrders
+            }
+        };
+        let id = t
+            .order_with(OrderSpec {
+                sf_linked: false,
+                ..OrderSpec::new(state::PAYMENT_ACCEPTED)
+            })
+            .await;
+        t.message(id, "Numéro de commande Amazon :AMZ-1").await;
+        assert_eq!(
+            hook::save_order(&t.db, id).await.unwrap(),
+            SaveOrderOutcome::Saved,
+            "{gate:?}"
+        );
+        assert_eq!(
+            t.sf_order(id).await,
+            Some(("Amazon".to_string(), Some("AMZ-1".to_string()), None)),
+            "{gate:?}: linked while the gate is closed"
+        );
+        let errors = t.logs(Some("error")).await;
+        assert_eq!(
+            errors,
+            vec![(
+                format!(
+                    "[Order: {id}] SF Order successfully saved, but its status changes are not synchronized; {}",
+                    expected.message(1)
+                ),
+                "error".to_string(),
+                "Order".to_string(),
+                Some(id)
+            )],
+            "{gate:?}"
+        );
+        assert!(t.logs(Some("success")).await.is_empty(), "{gate:?}");
+
+        // Unmapped state while closed: nothing to synchronize, nothing logged.
+        assert_eq!(
+            hook(&t, id, state::PAYMENT_ACCEPTED).await,
+            HookOutcome::UnmappedState(state::PAYMENT_ACCEPTED),
+            "{gate:?}"
+        );
+        assert_eq!(t.logs(Some("error")).await.len(), 1, "{gate:?}");
+        // Mapped state while closed: not queued, and the merchant is told why.
+        assert_eq!(
+            hook(&t, id, state::SHIPPED).await,
+            HookOutcome::Unavailable(expected.clone()),
+            "{gate:?}"
+        );
+        assert!(t.all_tasks().await.is_empty(), "{gate:?}");
+        let last = t.logs(Some("error")).await.pop().unwrap();
+        assert_eq!(
+            last.0,
+            format!(
+                "[Order: {id}] Order not registered for synchronization; {}",
+                expected.message(1)
+            ),
+            "{gate:?}"
+        );
+
+        // The gate opens: the order's next change is queued.
+        match gate {
+            Gate::Disabled => {
+                t.config("SHOPPINGFEED_ORDER_SYNC_ENABLED", "1", None, None)
+                    .await
+            }
+            Gate::LegacyMissing => t.install_legacy_module(true, 1).await,
+            _ => {
+                t.config("SHOPPING_FLUX_STATUS_SHIPPED", "", None, None)
+                    .await
+            }
+        }
+        assert!(
+            matches!(
+                hook(&t, id, state::CANCELED).await,
+                HookOutcome::Queued { .. }
+            ),
+            "{gate:?}"
+        );
+        assert_eq!(t.all_tasks().await.len(), 1, "{gate:?}");
+        t.drop_db().await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,33 +1,61 @@
-//! `ShoppingfeedOrderSyncActions`: the reference module's actions class, native. A PHP class may
-//! extend it (`ShoppingfeedOrderSyncActionsOverride`, PHPUnit mocks): the handler calls every
-//! method through PHP, so overrides win.
+//! `ShoppingfeedOrderSyncActions`: the reference module's actions class, native, declared as the
+//! reference declares it (Classlib's `DefaultActions`: `protected $conveyor = []`,
+//! `protected $modelObject`, methods without parameter or return types) so that an override
+//! `ShoppingfeedOrderSyncActionsOverride extends ShoppingfeedOrderSyncActions` written for the
+//! reference, or a PHPUnit mock of it, loads and runs. The handler calls every method through
+//! PHP, so overrides win.
 
 use crate::api::OperationData;
 use crate::engine::conveyor::{self, Prepared, TaskOrder};
 use crate::engine::report::{Failure, MailOutcome, ShopReport};
 use crate::hook::{self, HookOutcome, SaveOrderOutcome};
 use crate::model::{Operation, TaskAction};
+use crate::php::convert::truthy;
 use crate::php::convert::{id_from_zval, string_from_zval};
 use crate::php::cron::{failure_array, mail_array, send_mail};
+use crate::php::exceptions::{throwable, Kind};
+use crate::php::plain_class::{
+    self, bool_zval, call_method, method, protected_property, set_property, with_property, Call,
+    Method, Param,
+};
 use crate::php::settings;
 use crate::runtime;
 use ext_php_rs::boxed::ZBox;
-use ext_php_rs::prelude::*;
-use ext_php_rs::types::{ZendHashTable, Zval};
+use ext_php_rs::builders::ClassBuilder;
+use ext_php_rs::exception::{PhpException, PhpResult};
+use ext_php_rs::flags::DataType;
+use ext_php_rs::types::ZendObject;
+use ext_php_rs::types::{ZendCallable, ZendHashTable, Zval};
 
-#[php_class]
-#[php(name = "ShoppingfeedOrderSyncActions")]
-// No `Default`: ext-php-rs would then build every instance, subclasses included, as the base
-// class. PHP subclasses get their object from the constructor (`parent::__construct()`).
-pub struct OrderSyncActions {
-    conveyor: Option<ZBox<ZendHashTable>>,
-    model_object: Option<Zval>,
+/// The PHP class name.
+pub const CLASS_NAME: &str = "ShoppingfeedOrderSyncActions";
+
+/// An action's working copy of `$this->conveyor`, written back when the action changed it.
+struct OrderSyncActions {
+    conveyor: ZBox<ZendHashTable>,
+    changed: bool,
 }
 
 impl OrderSyncActions {
+    fn load(this: &ZendObject) -> Self {
+        let conveyor = with_property(this, "conveyor", |v| {
+            v.and_then(Zval::array).map(|a| a.to_owned())
+        });
+        OrderSyncActions {
+            conveyor: conveyor.unwrap_or_else(ZendHashTable::new),
+            changed: false,
+        }
+    }
+
+    fn store(self, this: &mut ZendObject) -> PhpResult<()> {
+        let mut zv = Zval::new();
+        zv.set_hashtable(self.conveyor);
+        set_property(this, "conveyor", zv)
+    }
+
     fn set(&mut self, key: &str, value: ZBox<ZendHashTable>) -> PhpResult<()> {
-        let conveyor = self.conveyor.get_or_insert_with(ZendHashTable::new);
-        conveyor.insert(key, value)?;
+        self.conveyor.insert(key, value)?;
+        self.changed = true;
         Ok(())
     }
 
@@ -77,43 +105,12 @@ impl OrderSyncActions {
         self.set("failedTaskOrders", failed)
     }
 
-    fn empty() -> Self {
-        OrderSyncActions {
-            conveyor: None,
-            model_object: None,
-        }
-    }
-
     fn get(&self, key: &str) -> Option<&Zval> {
-        self.conveyor.as_ref().and_then(|c| c.get(key))
-    }
-}
-
-#[php_impl]
-impl OrderSyncActions {
-    pub fn __construct() -> Self {
-        Self::empty()
-    }
-
-    /// Replaces the conveyor (the data passed from action to action).
-    pub fn set_conveyor(&mut self, conveyor: &ZendHashTable) {
-        self.conveyor = Some(conveyor.to_owned());
-    }
-
-    pub fn get_conveyor(&self) -> ZBox<ZendHashTable> {
-        match &self.conveyor {
-            Some(c) => c.clone(),
-            None => ZendHashTable::new(),
-        }
-    }
-
-    /// Kept for compatibility with Classlib's DefaultActions; no native action uses it.
-    pub fn set_model_object(&mut self, model_object: &Zval) {
-        self.model_object = Some(model_object.shallow_clone());
+        self.conveyor.get(key)
     }
 
     /// Creates the `shoppingfeed_order` row of conveyor `id_order` (an `sfpayment` order).
-    pub fn save_order(&mut self) -> PhpResult<bool> {
+    fn save_order(&mut self) -> PhpResult<bool> {
         let Some(id_order) = id_from_zval(self.get("id_order")) else {
             return Ok(false);
         };
@@ -126,7 +123,7 @@ impl OrderSyncActions {
     }
 
     /// Queues conveyor `id_order` for action `order_action` (`SYNC_STATUS`), from its current state.
-    pub fn save_task_order(&mut self) -> PhpResult<bool> {
+    fn save_task_order(&mut self) -> PhpResult<bool> {
         let Some(id_order) = id_from_zval(self.get("id_order")) else {
             return Ok(false);
         };
@@ -143,7 +140,7 @@ impl OrderSyncActions {
 
     /// Conveyor `id_shop` + `order_action` → `taskOrders`: the due tasks (at most the shop's
     /// "Max. order update per request").
-    pub fn get_task_orders(&mut self) -> PhpResult<bool> {
+    fn get_task_orders(&mut self) -> PhpResult<bool> {
         let (Some(id_shop), Some(action)) = (
             self.shop(),
             TaskAction::parse(&string_from_zval(self.get("order_action"))),
@@ -161,7 +158,7 @@ impl OrderSyncActions {
     }
 
     /// `taskOrders` → `preparedTaskOrders`, grouped by operation; unmapped tasks are removed.
-    pub fn prepare_task_orders_sync_status(&mut self) -> PhpResult<bool> {
+    fn prepare_task_orders_sync_status(&mut self) -> PhpResult<bool> {
         let Some(id_shop) = self.shop() else {
             return Ok(false);
         };
@@ -187,7 +184,7 @@ impl OrderSyncActions {
     }
 
     /// Sends `preparedTaskOrders`; fills `successfulTaskOrders` and `failedTaskOrders`.
-    pub fn send_task_orders_sync_status(&mut self) -> PhpResult<bool> {
+    fn send_task_orders_sync_status(&mut self) -> PhpResult<bool> {
         let Some(id_shop) = self.shop() else {
             return Ok(false);
         };
@@ -204,7 +201,7 @@ impl OrderSyncActions {
     }
 
     /// `taskOrders` (CHECK_TICKET_SYNC_STATUS) → `preparedTaskOrders`; no API call.
-    pub fn prepare_task_orders_check_tickets_sync_status(&mut self) -> PhpResult<bool> {
+    fn prepare_task_orders_check_tickets_sync_status(&mut self) -> PhpResult<bool> {
         if self.shop().is_none() {
             return Ok(false);
         }
@@ -224,7 +221,7 @@ impl OrderSyncActions {
 
     /// Checks the batches of `preparedTaskOrders` (one paged GET per batch) and applies the
     /// reactions; fills `successfulTaskOrders` and `failedTaskOrders`.
-    pub fn send_task_orders_check_tickets_sync_status(&mut self) -> PhpResult<bool> {
+    fn send_task_orders_check_tickets_sync_status(&mut self) -> PhpResult<bool> {
         let Some(id_shop) = self.shop() else {
             return Ok(false);
         };
@@ -249,7 +246,7 @@ impl OrderSyncActions {
     }
 
     /// One e-mail for conveyor `failedTaskOrders` of `id_shop`, through the configured mailer.
-    pub fn send_failed_task_orders_mail(&mut self) -> PhpResult<bool> {
+    fn send_failed_task_orders_mail(&mut self) -> PhpResult<bool> {
         let Some(id_shop) = self.shop() else {
             return Ok(false);
         };
@@ -280,6 +277,165 @@ impl OrderSyncActions {
         runtime::block_on(conveyor::mail_sent(&db, mail, &outcome))?;
         Ok(outcome == MailOutcome::Accepted)
     }
+}
+
+/// Runs action `f` on `$this`'s conveyor; its result is the PHP return value.
+fn action(call: &mut Call, f: fn(&mut OrderSyncActions) -> PhpResult<bool>) -> PhpResult<Zval> {
+    let mut actions = OrderSyncActions::load(call.this);
+    let result = f(&mut actions);
+    if actions.changed {
+        actions.store(call.this)?;
+    }
+    result.map(bool_zval)
+}
+
+fn set_conveyor(call: &mut Call) -> PhpResult<Zval> {
+    call.array_arg(0, "conveyorData")?;
+    let value = call.arg(0, 1)?.shallow_clone();
+    set_property(call.this, "conveyor", value)?;
+    Ok(Zval::new())
+}
+
+fn get_conveyor(call: &mut Call) -> PhpResult<Zval> {
+    Ok(with_property(call.this, "conveyor", |v| {
+        v.map(Zval::shallow_clone).unwrap_or_default()
+    }))
+}
+
+/// Kept for compatibility with Classlib's DefaultActions; no native action uses it.
+fn set_model_object(call: &mut Call) -> PhpResult<Zval> {
+    let value = call.arg(0, 1)?.shallow_clone();
+    set_property(call.this, "modelObject", value)?;
+    Ok(Zval::new())
+}
+
+/// Classlib's `DefaultActions::forward($action)`: `(bool) $this->$action()`. Classlib echoes
+/// "not defined" and exits for a non-callable name, which would end the merchant's request: this
+/// throws instead.
+fn forward(call: &mut Call) -> PhpResult<Zval> {
+    let name = call.string_arg(0, "action")?;
+    match call_method(call.this, &name, vec![]) {
+        None => Err(throwable(Kind::Base, format!("{name} not defined"))),
+        // The action threw: its exception propagates.
+        Some(Err(())) => Ok(Zval::new()),
+        Some(Ok(ret)) => Ok(bool_zval(truthy(&ret))),
+    }
+}
+
+/// Classlib's `DefaultActions::l($string, $source)`: PrestaShop's translation in the reference
+/// module's domain (`shoppingfeed`, where an override's strings were translated), or the string
+/// itself outside PrestaShop.
+fn translate(call: &mut Call) -> PhpResult<Zval> {
+    let text = call.arg(0, 2)?;
+    let source = call.arg(1, 2)?;
+    if let Ok(t) = ZendCallable::try_from_name("Translate::getModuleTranslation") {
+        return t
+            .try_call(vec![&REFERENCE_MODULE, text, source])
+            .map_err(|e| PhpException::from(format!("Translate::getModuleTranslation: {e}")));
+    }
+    Ok(text.shallow_clone())
+}
+
+/// The reference module's name, its translation domain.
+const REFERENCE_MODULE: &str = "shoppingfeed";
+
+fn methods() -> Vec<Method> {
+    vec![
+        // A no-op, so that subclasses may call parent::__construct() or not.
+        method!("ShoppingfeedOrderSyncActions", "__construct", [], |_| Ok(
+            Zval::new()
+        )),
+        method!(
+            "ShoppingfeedOrderSyncActions",
+            "setModelObject",
+            [Param {
+                name: "modelObject",
+                ty: DataType::Mixed
+            }],
+            set_model_object
+        ),
+        method!(
+            "ShoppingfeedOrderSyncActions",
+            "setConveyor",
+            [Param {
+                name: "conveyorData",
+                ty: DataType::Array
+            }],
+            set_conveyor
+        ),
+        method!(
+            "ShoppingfeedOrderSyncActions",
+            "getConveyor",
+            [],
+            get_conveyor
+        ),
+        method!(protected "ShoppingfeedOrderSyncActions", "forward", [Param { name: "action", ty: DataType::Mixed }], forward),
+        method!(
+            protected "ShoppingfeedOrderSyncActions",
+            "l",
+            [Param { name: "string", ty: DataType::Mixed }, Param { name: "source", ty: DataType::Mixed }],
+            translate
+        ),
+        method!("ShoppingfeedOrderSyncActions", "saveOrder", [], |c| {
+            action(c, OrderSyncActions::save_order)
+        }),
+        method!("ShoppingfeedOrderSyncActions", "saveTaskOrder", [], |c| {
+            action(c, OrderSyncActions::save_task_order)
+        }),
+        method!("ShoppingfeedOrderSyncActions", "getTaskOrders", [], |c| {
+            action(c, OrderSyncActions::get_task_orders)
+        }),
+        method!(
+            "ShoppingfeedOrderSyncActions",
+            "prepareTaskOrdersSyncStatus",
+            [],
+            |c| action(c, OrderSyncActions::prepare_task_orders_sync_status)
+        ),
+        method!(
+            "ShoppingfeedOrderSyncActions",
+            "sendTaskOrdersSyncStatus",
+            [],
+            |c| action(c, OrderSyncActions::send_task_orders_sync_status)
+        ),
+        method!(
+            "ShoppingfeedOrderSyncActions",
+            "prepareTaskOrdersCheckTicketsSyncStatus",
+            [],
+            |c| action(
+                c,
+                OrderSyncActions::prepare_task_orders_check_tickets_sync_status
+            )
+        ),
+        method!(
+            "ShoppingfeedOrderSyncActions",
+            "sendTaskOrdersCheckTicketsSyncStatus",
+            [],
+            |c| action(
+                c,
+                OrderSyncActions::send_task_orders_check_tickets_sync_status
+            )
+        ),
+        method!(
+            "ShoppingfeedOrderSyncActions",
+            "sendFailedTaskOrdersMail",
+            [],
+            |c| action(c, OrderSyncActions::send_failed_task_orders_mail)
+        ),
+    ]
+}
+
+/// Registers the class; called from the module startup function.
+pub fn register() -> ext_php_rs::error::Result<()> {
+    plain_class::with_members(
+        ClassBuilder::new(CLASS_NAME),
+        &methods(),
+        vec![
+            protected_property("modelObject", false),
+            protected_property("conveyor", true),
+        ],
+    )
+    .registration(plain_class::keep_tables)
+    .register()
 }
 
 fn task_order_array(t: &TaskOrder) -> PhpResult<ZBox<ZendHashTable>> {

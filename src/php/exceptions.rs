@@ -2,26 +2,35 @@
 //! can `new` and extend them and thrown instances carry file, line and trace:
 //!
 //! ```text
+//! Shoppingfeed\Sync\ExceptionInterface        extends \Throwable (implemented by all below)
 //! Shoppingfeed\Sync\Exception                 extends \RuntimeException
 //!   ├── Shoppingfeed\Sync\ConfigException
 //!   ├── Shoppingfeed\Sync\DatabaseException
 //!   └── Shoppingfeed\Sync\ApiException
 //! Shoppingfeed\Sync\InvalidArgumentException  extends \InvalidArgumentException
 //! ```
+//!
+//! `catch (ExceptionInterface $e)` catches everything the extension throws (as Guzzle's and
+//! Symfony's marker interfaces do), whatever SPL parent each class has.
 
 use crate::error::{ConfigError, DbError};
 use crate::runtime::RuntimeError;
 use ext_php_rs::args::ArgInfoTables;
 use ext_php_rs::builders::ClassBuilder;
 use ext_php_rs::exception::PhpException;
+use ext_php_rs::flags::ClassFlags;
 use ext_php_rs::zend::ClassEntry;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
+static INTERFACE: AtomicPtr<ClassEntry> = AtomicPtr::new(std::ptr::null_mut());
 static BASE: AtomicPtr<ClassEntry> = AtomicPtr::new(std::ptr::null_mut());
 static CONFIG: AtomicPtr<ClassEntry> = AtomicPtr::new(std::ptr::null_mut());
 static DATABASE: AtomicPtr<ClassEntry> = AtomicPtr::new(std::ptr::null_mut());
 static API: AtomicPtr<ClassEntry> = AtomicPtr::new(std::ptr::null_mut());
 static INVALID_ARGUMENT: AtomicPtr<ClassEntry> = AtomicPtr::new(std::ptr::null_mut());
+
+const INTERFACE_NAME: &str = "Shoppingfeed\\Sync\\ExceptionInterface";
+const INTERFACE_STUB: &str = "\\Shoppingfeed\\Sync\\ExceptionInterface";
 
 /// Which of our exception classes to throw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +79,12 @@ fn invalid_argument_ce() -> &'static ClassEntry {
     find_class_at_minit("invalidargumentexception").unwrap_or_else(runtime_exception_ce)
 }
 
+fn interface_ce() -> &'static ClassEntry {
+    // SAFETY: as for `load`.
+    unsafe { INTERFACE.load(Ordering::Acquire).as_ref() }
+        .unwrap_or_else(ext_php_rs::zend::ce::throwable)
+}
+
 fn base_ce() -> &'static ClassEntry {
     load(Kind::Base).unwrap_or_else(runtime_exception_ce)
 }
@@ -83,6 +98,7 @@ macro_rules! registrar {
         }
     };
 }
+registrar!(registered_interface, INTERFACE);
 registrar!(registered_base, BASE);
 registrar!(registered_config, CONFIG);
 registrar!(registered_database, DATABASE);
@@ -91,8 +107,14 @@ registrar!(registered_invalid_argument, INVALID_ARGUMENT);
 
 /// Registers the classes; called from the module startup function.
 pub fn register() -> ext_php_rs::error::Result<()> {
+    ClassBuilder::new(INTERFACE_NAME)
+        .flags(ClassFlags::Interface)
+        .implements((ext_php_rs::zend::ce::throwable, "\\Throwable"))
+        .registration(registered_interface)
+        .register()?;
     ClassBuilder::new("Shoppingfeed\\Sync\\Exception")
         .extends((runtime_exception_ce, "\\RuntimeException"))
+        .implements((interface_ce, INTERFACE_STUB))
         .registration(registered_base)
         .register()?;
     for (name, reg) in [
@@ -110,6 +132,7 @@ pub fn register() -> ext_php_rs::error::Result<()> {
     }
     ClassBuilder::new("Shoppingfeed\\Sync\\InvalidArgumentException")
         .extends((invalid_argument_ce, "\\InvalidArgumentException"))
+        .implements((interface_ce, INTERFACE_STUB))
         .registration(registered_invalid_argument)
         .register()?;
     Ok(())

@@ -8,6 +8,7 @@ pub mod exceptions;
 pub mod handler;
 pub mod order_sync;
 pub mod pending_logs;
+pub mod plain_class;
 pub mod settings;
 
 use ext_php_rs::prelude::*;
@@ -16,7 +17,11 @@ use ext_php_rs::{info_table_end, info_table_row, info_table_start};
 
 extern "C" fn startup(_ty: i32, module_number: i32) -> i32 {
     IniEntryDef::register(settings::INI_ENTRIES.as_slice(), module_number);
-    match exceptions::register() {
+    // Registered by hand (no `#[php_class]`): see plain_class.rs for why.
+    match exceptions::register()
+        .and_then(|()| actions::register())
+        .and_then(|()| handler::register())
+    {
         Ok(()) => 0,
         Err(_) => -1,
     }
@@ -44,6 +49,4 @@ pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
         .request_shutdown_function(request_shutdown)
         .info_function(info)
         .class::<order_sync::OrderSync>()
-        .class::<actions::OrderSyncActions>()
-        .class::<handler::ActionsHandler>()
 }

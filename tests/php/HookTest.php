@@ -197,6 +197,31 @@ final class HookTest extends TestCase
         $this->assertSame(0, (int) TestDatabase::pdo()->query("SELECT COUNT(*) FROM ps_shoppingfeed_order WHERE id_order = $plain")->fetchColumn());
     }
 
+    public function testAnOrderValidatedWhileTheGateIsClosedIsSynchronizedOnceItOpens(): void
+    {
+        Shop::uninstallLegacyModule();
+        $id = Shop::order(Shop::PAYMENT_ACCEPTED, false);
+        TestDatabase::pdo()->exec("INSERT INTO ps_message (id_customer, id_order, message, private, date_add) VALUES (0, $id, 'Numéro de commande Amazon :AMZ-1', 1, NOW())");
+        $this->assertTrue(OrderSync::onValidateOrder($id), 'linked even while the gate is closed');
+        $this->assertSame(1, (int) TestDatabase::pdo()->query("SELECT COUNT(*) FROM ps_shoppingfeed_order WHERE id_order = $id")->fetchColumn());
+        $errors = array_column(Shop::logs('error'), 'msg');
+        $this->assertCount(1, $errors);
+        $this->assertStringStartsWith("[Order: $id] SF Order successfully saved, but its status changes are not synchronized; ", $errors[0]);
+        $this->assertStringContainsString('not installed', $errors[0]);
+
+        $this->assertFalse(OrderSync::onOrderStatusUpdate($id, Shop::PAYMENT_ACCEPTED));
+        $this->assertCount(1, Shop::logs('error'), 'an unmapped state has nothing to synchronize');
+        $this->assertFalse(OrderSync::onOrderStatusUpdate($id, Shop::SHIPPED));
+        $errors = array_column(Shop::logs('error'), 'msg');
+        $this->assertCount(2, $errors, 'a mapped state lost to the gate is an error');
+        $this->assertStringStartsWith("[Order: $id] Order not registered for synchronization; ", $errors[1]);
+        $this->assertSame([], Shop::tasks());
+
+        Shop::installLegacyModule(true);
+        $this->assertTrue(OrderSync::onOrderStatusUpdate($id, Shop::SHIPPED));
+        $this->assertCount(1, Shop::tasks($id));
+    }
+
     public function testSaveOrderAction(): void
     {
         $id = Shop::order(Shop::PAYMENT_ACCEPTED, false);
