@@ -11,6 +11,7 @@ pub mod error;
 pub mod hook;
 pub mod model;
 pub mod runtime;
+pub mod tracking;
 
 #[cfg(feature = "extension")]
 pub mod php;

@@ -88,6 +88,11 @@ namespace Shoppingfeed\Sync {
             throw new \Error('Provided by the shoppingfeed_sync extension.');
         }
 
+        public static function onTrackingNumberUpdate(int $id_order): bool
+        {
+            throw new \Error('Provided by the shoppingfeed_sync extension.');
+        }
+
         public static function onValidateOrder(int $id_order): bool
         {
             throw new \Error('Provided by the shoppingfeed_sync extension.');

@@ -102,3 +102,12 @@ CREATE TABLE IF NOT EXISTS `PREFIX_shoppingfeed_sync_notice` (
   PRIMARY KEY (`id_shoppingfeed_sync_notice`),
   KEY `shop` (`id_shop`, `id_shoppingfeed_sync_notice`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
+
+-- added: the tracking number each order's last ship operation carried, so that a tracking number
+-- saved after the status was sent is sent too (and the same number is never sent twice).
+CREATE TABLE IF NOT EXISTS `PREFIX_shoppingfeed_sync_shipment` (
+  `id_order` INT(10) UNSIGNED NOT NULL,
+  `tracking_number` VARCHAR(64) NOT NULL,
+  `date_upd` DATETIME NOT NULL,
+  PRIMARY KEY (`id_order`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;

@@ -65,6 +65,7 @@ pub struct Sql {
     pub prefix: TablePrefix,
     pub cron: CronSql,
     pub notice: NoticeSql,
+    pub tracking: TrackingSql,
 }
 
 /// The statements of the CRON run.
@@ -157,6 +158,7 @@ impl Sql {
             prefix: prefix.clone(),
             cron: CronSql::new(prefix),
             notice: NoticeSql::new(prefix),
+            tracking: TrackingSql::new(prefix),
         }
     }
 }
@@ -311,6 +313,52 @@ impl NoticeSql {
                  WHERE id_shop = ? ORDER BY id_shoppingfeed_sync_notice LIMIT ?"
             ),
             delete_head: format!("DELETE FROM {notice} WHERE id_shoppingfeed_sync_notice IN "),
+        }
+    }
+}
+
+/// The tracking-number trigger and the record of the tracking numbers sent
+/// (`shoppingfeed_sync_shipment`).
+pub struct TrackingSql {
+    /// One order: shop, group, current state, whether it is a Shopping Feed order, its tracking
+    /// number (the first carrier line, as the ship payload takes it), the one last sent, and its
+    /// pending task (NULL: none; 1: waiting for its delay; 0: due).
+    pub context: String,
+    /// Makes the order's waiting pending task due now; the version bump keeps a send already in
+    /// flight (its payload read before the tracking number) from marking it sent.
+    pub expedite: String,
+    /// `shipment_values` repeated, then `record_tail`.
+    pub record_head: String,
+    pub shipment_values: &'static str,
+    pub record_tail: &'static str,
+}
+
+impl TrackingSql {
+    fn new(prefix: &TablePrefix) -> Self {
+        let t = |name: &str| prefix.table(name);
+        let task = t("shoppingfeed_task_order");
+        let oc = t("order_carrier");
+        let shipment = t("shoppingfeed_sync_shipment");
+        TrackingSql {
+            context: format!(
+                "SELECT o.id_shop, o.id_shop_group, o.current_state, so.id_shoppingfeed_order IS NOT NULL, \
+                        (SELECT x.tracking_number FROM {oc} x WHERE x.id_order = o.id_order \
+                          ORDER BY x.id_order_carrier LIMIT 1), \
+                        sh.tracking_number, \
+                        (SELECT t.update_at > NOW() FROM {task} t WHERE t.pending_order = o.id_order) \
+                 FROM {orders} o LEFT JOIN {sf} so ON so.id_order = o.id_order \
+                 LEFT JOIN {shipment} sh ON sh.id_order = o.id_order \
+                 WHERE o.id_order = ?",
+                orders = t("orders"),
+                sf = t("shoppingfeed_order"),
+            ),
+            expedite: format!(
+                "UPDATE {task} SET update_at = NOW(), date_upd = NOW(), version = version + 1 \
+                 WHERE pending_order = ? AND update_at > NOW()"
+            ),
+            record_head: format!("INSERT INTO {shipment} (id_order, tracking_number, date_upd) VALUES "),
+            shipment_values: "(?, ?, NOW())",
+            record_tail: " ON DUPLICATE KEY UPDATE tracking_number = VALUES(tracking_number), date_upd = VALUES(date_upd)",
         }
     }
 }

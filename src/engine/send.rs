@@ -568,7 +568,14 @@ async fn send_request(
     let versions: Vec<(u32, u32)> = tasks.iter().map(|t| (t.id_task, t.version)).collect();
     let result = match api.send_operation(store_id, operation, &ops).await {
         Ok(batch) => match mark_sent(&db, &owner, &batch.batch_id, &versions).await {
-            Ok(()) => Ok(batch),
+            Ok(()) => {
+                if operation == Operation::Ship {
+                    // Best effort: a missing record only means a later tracking-number update
+                    // sends the ship once more.
+                    let _ = record_shipments(&db, &tasks).await;
+                }
+                Ok(batch)
+            }
             Err(e) => Err(format!(
                 "{operation} batch {} accepted but not saved: {e}; its tasks will be resent after their lease expires",
                 batch.batch_id
@@ -587,6 +594,32 @@ async fn send_request(
         tasks,
         result,
     }
+}
+
+/// Remembers the tracking number each ship carried (the tracking-number trigger compares with it).
+async fn record_shipments(db: &Db, tasks: &[Prepared]) -> Result<(), DbError> {
+    let sql = &db.sql().tracking;
+    let mut params: Vec<Value> = Vec::with_capacity(tasks.len() * 2);
+    for t in tasks {
+        if let OperationData::Ship {
+            tracking_number, ..
+        } = &t.op.data
+        {
+            if !tracking_number.trim().is_empty() {
+                params.push(t.id_order.into());
+                params.push(tracking_number.trim().into());
+            }
+        }
+    }
+    if params.is_empty() {
+        return Ok(());
+    }
+    let values = vec![sql.shipment_values; params.len() / 2].join(",");
+    let query = format!("{}{values}{}", sql.record_head, sql.record_tail);
+    let mut conn = db.conn().await?;
+    conn.exec_drop(query, params)
+        .await
+        .ctx("recording the tracking numbers sent")
 }
 
 async fn mark_sent(

@@ -74,4 +74,15 @@ impl OrderSync {
     pub fn version() -> String {
         crate::version().to_string()
     }
+
+    /// A tracking number was saved for the order (`actionAdminOrdersTrackingNumberUpdate`, an
+    /// `OrderCarrier` update): true when its ship operation goes out at the next CRON run because
+    /// of it (a waiting shipped task made due now, or a ship sent without it queued again).
+    pub fn on_tracking_number_update(id_order: i64) -> PhpResult<bool> {
+        let id_order = id_arg("idOrder", id_order)?;
+        let db = runtime::db(&settings::current()?)?;
+        let outcome =
+            runtime::block_on(crate::tracking::on_tracking_number_update(&db, id_order))??;
+        Ok(outcome.queued())
+    }
 }
