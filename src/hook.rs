@@ -89,11 +89,13 @@ impl HookOutcome {
     }
 }
 
-/// The three state lists of a shop; a malformed list is logged and read as empty.
+/// The state lists of a shop; a malformed list is logged and read as empty.
 pub struct StateLists {
     pub shipped: Vec<u32>,
     pub cancelled: Vec<u32>,
     pub refunded: Vec<u32>,
+    /// `SHOPPINGFEED_DELIVERED_ORDERS` (default none): operation `deliver`.
+    pub delivered: Vec<u32>,
 }
 
 impl StateLists {
@@ -108,6 +110,7 @@ impl StateLists {
             shipped: list(keys::SHIPPED_ORDERS),
             cancelled: list(keys::CANCELLED_ORDERS),
             refunded: list(keys::REFUNDED_ORDERS),
+            delivered: list(keys::DELIVERED_ORDERS),
         }
     }
 
@@ -115,6 +118,7 @@ impl StateLists {
         self.shipped.contains(&state)
             || self.cancelled.contains(&state)
             || self.refunded.contains(&state)
+            || self.delivered.contains(&state)
     }
 }
 

@@ -46,6 +46,8 @@ pub enum OperationData {
     Refund {
         shipping: bool,
     },
+    /// `deliver`: the order's identifier only.
+    Deliver,
 }
 
 impl OperationData {
@@ -55,6 +57,7 @@ impl OperationData {
             OperationData::Ship { .. } => Operation::Ship,
             OperationData::Cancel { .. } => Operation::Cancel,
             OperationData::Refund { .. } => Operation::Refund,
+            OperationData::Deliver => Operation::Deliver,
         }
     }
 }
@@ -124,6 +127,7 @@ impl Serialize for OrderOperation {
                     },
                 )?;
             }
+            OperationData::Deliver => {}
         }
         map.end()
     }

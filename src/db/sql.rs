@@ -9,6 +9,7 @@ pub mod keys {
     pub const SHIPPED_ORDERS: &str = "SHOPPINGFEED_SHIPPED_ORDERS";
     pub const CANCELLED_ORDERS: &str = "SHOPPINGFEED_CANCELLED_ORDERS";
     pub const REFUNDED_ORDERS: &str = "SHOPPINGFEED_REFUNDED_ORDERS";
+    pub const DELIVERED_ORDERS: &str = "SHOPPINGFEED_DELIVERED_ORDERS";
     pub const TIME_SHIFT: &str = "SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT";
     pub const MAX_ORDERS: &str = "SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS";
     pub const AUTH_TOKEN: &str = "SHOPPINGFEED_AUTH_TOKEN";
@@ -19,11 +20,12 @@ pub mod keys {
     pub const LANG_DEFAULT: &str = "PS_LANG_DEFAULT";
 
     /// The keys the hook needs, read in one query.
-    pub const HOOK: [&str; 7] = [
+    pub const HOOK: [&str; 8] = [
         ORDER_SYNC_ENABLED,
         SHIPPED_ORDERS,
         CANCELLED_ORDERS,
         REFUNDED_ORDERS,
+        DELIVERED_ORDERS,
         TIME_SHIFT,
         LEGACY_STATUS_SHIPPED,
         LEGACY_STATUS_CANCELED,
@@ -31,11 +33,12 @@ pub mod keys {
 }
 
 /// The keys the CRON reads per shop.
-pub const CRON_KEYS: [&str; 13] = [
+pub const CRON_KEYS: [&str; 14] = [
     keys::ORDER_SYNC_ENABLED,
     keys::SHIPPED_ORDERS,
     keys::CANCELLED_ORDERS,
     keys::REFUNDED_ORDERS,
+    keys::DELIVERED_ORDERS,
     keys::MAX_ORDERS,
     keys::AUTH_TOKEN,
     keys::STORE_ID,

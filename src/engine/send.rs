@@ -109,6 +109,7 @@ pub(crate) fn map_row(lists: &StateLists, row: TaskRow) -> Mapped {
         Operation::Cancel => OperationData::Cancel {
             reason: String::new(),
         },
+        Operation::Deliver => OperationData::Deliver,
         _ => OperationData::Refund { shipping: true },
     };
     Mapped::Send(
@@ -126,7 +127,9 @@ pub(crate) fn map_row(lists: &StateLists, row: TaskRow) -> Mapped {
     )
 }
 
-/// Precedence when a state is in several lists: shipped > canceled > refunded.
+/// Precedence when a state is in several lists: shipped > canceled > refunded > delivered (a shop
+/// that had its "Delivered" state in the shipped list, as many did before `deliver` existed, keeps
+/// sending its tracking number).
 pub(crate) fn operation_for(lists: &StateLists, state: u32) -> Option<Operation> {
     if lists.shipped.contains(&state) {
         Some(Operation::Ship)
@@ -134,6 +137,8 @@ pub(crate) fn operation_for(lists: &StateLists, state: u32) -> Option<Operation>
         Some(Operation::Cancel)
     } else if lists.refunded.contains(&state) {
         Some(Operation::Refund)
+    } else if lists.delivered.contains(&state) {
+        Some(Operation::Deliver)
     } else {
         None
     }

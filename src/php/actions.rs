@@ -476,6 +476,7 @@ fn prepared_array(operation: Operation, p: &Prepared) -> PhpResult<ZBox<ZendHash
             payload.insert("shipping", *shipping)?;
             payload.insert("products", ZendHashTable::new())?;
         }
+        OperationData::Deliver => {}
     }
     a.insert("payload", payload)?;
     Ok(a)
