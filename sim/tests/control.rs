@@ -1,11 +1,10 @@
 //! The `/_sim/` control API: reset, settings, accounts, seeding, request log, stats.
 
-#[path = "sim_helpers.rs"]
-mod helpers;
+mod common;
 
-use helpers::*;
+use common::*;
 use serde_json::{json, Value};
-use shoppingfeed_sync::sim::RouteKind;
+use shoppingfeed_sim::RouteKind;
 
 #[tokio::test]
 async fn index_lists_the_routes() {

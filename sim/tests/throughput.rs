@@ -1,6 +1,6 @@
 //! Throughput of the simulator binary at zero latency on loopback (the benchmark hot path:
 //! operation POST + batch ticket GET). Prints the figure; asserts >= 5,000 req/s in release
-//! builds (`cargo test --release --features sim --test sim_throughput -- --nocapture`).
+//! builds (`cargo test --release -p shoppingfeed-sim --test throughput -- --nocapture`).
 
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};

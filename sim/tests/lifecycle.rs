@@ -1,12 +1,11 @@
 //! Ticket life cycle and outcomes over HTTP: polls, clock, wall time (F18), invisible (F8),
 //! stuck (F9), failed (F10), canceled (F11), vanishing (F12), mixed (F17).
 
-#[path = "sim_helpers.rs"]
-mod helpers;
+mod common;
 
-use helpers::*;
+use common::*;
 use serde_json::json;
-use shoppingfeed_sync::sim::{Lifecycle, SimConfig};
+use shoppingfeed_sim::{Lifecycle, SimConfig};
 
 #[tokio::test]
 async fn polls_mode_one_step_per_poll_by_default() {

@@ -1,16 +1,21 @@
-//! Shared helpers of the simulator tests (included with `#[path]`; holds no test itself).
+//! Shared helpers of the simulator's tests (`mod common;`; holds no test itself).
 #![allow(dead_code)]
 
 use serde_json::{json, Value};
-use shoppingfeed_sync::sim::{spawn, Order, SimConfig, SimHandle};
+use shoppingfeed_sim::harness::TestSim;
+use shoppingfeed_sim::{Order, SimConfig};
 
 pub const TOKEN: &str = "t0k3n-abcdefghijklmnopqrstuvwxyz";
 pub const STORE: i64 = 1276;
 
-pub struct Sim {
-    pub handle: SimHandle,
-    pub base: String,
-    pub http: reqwest::Client,
+/// A [`TestSim`] with the test token and store, plus the `/v1` calls the tests repeat.
+pub struct Sim(TestSim);
+
+impl std::ops::Deref for Sim {
+    type Target = TestSim;
+    fn deref(&self) -> &TestSim {
+        &self.0
+    }
 }
 
 /// A simulator with one token/store and orders 111, 222, 333 (REF-<id>, amazon).
@@ -21,20 +26,7 @@ pub async fn sim() -> Sim {
 pub async fn sim_with(config: SimConfig) -> Sim {
     let config = config
         .with_orders((1..=3).map(|i| Order::new(i * 111, format!("REF-{}", i * 111), "amazon")));
-    let handle = spawn(config).await.expect("spawn simulator");
-    let base = handle.base_url();
-    Sim {
-        handle,
-        base,
-        http: client(),
-    }
-}
-
-pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(10))
-        .build()
-        .expect("client")
+    Sim(TestSim::start(config).await)
 }
 
 /// A client that opens a new connection for every request.
@@ -47,38 +39,11 @@ pub fn fresh_client(timeout_ms: u64) -> reqwest::Client {
 }
 
 impl Sim {
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
+    pub async fn shutdown(self) {
+        self.0.shutdown().await;
     }
 
-    /// POST a control route; asserts 200 and returns the JSON answer.
-    pub async fn control(&self, path: &str, body: Value) -> Value {
-        let r = self
-            .http
-            .post(self.url(path))
-            .json(&body)
-            .send()
-            .await
-            .expect("control request");
-        let status = r.status().as_u16();
-        let v: Value = r.json().await.expect("control json");
-        assert_eq!(status, 200, "control {path} failed: {v}");
-        v
-    }
-
-    pub async fn control_get(&self, path: &str) -> Value {
-        let r = self.http.get(self.url(path)).send().await.expect("get");
-        assert_eq!(r.status().as_u16(), 200, "GET {path}");
-        r.json().await.expect("json")
-    }
-
-    pub async fn fault(&self, rule: Value) -> u64 {
-        self.control("/_sim/faults", rule).await["id"]
-            .as_u64()
-            .expect("rule id")
-    }
-
-    /// POST an operation with the test token; returns (status, headers, body text).
+    /// POST an operation with the test token.
     pub async fn op_raw(&self, op: &str, body: Value) -> reqwest::Response {
         self.http
             .post(self.url(&format!("/v1/store/{STORE}/order/{op}")))
@@ -143,14 +108,6 @@ impl Sim {
             .iter()
             .map(|t| t["state"].as_str().unwrap_or("?").to_string())
             .collect()
-    }
-
-    pub async fn order(&self, id: i64) -> Value {
-        self.control_get(&format!("/_sim/orders/{id}")).await
-    }
-
-    pub async fn stats(&self) -> Value {
-        self.control_get("/_sim/stats").await
     }
 }
 
