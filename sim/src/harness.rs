@@ -46,12 +46,18 @@ impl TestSim {
     /// `POST` a control route; asserts 200 and returns the JSON answer.
     pub async fn control(&self, path: &str, body: Value) -> Value {
         let request = self.http.post(self.url(path)).json(&body);
-        answer("POST", path, request).await
+        answer("POST", path, request, 200).await
+    }
+
+    /// `POST` a control route that must refuse `body`; asserts 400 and returns the problem.
+    pub async fn control_refused(&self, path: &str, body: Value) -> Value {
+        let request = self.http.post(self.url(path)).json(&body);
+        answer("POST", path, request, 400).await
     }
 
     /// `GET` a control route; asserts 200 and returns the JSON answer.
     pub async fn control_get(&self, path: &str) -> Value {
-        answer("GET", path, self.http.get(self.url(path))).await
+        answer("GET", path, self.http.get(self.url(path)), 200).await
     }
 
     /// Adds a fault rule (docs/simulator.md §3); returns its id.
@@ -84,7 +90,12 @@ impl TestSim {
     }
 }
 
-async fn answer(method: &str, path: &str, request: reqwest::RequestBuilder) -> Value {
+async fn answer(
+    method: &str,
+    path: &str,
+    request: reqwest::RequestBuilder,
+    expected: u16,
+) -> Value {
     let response = request
         .send()
         .await
@@ -94,7 +105,7 @@ async fn answer(method: &str, path: &str, request: reqwest::RequestBuilder) -> V
         .text()
         .await
         .unwrap_or_else(|e| panic!("{method} {path}: no body: {e}"));
-    assert_eq!(status, 200, "{method} {path} failed: {text}");
+    assert_eq!(status, expected, "{method} {path}: {text}");
     serde_json::from_str(&text)
         .unwrap_or_else(|e| panic!("{method} {path}: not JSON ({e}): {text}"))
 }

@@ -420,14 +420,7 @@ async fn selectors_nth_first_order_and_any() {
         json!({"route": "me", "nth": 0, "fault": {"kind": "status", "status": 500}}),
         json!({"route": "me", "fault": {"kind": "explode"}}),
     ] {
-        let r = s
-            .http
-            .post(s.url("/_sim/faults"))
-            .json(&bad)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status().as_u16(), 400, "{bad}");
+        s.control_refused("/_sim/faults", bad).await;
     }
     assert_eq!(s.stats().await["faults_fired"], 4);
 }
