@@ -1,9 +1,14 @@
 //! Shared helpers of the simulator's tests (`mod common;`; holds no test itself).
 #![allow(dead_code)]
 
+use std::process::Stdio;
+use std::time::Duration;
+
 use serde_json::{json, Value};
 use shoppingfeed_sim::harness::TestSim;
 use shoppingfeed_sim::{Order, SimConfig};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
 
 pub const TOKEN: &str = "t0k3n-abcdefghijklmnopqrstuvwxyz";
 pub const STORE: i64 = 1276;
@@ -32,7 +37,7 @@ pub async fn sim_with(config: SimConfig) -> Sim {
 /// A client that opens a new connection for every request.
 pub fn fresh_client(timeout_ms: u64) -> reqwest::Client {
     reqwest::Client::builder()
-        .timeout(std::time::Duration::from_millis(timeout_ms))
+        .timeout(Duration::from_millis(timeout_ms))
         .pool_max_idle_per_host(0)
         .build()
         .expect("client")
@@ -116,4 +121,28 @@ pub fn tickets(collection: &Value) -> Vec<Value> {
         .as_array()
         .cloned()
         .unwrap_or_default()
+}
+
+/// The `shoppingfeed-sim` binary Cargo built for these tests.
+pub const BINARY: &str = env!("CARGO_BIN_EXE_shoppingfeed-sim");
+
+/// Runs the binary; returns it and the address its first stdout line gives.
+pub async fn start_binary(args: &[&str]) -> (Child, String) {
+    let mut child = Command::new(BINARY)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn binary");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        BufReader::new(stdout).read_line(&mut line),
+    )
+    .await
+    .expect("first line in time")
+    .expect("read line");
+    (child, line.trim().to_string())
 }
