@@ -16,9 +16,6 @@ pub mod tracking;
 #[cfg(feature = "extension")]
 pub mod php;
 
-#[cfg(feature = "sim")]
-pub mod sim;
-
 /// The crate version and the git revision it was built from (set by build.rs).
 pub fn version() -> &'static str {
     concat!(env!("CARGO_PKG_VERSION"), " (", env!("SFSYNC_GIT_REV"), ")")

@@ -1,82 +1,41 @@
 //! The API client against the real simulator (in-process, over TCP). Faults are injected through
 //! the simulator's `/_sim/` HTTP control API; request bodies are read back from its request log.
-#![cfg(feature = "sim")]
 
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::json;
+use shoppingfeed_sim::harness::TestSim;
+use shoppingfeed_sim::SimConfig;
 use shoppingfeed_sync::api::{
     ApiClient, ApiConfig, ApiError, OperationData, OrderIdentifier, OrderOperation,
 };
 use shoppingfeed_sync::model::{Operation, TicketState};
-use shoppingfeed_sync::sim::{spawn, SimConfig, SimHandle};
 
 const TOKEN: &str = "t0k3n-integration-0123456789abcdef";
 const STORE: i64 = 1276;
 const OTHER_STORE: i64 = 1277;
 
-struct Env {
-    sim: SimHandle,
-    control: reqwest::Client,
+/// The simulator (through the shared harness) and clients of the product pointed at it.
+struct Env(TestSim);
+
+impl std::ops::Deref for Env {
+    type Target = TestSim;
+    fn deref(&self) -> &TestSim {
+        &self.0
+    }
 }
 
 impl Env {
     /// A simulator where `TOKEN` reaches `STORE` then `OTHER_STORE`, with orders 1..=400 seeded.
     async fn start() -> Env {
         let config = SimConfig::new(TOKEN, STORE).with_account(TOKEN, OTHER_STORE);
-        let sim = spawn(config).await.expect("simulator starts");
-        let env = Env {
-            sim,
-            control: reqwest::Client::new(),
-        };
-        env.post(
+        let env = Env(TestSim::start(config).await);
+        env.control(
             "/_sim/orders",
             json!({"range": {"from": 1, "to": 400, "channelName": "alltricks", "referencePrefix": "REF-"}}),
         )
         .await;
         env
-    }
-
-    fn base(&self) -> String {
-        self.sim.base_url()
-    }
-
-    async fn post(&self, path: &str, body: Value) -> Value {
-        let resp = self
-            .control
-            .post(format!("{}{path}", self.base()))
-            .header("content-type", "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .expect("control request");
-        let status = resp.status();
-        let text = resp.text().await.expect("control body");
-        assert!(status.is_success(), "{path}: {status} {text}");
-        serde_json::from_str(&text).unwrap_or(Value::Null)
-    }
-
-    async fn get(&self, path: &str) -> Value {
-        let resp = self
-            .control
-            .get(format!("{}{path}", self.base()))
-            .send()
-            .await
-            .expect("control request");
-        let status = resp.status();
-        let text = resp.text().await.expect("control body");
-        assert!(status.is_success(), "{path}: {status} {text}");
-        serde_json::from_str(&text).expect("control JSON")
-    }
-
-    async fn fault(&self, rule: Value) {
-        self.post("/_sim/faults", rule).await;
-    }
-
-    /// The requests the simulator received on one route class (`me`, `order_op`, ...).
-    async fn requests(&self, route: &str) -> Vec<Value> {
-        let v = self.get(&format!("/_sim/requests?route={route}")).await;
-        v["requests"].as_array().cloned().unwrap_or_default()
     }
 
     /// A client with fast retries, so that retry tests take milliseconds.
@@ -85,7 +44,7 @@ impl Env {
     }
 
     fn client_with(&self, tweak: impl FnOnce(&mut ApiConfig)) -> ApiClient {
-        let mut cfg = ApiConfig::new(self.base(), TOKEN);
+        let mut cfg = ApiConfig::new(self.base_url(), TOKEN);
         cfg.timeout = Duration::from_secs(5);
         cfg.backoff_base = Duration::from_millis(5);
         cfg.max_backoff = Duration::from_millis(20);
@@ -297,14 +256,14 @@ async fn store_resolution_configured_unconfigured_unreachable() {
     );
 
     // A token that reaches no store.
-    env.post(
+    env.control(
         "/_sim/accounts",
         json!({"token": "lonely-token-xyz", "stores": []}),
     )
     .await;
     let lonely = ApiClient::new(
         reqwest::Client::new(),
-        ApiConfig::new(env.base(), "lonely-token-xyz"),
+        ApiConfig::new(env.base_url(), "lonely-token-xyz"),
     );
     let e = lonely.resolve_store(None).await.unwrap_err();
     assert!(matches!(e, ApiError::NoStore), "{e:?}");
@@ -314,7 +273,10 @@ async fn store_resolution_configured_unconfigured_unreachable() {
 async fn bad_token_is_forbidden_without_retry_and_without_leaking() {
     let env = Env::start().await;
     let secret = "wrong-token-abcdef0123456789";
-    let api = ApiClient::new(reqwest::Client::new(), ApiConfig::new(env.base(), secret));
+    let api = ApiClient::new(
+        reqwest::Client::new(),
+        ApiConfig::new(env.base_url(), secret),
+    );
     let e = api.me().await.unwrap_err();
     match &e {
         ApiError::Forbidden { status, detail, .. } => {
@@ -342,7 +304,8 @@ async fn bad_token_is_forbidden_without_retry_and_without_leaking() {
 async fn paging_follows_next_links_without_duplicates() {
     let env = Env::start().await;
     // Pages of 30 make 100 tickets span 4 pages (the client asks 200; the server caps).
-    env.post("/_sim/settings", json!({"max_limit": 30})).await;
+    env.control("/_sim/settings", json!({"max_limit": 30}))
+        .await;
     let api = env.client();
     let orders: Vec<_> = (101..=200).map(cancel).collect();
     let b = api
@@ -372,7 +335,8 @@ async fn paging_follows_next_links_without_duplicates() {
 #[tokio::test]
 async fn more_than_200_tickets_across_batches_and_pages() {
     let env = Env::start().await;
-    env.post("/_sim/settings", json!({"max_limit": 200})).await;
+    env.control("/_sim/settings", json!({"max_limit": 200}))
+        .await;
     let api = env.client();
     let mut total = 0;
     for chunk in [(1..=100), (101..=200), (201..=300)] {
@@ -392,7 +356,7 @@ async fn more_than_200_tickets_across_batches_and_pages() {
 #[tokio::test]
 async fn empty_batch_collection_is_not_yet_not_an_error() {
     let env = Env::start().await;
-    env.post("/_sim/settings", json!({"invisible_polls": 2}))
+    env.control("/_sim/settings", json!({"invisible_polls": 2}))
         .await;
     let api = env.client();
     let b = api
@@ -580,7 +544,7 @@ async fn a_dropped_response_to_a_post_is_retried_and_counted() {
     assert_eq!(b.attempts, 2);
     assert_eq!(api.stats().post_retries, 1);
     // The first POST was processed too: two batches exist for the order, which the API tolerates.
-    let stats = env.get("/_sim/stats").await;
+    let stats = env.stats().await;
     assert_eq!(stats["batches"], 2, "{stats}");
 }
 
@@ -648,7 +612,7 @@ async fn connection_refused_is_a_transport_error() {
 #[tokio::test]
 async fn refused_then_accepted_connections_recover() {
     let env = Env::start().await;
-    env.post("/_sim/connections/refuse", json!({"count": 2}))
+    env.control("/_sim/connections/refuse", json!({"count": 2}))
         .await;
     let api = env.client();
     api.me().await.expect("third connection is served");
@@ -786,8 +750,8 @@ async fn vanished_ticket_is_not_found() {
     let id = t[0].id.clone();
     api.ticket(STORE, &id).await.expect("exists");
     let resp = env
-        .control
-        .delete(format!("{}/_sim/tickets/{id}", env.base()))
+        .http
+        .delete(env.url(&format!("/_sim/tickets/{id}")))
         .send()
         .await
         .unwrap();
@@ -799,7 +763,7 @@ async fn vanished_ticket_is_not_found() {
 #[tokio::test]
 async fn concurrency_is_bounded_across_clones() {
     let env = Env::start().await;
-    env.post(
+    env.control(
         "/_sim/settings",
         json!({"route_latency": {"me": {"fixed": {"ms": 200}}}}),
     )

@@ -4,9 +4,9 @@ mod common;
 
 use common::{state, TestDb};
 use serde_json::{json, Value};
+use shoppingfeed_sim::{spawn, SimConfig, SimHandle};
 use shoppingfeed_sync::engine::{run_cron, CronOptions};
 use shoppingfeed_sync::hook::on_order_status_update;
-use shoppingfeed_sync::sim::{spawn, SimConfig, SimHandle};
 use std::time::Duration;
 
 const TOKEN: &str = "engine-test-token";

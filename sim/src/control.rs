@@ -13,11 +13,11 @@ use axum::Router;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::faults::FaultRule;
-use super::model::RouteKind;
-use super::problem::{json_response, problem};
-use super::server::{initial_state, Shared};
-use super::state::{Order, OutcomeRule, OutcomeSpec, Settings, User};
+use crate::faults::FaultRule;
+use crate::model::RouteKind;
+use crate::problem::{json_response, problem};
+use crate::server::{initial_state, Shared};
+use crate::state::{Order, OutcomeRule, OutcomeSpec, Settings, User};
 
 type St = State<Arc<Shared>>;
 
@@ -293,7 +293,7 @@ async fn get_clock(State(sh): St) -> Response {
     ok(json!({
         "elapsed_seconds": st.sim_elapsed(),
         "offset_seconds": st.clock.offset,
-        "now": super::state::rfc3339(st.sim_now()),
+        "now": crate::state::rfc3339(st.sim_now()),
         "lifecycle": st.settings.lifecycle,
     }))
 }
@@ -314,7 +314,7 @@ async fn advance_clock(State(sh): St, body: Bytes) -> Response {
     let mut st = sh.lock();
     st.clock.offset += a.seconds;
     st.advance_all_by_clock();
-    ok(json!({"elapsed_seconds": st.sim_elapsed(), "now": super::state::rfc3339(st.sim_now())}))
+    ok(json!({"elapsed_seconds": st.sim_elapsed(), "now": crate::state::rfc3339(st.sim_now())}))
 }
 
 async fn list_faults(State(sh): St) -> Response {

@@ -1,11 +1,10 @@
 //! Fault rules of sf-api.md §7.4 over real HTTP, with their selectors (route, nth, first, order).
 
-#[path = "sim_helpers.rs"]
-mod helpers;
+mod common;
 
 use std::time::{Duration, Instant};
 
-use helpers::*;
+use common::*;
 use serde_json::{json, Value};
 
 fn ship_body(id: i64) -> Value {
@@ -138,7 +137,7 @@ async fn f3_hang_forever_ends_at_shutdown() {
     });
     tokio::time::sleep(Duration::from_millis(200)).await;
     let start = Instant::now();
-    s.handle.shutdown().await;
+    s.shutdown().await;
     assert!(start.elapsed() < Duration::from_secs(4));
     let _ = pending.await;
 }
@@ -316,8 +315,7 @@ async fn f7_forced_ignore_per_order_or_all() {
 #[tokio::test]
 async fn f13_forced_auth_failures_and_f14_validation_and_f16_413() {
     let s =
-        sim_with(shoppingfeed_sync::sim::SimConfig::new(TOKEN, STORE).with_user("m", "p", TOKEN))
-            .await;
+        sim_with(shoppingfeed_sim::SimConfig::new(TOKEN, STORE).with_user("m", "p", TOKEN)).await;
     s.fault(json!({"route": "auth", "fault": {"kind": "status", "status": 401}}))
         .await;
     let r = s
@@ -422,14 +420,7 @@ async fn selectors_nth_first_order_and_any() {
         json!({"route": "me", "nth": 0, "fault": {"kind": "status", "status": 500}}),
         json!({"route": "me", "fault": {"kind": "explode"}}),
     ] {
-        let r = s
-            .http
-            .post(s.url("/_sim/faults"))
-            .json(&bad)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status().as_u16(), 400, "{bad}");
+        s.control_refused("/_sim/faults", bad).await;
     }
     assert_eq!(s.stats().await["faults_fired"], 4);
 }

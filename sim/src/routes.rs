@@ -11,12 +11,12 @@ use axum::response::Response;
 use axum::Extension;
 use serde_json::{json, Value};
 
-use super::model::{Operation, TicketState};
-use super::problem::{forbidden, hal, json_response, not_found, problem, problem_with};
-use super::server::{RequestCtx, Shared};
-use super::state::SimState;
-use super::upload::{parse_multipart, MAX_FILES, MAX_FILE_BYTES};
-use super::validate::{validate_operation, validation_messages};
+use crate::problem::{forbidden, hal, json_response, not_found, problem, problem_with};
+use crate::server::{RequestCtx, Shared};
+use crate::state::SimState;
+use crate::upload::{parse_multipart, MAX_FILES, MAX_FILE_BYTES};
+use crate::validate::{validate_operation, validation_messages};
+use crate::wire::{Operation, TicketState};
 
 /// The bearer token of a request, if well formed.
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -277,7 +277,7 @@ pub async fn ticket_list(
         Some(s) => {
             let mut all = Vec::new();
             for part in s.split(',') {
-                match super::model::parse_state_filter(part.trim()) {
+                match TicketState::parse_filter(part.trim()) {
                     Some(v) => all.extend(v),
                     None => return problem(400, &format!("Unknown state '{part}'")),
                 }

@@ -1,12 +1,11 @@
 //! Ticket life cycle and outcomes over HTTP: polls, clock, wall time (F18), invisible (F8),
 //! stuck (F9), failed (F10), canceled (F11), vanishing (F12), mixed (F17).
 
-#[path = "sim_helpers.rs"]
-mod helpers;
+mod common;
 
-use helpers::*;
+use common::*;
 use serde_json::json;
-use shoppingfeed_sync::sim::{Lifecycle, SimConfig};
+use shoppingfeed_sim::{Lifecycle, SimConfig};
 
 #[tokio::test]
 async fn polls_mode_one_step_per_poll_by_default() {
@@ -89,14 +88,8 @@ async fn clock_mode_moves_only_with_advance() {
     assert_eq!((finished - started).num_seconds(), 10);
     let clock = s.control_get("/_sim/clock").await;
     assert_eq!(clock["lifecycle"]["mode"], "clock");
-    let r = s
-        .http
-        .post(s.url("/_sim/clock/advance"))
-        .json(&json!({"seconds": -1}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 400);
+    s.control_refused("/_sim/clock/advance", json!({"seconds": -1}))
+        .await;
 }
 
 #[tokio::test]
@@ -328,12 +321,6 @@ async fn outcome_times_then_back_to_default() {
     s.poll(&b).await;
     assert_eq!(s.poll_states(&b).await, vec!["succeed"]);
     // A rule needs an order.
-    let r = s
-        .http
-        .post(s.url("/_sim/outcomes"))
-        .json(&json!({"outcome": "failed"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 400);
+    s.control_refused("/_sim/outcomes", json!({"outcome": "failed"}))
+        .await;
 }

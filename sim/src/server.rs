@@ -16,12 +16,13 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use super::conn::{ConnCtl, SimListener};
-use super::faults::{strip_path, FaultKind, Malformation, RequestOrders};
-use super::model::{classify, Operation, RouteKind};
-use super::problem::{error_body, problem, raw};
-use super::state::{redact_authorization, rfc3339, ForcedIgnore, Latency, LogEntry, SimState};
-use super::{control, routes, SimConfig};
+use crate::conn::{ConnCtl, SimListener};
+use crate::faults::{strip_path, FaultKind, Malformation, RequestOrders};
+use crate::model::{classify, RouteKind};
+use crate::problem::{error_body, problem, raw};
+use crate::state::{redact_authorization, rfc3339, ForcedIgnore, Latency, LogEntry, SimState};
+use crate::wire::Operation;
+use crate::{control, routes, SimConfig};
 
 /// Largest request body read (upload-documents carries up to 20 files of 2 MB, plus slack).
 const MAX_BODY: usize = 64 * 1024 * 1024;
@@ -437,7 +438,7 @@ impl SimHandle {
     }
 
     /// Seeds orders directly (same effect as `POST /_sim/orders`).
-    pub fn seed_orders(&self, orders: impl IntoIterator<Item = super::Order>) {
+    pub fn seed_orders(&self, orders: impl IntoIterator<Item = crate::Order>) {
         let mut st = self.shared.lock();
         for o in orders {
             st.seed_order(o);

@@ -1,16 +1,26 @@
-//! Shared helpers of the simulator tests (included with `#[path]`; holds no test itself).
+//! Shared helpers of the simulator's tests (`mod common;`; holds no test itself).
 #![allow(dead_code)]
 
+use std::process::Stdio;
+use std::time::Duration;
+
 use serde_json::{json, Value};
-use shoppingfeed_sync::sim::{spawn, Order, SimConfig, SimHandle};
+use shoppingfeed_sim::harness::TestSim;
+use shoppingfeed_sim::{Order, SimConfig};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
 
 pub const TOKEN: &str = "t0k3n-abcdefghijklmnopqrstuvwxyz";
 pub const STORE: i64 = 1276;
 
-pub struct Sim {
-    pub handle: SimHandle,
-    pub base: String,
-    pub http: reqwest::Client,
+/// A [`TestSim`] with the test token and store, plus the `/v1` calls the tests repeat.
+pub struct Sim(TestSim);
+
+impl std::ops::Deref for Sim {
+    type Target = TestSim;
+    fn deref(&self) -> &TestSim {
+        &self.0
+    }
 }
 
 /// A simulator with one token/store and orders 111, 222, 333 (REF-<id>, amazon).
@@ -21,64 +31,24 @@ pub async fn sim() -> Sim {
 pub async fn sim_with(config: SimConfig) -> Sim {
     let config = config
         .with_orders((1..=3).map(|i| Order::new(i * 111, format!("REF-{}", i * 111), "amazon")));
-    let handle = spawn(config).await.expect("spawn simulator");
-    let base = handle.base_url();
-    Sim {
-        handle,
-        base,
-        http: client(),
-    }
-}
-
-pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(10))
-        .build()
-        .expect("client")
+    Sim(TestSim::start(config).await)
 }
 
 /// A client that opens a new connection for every request.
 pub fn fresh_client(timeout_ms: u64) -> reqwest::Client {
     reqwest::Client::builder()
-        .timeout(std::time::Duration::from_millis(timeout_ms))
+        .timeout(Duration::from_millis(timeout_ms))
         .pool_max_idle_per_host(0)
         .build()
         .expect("client")
 }
 
 impl Sim {
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
+    pub async fn shutdown(self) {
+        self.0.shutdown().await;
     }
 
-    /// POST a control route; asserts 200 and returns the JSON answer.
-    pub async fn control(&self, path: &str, body: Value) -> Value {
-        let r = self
-            .http
-            .post(self.url(path))
-            .json(&body)
-            .send()
-            .await
-            .expect("control request");
-        let status = r.status().as_u16();
-        let v: Value = r.json().await.expect("control json");
-        assert_eq!(status, 200, "control {path} failed: {v}");
-        v
-    }
-
-    pub async fn control_get(&self, path: &str) -> Value {
-        let r = self.http.get(self.url(path)).send().await.expect("get");
-        assert_eq!(r.status().as_u16(), 200, "GET {path}");
-        r.json().await.expect("json")
-    }
-
-    pub async fn fault(&self, rule: Value) -> u64 {
-        self.control("/_sim/faults", rule).await["id"]
-            .as_u64()
-            .expect("rule id")
-    }
-
-    /// POST an operation with the test token; returns (status, headers, body text).
+    /// POST an operation with the test token.
     pub async fn op_raw(&self, op: &str, body: Value) -> reqwest::Response {
         self.http
             .post(self.url(&format!("/v1/store/{STORE}/order/{op}")))
@@ -144,14 +114,6 @@ impl Sim {
             .map(|t| t["state"].as_str().unwrap_or("?").to_string())
             .collect()
     }
-
-    pub async fn order(&self, id: i64) -> Value {
-        self.control_get(&format!("/_sim/orders/{id}")).await
-    }
-
-    pub async fn stats(&self) -> Value {
-        self.control_get("/_sim/stats").await
-    }
 }
 
 pub fn tickets(collection: &Value) -> Vec<Value> {
@@ -159,4 +121,28 @@ pub fn tickets(collection: &Value) -> Vec<Value> {
         .as_array()
         .cloned()
         .unwrap_or_default()
+}
+
+/// The `shoppingfeed-sim` binary Cargo built for these tests.
+pub const BINARY: &str = env!("CARGO_BIN_EXE_shoppingfeed-sim");
+
+/// Runs the binary; returns it and the address its first stdout line gives.
+pub async fn start_binary(args: &[&str]) -> (Child, String) {
+    let mut child = Command::new(BINARY)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn binary");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        BufReader::new(stdout).read_line(&mut line),
+    )
+    .await
+    .expect("first line in time")
+    .expect("read line");
+    (child, line.trim().to_string())
 }

@@ -5,8 +5,8 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use shoppingfeed_sync::sim::cli::{parse_args, Command, USAGE};
-use shoppingfeed_sync::sim::spawn;
+use shoppingfeed_sim::cli::{parse_args, Command, USAGE};
+use shoppingfeed_sim::{spawn, SimConfig};
 
 fn main() -> ExitCode {
     let config = match parse_args(std::env::args().skip(1)) {
@@ -16,7 +16,7 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Ok(Command::Version) => {
-            println!("shoppingfeed-sim {}", shoppingfeed_sync::version());
+            println!("shoppingfeed-sim {}", env!("CARGO_PKG_VERSION"));
             return ExitCode::SUCCESS;
         }
         Err(e) => {
@@ -43,7 +43,7 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(config: shoppingfeed_sync::sim::SimConfig) -> std::io::Result<()> {
+async fn run(config: SimConfig) -> std::io::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     // Install the handlers before announcing the address, so a signal sent right after the
     // first line is never lost.

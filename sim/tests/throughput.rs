@@ -1,43 +1,32 @@
 //! Throughput of the simulator binary at zero latency on loopback (the benchmark hot path:
 //! operation POST + batch ticket GET). Prints the figure; asserts >= 5,000 req/s in release
-//! builds (`cargo test --release --features sim --test sim_throughput -- --nocapture`).
+//! builds (`cargo test --release -p shoppingfeed-sim --test throughput -- --nocapture`).
 
-use std::process::Stdio;
+mod common;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::start_binary;
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_shoppingfeed-sim");
 const WORKERS: usize = 32;
 const RUN: Duration = Duration::from_secs(3);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hot_path_sustains_5000_requests_per_second() {
-    let mut child = Command::new(BIN)
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--token",
-            "bench",
-            "--store",
-            "1",
-            "--auto-create-orders",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .await
-        .expect("address");
-    let base = format!("http://{}", line.trim());
+    let (mut child, addr) = start_binary(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--token",
+        "bench",
+        "--store",
+        "1",
+        "--auto-create-orders",
+    ])
+    .await;
+    let base = format!("http://{addr}");
     // The log would grow by the whole run; keep it small, as a benchmark would.
     let http = reqwest::Client::new();
     http.post(format!("{base}/_sim/settings"))

@@ -1,11 +1,10 @@
 //! The `/_sim/` control API: reset, settings, accounts, seeding, request log, stats.
 
-#[path = "sim_helpers.rs"]
-mod helpers;
+mod common;
 
-use helpers::*;
+use common::*;
 use serde_json::{json, Value};
-use shoppingfeed_sync::sim::RouteKind;
+use shoppingfeed_sim::RouteKind;
 
 #[tokio::test]
 async fn index_lists_the_routes() {
@@ -122,14 +121,8 @@ async fn seeding_orders_three_ways_and_listing() {
     assert!(ids.windows(2).all(|w| w[0] < w[1]));
     let r = s.http.get(s.url("/_sim/orders/77")).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 404);
-    let r = s
-        .http
-        .post(s.url("/_sim/orders"))
-        .json(&json!({"range": {"from": 5, "to": 1}}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 400);
+    s.control_refused("/_sim/orders", json!({"range": {"from": 5, "to": 1}}))
+        .await;
     let r = s
         .http
         .post(s.url("/_sim/orders"))
@@ -214,14 +207,7 @@ async fn settings_patch_and_reset() {
         json!({"default_limit": "x"}),
         json!([1]),
     ] {
-        let r = s
-            .http
-            .post(s.url("/_sim/settings"))
-            .json(&bad)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status().as_u16(), 400, "{bad}");
+        s.control_refused("/_sim/settings", bad).await;
     }
     // Build some state, then reset.
     s.ship(&[111]).await;

@@ -2,8 +2,8 @@
 
 use std::net::SocketAddr;
 
-use super::state::{Latency, Lifecycle, Order, User};
-use super::SimConfig;
+use crate::state::{Latency, Lifecycle, Order, User};
+use crate::SimConfig;
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum CliError {

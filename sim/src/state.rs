@@ -10,9 +10,10 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use super::faults::FaultRule;
-use super::model::{Operation, OrderStatus, OutcomeKind, RouteKind, TicketState};
-use super::validate::OrderRef;
+use crate::faults::FaultRule;
+use crate::model::{OutcomeKind, RouteKind};
+use crate::validate::OrderRef;
+use crate::wire::{Operation, OrderStatus, TicketState};
 
 /// Per-request latency (benchmarks): none, fixed, or uniform in a range. Milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]

@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value};
 
-use super::model::Operation;
+use crate::wire::Operation;
 
 /// One order of an operation request, after validation.
 #[derive(Debug, Clone)]

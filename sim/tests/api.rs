@@ -1,11 +1,10 @@
 //! The `/v1` endpoints of the simulator over real HTTP: shapes, auth, validation, paging.
 
-#[path = "sim_helpers.rs"]
-mod helpers;
+mod common;
 
-use helpers::*;
+use common::*;
 use serde_json::{json, Value};
-use shoppingfeed_sync::sim::{Order, SimConfig};
+use shoppingfeed_sim::{Order, SimConfig};
 
 #[tokio::test]
 async fn ping_needs_no_auth_and_returns_a_timestamp() {
@@ -118,14 +117,8 @@ async fn store_the_token_cannot_reach_is_403_or_404_by_setting() {
     s.control("/_sim/settings", json!({"unreachable_store_status": 404}))
         .await;
     assert_eq!(s.get(path).await.status().as_u16(), 404);
-    let r = s
-        .http
-        .post(s.url("/_sim/settings"))
-        .json(&json!({"unreachable_store_status": 500}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 400);
+    s.control_refused("/_sim/settings", json!({"unreachable_store_status": 500}))
+        .await;
 }
 
 #[tokio::test]
@@ -558,7 +551,7 @@ async fn ticket_list_filters_and_processing_meta() {
 async fn order_resource_reflects_ticket_effects() {
     let s = sim().await;
     let mut o = Order::new(444, "REF-444", "cdiscount");
-    o.items = vec![shoppingfeed_sync::sim::OrderItem {
+    o.items = vec![shoppingfeed_sim::OrderItem {
         id: 1,
         reference: "SKU-1".into(),
         quantity: 2,

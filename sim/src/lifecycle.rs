@@ -2,8 +2,9 @@
 
 use serde_json::{json, Value};
 
-use super::model::{Operation, OrderStatus, OutcomeKind, TicketState};
-use super::state::{rfc3339, Lifecycle, SimState, Ticket};
+use crate::model::OutcomeKind;
+use crate::state::{rfc3339, Lifecycle, SimState, Ticket};
+use crate::wire::{Operation, OrderStatus, TicketState};
 
 /// Number of steps a ticket has earned: 0 scheduled, 1 running, 2 terminal.
 fn target_step(t: &Ticket, lifecycle: &Lifecycle, now_sim: f64) -> u32 {
@@ -119,7 +120,7 @@ impl SimState {
         match state {
             TicketState::Failed => {
                 order.errors.push(json!({
-                    "type": super::model::error_type(op),
+                    "type": op.error_type(),
                     "message": message.unwrap_or(Value::Null),
                     "occurredAt": now,
                 }));

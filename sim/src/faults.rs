@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::model::{Operation, RouteKind};
+use crate::model::RouteKind;
+use crate::wire::Operation;
 
 /// Body of an injected error status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]

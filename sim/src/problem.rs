@@ -5,7 +5,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 use serde_json::{json, Value};
 
-use super::faults::{title_for, ErrorBody};
+use crate::faults::{title_for, ErrorBody};
 
 pub const PROBLEM_TYPE: &str = "http://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html";
 

@@ -1,31 +1,9 @@
-//! Typed vocabulary of the simulator: operations, ticket states, order statuses, routes.
+//! The simulator's own vocabulary: ticket outcomes and route classes (the API's names are in
+//! [`crate::wire`]).
 
 use serde::{Deserialize, Serialize};
 
-// Operations and ticket states are the product's own types: the simulator speaks the same API.
-pub use crate::model::{Operation, TicketState};
-
-/// The `errors[].type` a failed ticket of this operation appends to its order (sf-api.md 3.7).
-pub fn error_type(op: Operation) -> &'static str {
-    match op {
-        Operation::Ship => "ship",
-        Operation::Acknowledge => "acknowledge",
-        _ => "operation",
-    }
-}
-
-/// Parses one `state` filter value, including the macro states `processing` and `processed`.
-pub fn parse_state_filter(s: &str) -> Option<Vec<TicketState>> {
-    Some(match s {
-        "processing" => vec![TicketState::Scheduled, TicketState::Running],
-        "processed" => vec![
-            TicketState::Succeed,
-            TicketState::Failed,
-            TicketState::Canceled,
-        ],
-        single => vec![TicketState::parse(single)?],
-    })
-}
+use crate::wire::Operation;
 
 /// What a ticket ends as (or where it gets stuck), set per order or as the default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -39,23 +17,6 @@ pub enum OutcomeKind {
     Running,
     /// Stays `scheduled` forever (F9).
     Scheduled,
-}
-
-/// Order statuses of the Shopping Feed order resource (note `cancelled` with two l's).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum OrderStatus {
-    Created,
-    WaitingStoreAcceptance,
-    Refused,
-    #[default]
-    WaitingShipment,
-    Shipped,
-    PartiallyShipped,
-    Cancelled,
-    Refunded,
-    PartiallyRefunded,
-    Closed,
 }
 
 /// The route classes a fault rule, a latency override or a counter can name.

@@ -1,33 +1,12 @@
 //! The `shoppingfeed-sim` binary: address on the first stdout line, clean exit on signals.
 
-use std::process::Stdio;
+mod common;
+
 use std::time::Duration;
 
+use common::{start_binary, BINARY};
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
-
-const BIN: &str = env!("CARGO_BIN_EXE_shoppingfeed-sim");
-
-async fn start(args: &[&str]) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn binary");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    tokio::time::timeout(
-        Duration::from_secs(20),
-        BufReader::new(stdout).read_line(&mut line),
-    )
-    .await
-    .expect("first line in time")
-    .expect("read line");
-    (child, line.trim().to_string())
-}
+use tokio::process::Child;
 
 fn signal(child: &Child, sig: &str) {
     let pid = child.id().expect("pid").to_string();
@@ -48,7 +27,7 @@ async fn exit_code(mut child: Child) -> Option<i32> {
 
 #[tokio::test]
 async fn prints_address_serves_and_exits_cleanly_on_sigterm() {
-    let (child, addr) = start(&[
+    let (child, addr) = start_binary(&[
         "--listen",
         "127.0.0.1:0",
         "--token",
@@ -96,7 +75,7 @@ async fn prints_address_serves_and_exits_cleanly_on_sigterm() {
 
 #[tokio::test]
 async fn exits_cleanly_on_sigint_with_a_hung_request() {
-    let (child, addr) = start(&[
+    let (child, addr) = start_binary(&[
         "--listen",
         "127.0.0.1:0",
         "--token",
@@ -141,7 +120,7 @@ async fn seeds_orders_from_a_file_and_rejects_bad_arguments() {
         r#"{"orders":[{"id":42,"reference":"R42","channelName":"amazon"}]}"#,
     )
     .unwrap();
-    let (child, addr) = start(&[
+    let (child, addr) = start_binary(&[
         "--token",
         "t",
         "--store",
@@ -167,7 +146,7 @@ async fn seeds_orders_from_a_file_and_rejects_bad_arguments() {
         vec!["--bogus"],
         vec!["--token", "t", "--store", "x"],
     ] {
-        let out = std::process::Command::new(BIN)
+        let out = std::process::Command::new(BINARY)
             .args(&args)
             .output()
             .unwrap();
@@ -175,7 +154,7 @@ async fn seeds_orders_from_a_file_and_rejects_bad_arguments() {
         assert!(out.stdout.is_empty());
         assert!(!out.stderr.is_empty());
     }
-    let out = std::process::Command::new(BIN)
+    let out = std::process::Command::new(BINARY)
         .arg("--help")
         .output()
         .unwrap();

@@ -1,9 +1,10 @@
-//! The Shopping Feed API simulator: a real HTTP server (axum) faithful to
-//! `shared/reference/sf-api.md` §7, with test controls under `/_sim/`.
+//! The Shopping Feed API simulator: a real HTTP server (axum) faithful to the API contract
+//! (sf-api.md §7), with test controls under `/_sim/`. It shares no code with the product: its
+//! wire names ([`wire`]) come from the contract, so a client that misspells one fails a test.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
-//! use shoppingfeed_sync::sim::{spawn, Order, SimConfig};
+//! use shoppingfeed_sim::{spawn, Order, SimConfig};
 //! let sim = spawn(SimConfig::new("t0k3n", 1276).with_orders([Order::new(111, "REF-111", "amazon")])).await?;
 //! let base = sim.base_url(); // http://127.0.0.1:PORT
 //! # let _ = base;
@@ -17,6 +18,8 @@ pub mod cli;
 mod conn;
 mod control;
 pub mod faults;
+#[cfg(feature = "harness")]
+pub mod harness;
 mod lifecycle;
 pub mod model;
 mod problem;
@@ -25,13 +28,15 @@ mod server;
 pub mod state;
 mod upload;
 pub mod validate;
+pub mod wire;
 
 use std::net::SocketAddr;
 
 pub use faults::{ErrorBody, FaultKind, FaultRule, Malformation};
-pub use model::{Operation, OrderStatus, OutcomeKind, RouteKind, TicketState};
+pub use model::{OutcomeKind, RouteKind};
 pub use server::{spawn, SimHandle};
 pub use state::{Latency, Lifecycle, Order, OrderItem, OutcomeSpec, User};
+pub use wire::{Operation, OrderStatus, TicketState};
 
 /// Start-up configuration of a simulator.
 #[derive(Debug, Clone, Default)]
