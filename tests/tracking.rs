@@ -6,9 +6,9 @@ mod common;
 
 use common::{state, TestDb};
 use serde_json::Value;
+use shoppingfeed_sim::{spawn, SimConfig, SimHandle};
 use shoppingfeed_sync::engine::{run_cron, CronOptions};
 use shoppingfeed_sync::hook::on_order_status_update;
-use shoppingfeed_sync::sim::{spawn, SimConfig, SimHandle};
 use shoppingfeed_sync::tracking::{on_tracking_number_update, TrackingOutcome};
 use std::time::Duration;
 

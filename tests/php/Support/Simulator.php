@@ -52,7 +52,7 @@ final class Simulator
                 return $bin;
             }
         }
-        throw new \RuntimeException("shoppingfeed-sim not found: set SFSYNC_SIM_BIN or build it (./dev build, or cargo build --features sim --bin shoppingfeed-sim)");
+        throw new \RuntimeException("shoppingfeed-sim not found: set SFSYNC_SIM_BIN or build it (./dev build, or cargo build -p shoppingfeed-sim --bin shoppingfeed-sim)");
     }
 
     public function url(): string
