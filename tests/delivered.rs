@@ -3,27 +3,19 @@
 
 mod common;
 
-use common::{state, TestDb};
+use common::state;
 use serde_json::Value;
-use shoppingfeed_sim::{spawn, SimConfig};
-use shoppingfeed_sync::engine::{run_cron, CronOptions};
+use shoppingfeed_sync::engine::run_cron;
 use shoppingfeed_sync::hook::{on_order_status_update, HookOutcome};
-use std::time::Duration;
 
 const TOKEN: &str = "delivered-test-token";
-const STORE: i64 = 1276;
+const STORE: i64 = common::CRON_STORE;
 /// A state of the fixtures that no list of `reset_shop_available` maps.
 const DELIVERED_ONLY: u32 = 12;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delivered_state_is_sent_as_deliver_and_the_shipped_list_wins_a_shared_state() {
-    let t = TestDb::create().await;
-    t.reset_shop_available().await;
-    t.config("SHOPPINGFEED_AUTH_TOKEN", TOKEN, None, None).await;
-    t.config("SHOPPINGFEED_STORE_ID", &STORE.to_string(), None, None)
-        .await;
-    t.config("SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT", "30", None, None)
-        .await;
+    let (t, sim) = common::cron_shop(TOKEN, "30").await;
     // State DELIVERED is in the shipped list of the fixture shop too: shipped wins.
     t.config(
         "SHOPPINGFEED_DELIVERED_ORDERS",
@@ -32,9 +24,6 @@ async fn a_delivered_state_is_sent_as_deliver_and_the_shipped_list_wins_a_shared
         None,
     )
     .await;
-    let sim = spawn(SimConfig::new(TOKEN, STORE).with_auto_create_orders(true))
-        .await
-        .expect("simulator");
 
     let delivered = t.order(DELIVERED_ONLY, true).await;
     let outcome = on_order_status_update(&t.db, delivered, Some(DELIVERED_ONLY))
@@ -54,11 +43,7 @@ async fn a_delivered_state_is_sent_as_deliver_and_the_shipped_list_wins_a_shared
         .await;
 
     let http = reqwest::Client::new();
-    let opts = CronOptions {
-        api_base_url: sim.base_url(),
-        http_timeout: Duration::from_secs(5),
-        ..CronOptions::default()
-    };
+    let opts = common::cron_opts(&sim);
     let report = run_cron(&t.db, &http, &opts).await.expect("run");
     assert_eq!(report.shops[0].statuses_sent, 2, "{:?}", report.shops[0]);
     let url = format!("{}/_sim/requests?route=order_op", sim.base_url());

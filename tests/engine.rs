@@ -10,28 +10,16 @@ use shoppingfeed_sync::hook::on_order_status_update;
 use std::time::Duration;
 
 const TOKEN: &str = "engine-test-token";
-const STORE: i64 = 1276;
+const STORE: i64 = common::CRON_STORE;
 
 async fn setup() -> (TestDb, SimHandle) {
-    let t = TestDb::create().await;
-    t.reset_shop_available().await;
-    t.config("SHOPPINGFEED_AUTH_TOKEN", TOKEN, None, None).await;
-    t.config("SHOPPINGFEED_STORE_ID", &STORE.to_string(), None, None)
-        .await;
-    t.config("SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT", "0", None, None)
-        .await;
-    let sim = spawn(SimConfig::new(TOKEN, STORE).with_auto_create_orders(true))
-        .await
-        .expect("simulator");
-    (t, sim)
+    common::cron_shop(TOKEN, "0").await
 }
 
 fn opts(sim: &SimHandle) -> CronOptions {
     CronOptions {
-        api_base_url: sim.base_url(),
-        http_timeout: Duration::from_secs(5),
         requeue_delay_minutes: 0,
-        ..CronOptions::default()
+        ..common::cron_opts(sim)
     }
 }
 

@@ -6,40 +6,19 @@ mod common;
 
 use common::{state, TestDb};
 use serde_json::Value;
-use shoppingfeed_sim::{spawn, SimConfig, SimHandle};
+use shoppingfeed_sim::SimHandle;
 use shoppingfeed_sync::engine::{run_cron, CronOptions};
 use shoppingfeed_sync::hook::on_order_status_update;
 use shoppingfeed_sync::tracking::{on_tracking_number_update, TrackingOutcome};
-use std::time::Duration;
 
 const TOKEN: &str = "tracking-test-token";
-const STORE: i64 = 1276;
 
 async fn setup(delay_minutes: &str) -> (TestDb, SimHandle) {
-    let t = TestDb::create().await;
-    t.reset_shop_available().await;
-    t.config("SHOPPINGFEED_AUTH_TOKEN", TOKEN, None, None).await;
-    t.config("SHOPPINGFEED_STORE_ID", &STORE.to_string(), None, None)
-        .await;
-    t.config(
-        "SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT",
-        delay_minutes,
-        None,
-        None,
-    )
-    .await;
-    let sim = spawn(SimConfig::new(TOKEN, STORE).with_auto_create_orders(true))
-        .await
-        .expect("simulator");
-    (t, sim)
+    common::cron_shop(TOKEN, delay_minutes).await
 }
 
 fn opts(sim: &SimHandle) -> CronOptions {
-    CronOptions {
-        api_base_url: sim.base_url(),
-        http_timeout: Duration::from_secs(5),
-        ..CronOptions::default()
-    }
+    common::cron_opts(sim)
 }
 
 /// The tracking numbers of every ship the simulator received, in order.

@@ -652,3 +652,33 @@ impl Drop for TestDb {
         .join();
     }
 }
+
+/// The store every CRON test shop uses.
+pub const CRON_STORE: i64 = 1276;
+
+/// A shop ready for the CRON (gate open, `token` and [`CRON_STORE`], shipped delay `delay`
+/// minutes) and a simulator serving that account, creating the orders it is sent.
+pub async fn cron_shop(token: &str, delay: &str) -> (TestDb, shoppingfeed_sim::SimHandle) {
+    let t = TestDb::create().await;
+    t.reset_shop_available().await;
+    t.config("SHOPPINGFEED_AUTH_TOKEN", token, None, None).await;
+    t.config("SHOPPINGFEED_STORE_ID", &CRON_STORE.to_string(), None, None)
+        .await;
+    t.config("SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT", delay, None, None)
+        .await;
+    let sim = shoppingfeed_sim::spawn(
+        shoppingfeed_sim::SimConfig::new(token, CRON_STORE).with_auto_create_orders(true),
+    )
+    .await
+    .expect("simulator");
+    (t, sim)
+}
+
+/// CRON options reaching the simulator.
+pub fn cron_opts(sim: &shoppingfeed_sim::SimHandle) -> shoppingfeed_sync::engine::CronOptions {
+    shoppingfeed_sync::engine::CronOptions {
+        api_base_url: sim.base_url(),
+        http_timeout: Duration::from_secs(5),
+        ..shoppingfeed_sync::engine::CronOptions::default()
+    }
+}
