@@ -75,17 +75,24 @@ pub struct CronSql {
     pub release_lock: &'static str,
     pub monitor_lock: String,
     pub monitor_unlock: String,
-    /// Due SYNC_STATUS tasks of a shop that no live lease holds, locked for the claim.
-    pub select_claimable: String,
-    /// `lease_claim_head` + `(?,?,...)`: sets the lease on the selected ids. The id-targeted
-    /// updates force the primary key: they lock only the rows they name, in key order, so the
-    /// concurrent requests of a run do not deadlock through the secondary indexes.
-    pub lease_claim_head: String,
+    /// The claim: leases up to `?` due SYNC_STATUS tasks of a shop that no live lease holds, in
+    /// due order, to a one-claim token (params: token, lease seconds, shop, limit). One UPDATE
+    /// with ORDER BY ... LIMIT instead of `SELECT ... FOR UPDATE SKIP LOCKED`, which MySQL 5.7 and
+    /// MariaDB < 10.6 do not have: a concurrent claim waits for the rows this one holds, then
+    /// sees their new lease and passes them by, so no task is leased twice.
+    pub claim_due: String,
+    /// The ids leased by a claim token (the `lease` index).
+    pub claimed_ids: String,
+    /// Hands a claim token's tasks to the run's lease owner (params: owner, token). By the
+    /// `lease` index: the rows are the claim's own, locked by it already.
+    pub claim_restamp: String,
     /// Claimed tasks with everything a payload needs.
     pub claimed_tasks: String,
     /// The same for given task ids (`in_list` appended).
     pub tasks_by_ids_head: String,
-    /// Leases given SYNC_STATUS task ids that no live lease holds (`in_list` appended).
+    /// Leases given SYNC_STATUS task ids that no live lease holds (`in_list` appended). This and
+    /// the other id-targeted updates force the primary key: they lock only the rows they name, in
+    /// key order, so the concurrent requests of a run do not deadlock through the secondary indexes.
     pub claim_ids_head: String,
     pub release_head: String,
     /// `pairs_list` appended: (id, version) of the tasks sent; a task re-armed meanwhile stays pending.
@@ -211,17 +218,17 @@ impl CronSql {
                 "UPDATE {} SET pid = NULL, last_update = NOW(), duration = ? WHERE name = 'shoppingfeed:syncOrder'",
                 t("shoppingfeed_processmonitor")
             ),
-            select_claimable: format!(
-                "SELECT t.id_shoppingfeed_task_order FROM {task} t \
-                 JOIN {orders} o ON o.id_order = t.id_order \
+            // A single-table UPDATE (MySQL refuses ORDER BY/LIMIT in a multi-table one): the shop
+            // is a primary-key probe of the order per task scanned on the `due` index.
+            claim_due: format!(
+                "UPDATE {task} t SET t.lease_owner = ?, t.lease_until = NOW() + INTERVAL ? SECOND \
                  WHERE t.action = 'SYNC_STATUS' AND t.update_at IS NOT NULL AND t.update_at <= NOW() \
-                   AND o.id_shop = ? AND (t.lease_until IS NULL OR t.lease_until < NOW()) \
-                 ORDER BY t.update_at, t.id_shoppingfeed_task_order LIMIT ? FOR UPDATE SKIP LOCKED"
+                   AND (t.lease_until IS NULL OR t.lease_until < NOW()) \
+                   AND EXISTS (SELECT 1 FROM {orders} o WHERE o.id_order = t.id_order AND o.id_shop = ?) \
+                 ORDER BY t.update_at, t.id_shoppingfeed_task_order LIMIT ?"
             ),
-            lease_claim_head: format!(
-                "UPDATE {task} FORCE INDEX (PRIMARY) SET lease_owner = ?, lease_until = NOW() + INTERVAL ? SECOND \
-                 WHERE id_shoppingfeed_task_order IN "
-            ),
+            claimed_ids: format!("SELECT id_shoppingfeed_task_order FROM {task} WHERE lease_owner = ?"),
+            claim_restamp: format!("UPDATE {task} SET lease_owner = ? WHERE lease_owner = ?"),
             claimed_tasks: format!("{payload_select} WHERE t.lease_owner = ? {payload_order}"),
             tasks_by_ids_head: format!("{payload_select} WHERE t.action = 'SYNC_STATUS' AND t.id_shoppingfeed_task_order IN "),
             claim_ids_head: format!(
