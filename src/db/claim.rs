@@ -1,16 +1,17 @@
-//! The CRON's claim of due tasks, portable to every supported server: MySQL 5.7 and 8.0, MariaDB
-//! 10.4 and later. No `SKIP LOCKED` (MySQL 8.0.1+, MariaDB 10.6+ only): one `UPDATE ... ORDER BY
-//! ... LIMIT` leases the tasks to a token of this claim alone, which then reads them back and
-//! hands them to the run's lease owner, all in one transaction.
+//! The CRON's claim of due tasks, the same on every supported server (MySQL 5.7 and 8.0, MariaDB
+//! 10.4 and later): no `SKIP LOCKED`, which only MySQL 8.0.1+ and MariaDB 10.6+ have. A plain read
+//! picks the candidates; one UPDATE by primary key leases those still claimable, re-checked under
+//! each row's lock. Two statements in autocommit, no transaction to open or commit.
 
+use super::sql::in_list;
 use super::Db;
 use crate::error::{DbError, DbResultExt};
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, IsolationLevel, TxOpts};
-use std::sync::atomic::{AtomicU32, Ordering};
+use mysql_async::{Conn, Value};
 
-/// Tells the claims of one process apart (the owner is already unique per run).
-static CLAIM_SEQ: AtomicU32 = AtomicU32::new(0);
+/// Rounds of a claim whose every candidate went to a concurrent claim before it gives up (each
+/// such round means the other claim took them, so the queue did move).
+const LOST_ROUNDS: u32 = 10;
 
 /// Leases up to `limit` due SYNC_STATUS tasks of shop `id_shop` that no live lease holds to
 /// `owner` for `lease_seconds`, oldest due first; returns their ids. A concurrent claim never gets
@@ -25,34 +26,34 @@ pub async fn claim_due(
     limit: usize,
 ) -> Result<Vec<u32>, DbError> {
     let sql = &db.sql().cron;
-    // The owner's earlier pages may still be leased to it (requests in flight): the token
-    // (at most 24 + 9 characters, within the column's 40) picks out this claim's rows.
-    let token = format!("{owner}:{:x}", CLAIM_SEQ.fetch_add(1, Ordering::Relaxed));
-    // READ COMMITTED: no gap locks, so a claim and the batch-id updates of the requests in
-    // flight do not deadlock on the `due` index; and a row another claim holds is waited for
-    // only if its last committed version is claimable (semi-consistent read).
-    let mut tx_opts = TxOpts::default();
-    tx_opts.with_isolation_level(IsolationLevel::ReadCommitted);
-    let mut tx = conn
-        .start_transaction(tx_opts)
-        .await
-        .ctx("starting a claim")?;
-    tx.exec_drop(
-        sql.claim_due.as_str(),
-        (token.as_str(), lease_seconds, id_shop, limit),
-    )
-    .await
-    .ctx("leasing due tasks")?;
-    let mut ids: Vec<u32> = Vec::new();
-    if tx.affected_rows() > 0 {
-        ids = tx
-            .exec(sql.claimed_ids.as_str(), (token.as_str(),))
+    for _ in 0..LOST_ROUNDS {
+        let candidates: Vec<u32> = conn
+            .exec(sql.select_claimable.as_str(), (id_shop, limit))
             .await
-            .ctx("reading the leased tasks")?;
-        tx.exec_drop(sql.claim_restamp.as_str(), (owner, token.as_str()))
+            .ctx("selecting due tasks")?;
+        if candidates.is_empty() {
+            return Ok(candidates);
+        }
+        let list = in_list(candidates.len());
+        let mut params: Vec<Value> = vec![owner.into(), lease_seconds.into()];
+        params.extend(candidates.iter().map(|id| Value::from(*id)));
+        conn.exec_drop(format!("{}{list}", sql.claim_head), params)
             .await
             .ctx("leasing due tasks")?;
+        let leased = conn.affected_rows();
+        if leased == candidates.len() as u64 {
+            return Ok(candidates);
+        }
+        if leased > 0 {
+            // A concurrent claim (or a re-arm) took some: ours are those we hold now. None was
+            // ours before: a live lease is never a candidate.
+            let mut params: Vec<Value> = vec![owner.into()];
+            params.extend(candidates.iter().map(|id| Value::from(*id)));
+            return conn
+                .exec(format!("{}{list}", sql.claimed_of_head), params)
+                .await
+                .ctx("reading the leased tasks");
+        }
     }
-    tx.commit().await.ctx("committing a claim")?;
-    Ok(ids)
+    Ok(Vec::new())
 }

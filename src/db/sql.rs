@@ -75,17 +75,16 @@ pub struct CronSql {
     pub release_lock: &'static str,
     pub monitor_lock: String,
     pub monitor_unlock: String,
-    /// The claim: leases up to `?` due SYNC_STATUS tasks of a shop that no live lease holds, in
-    /// due order, to a one-claim token (params: token, lease seconds, shop, limit). One UPDATE
-    /// with ORDER BY ... LIMIT instead of `SELECT ... FOR UPDATE SKIP LOCKED`, which MySQL 5.7 and
-    /// MariaDB < 10.6 do not have: a concurrent claim waits for the rows this one holds, then
-    /// sees their new lease and passes them by, so no task is leased twice.
-    pub claim_due: String,
-    /// The ids leased by a claim token (the `lease` index).
-    pub claimed_ids: String,
-    /// Hands a claim token's tasks to the run's lease owner (params: owner, token). By the
-    /// `lease` index: the rows are the claim's own, locked by it already.
-    pub claim_restamp: String,
+    /// Due SYNC_STATUS tasks of a shop that no live lease holds, oldest first: the claim's
+    /// candidates. A plain read: `FOR UPDATE SKIP LOCKED` exists only on MySQL 8.0.1+ and MariaDB
+    /// 10.6+, and `claim_head` re-checks each row under its lock anyway.
+    pub select_claimable: String,
+    /// `claim_head` + `(?,?,...)`: leases the candidates that are still due and unleased (params:
+    /// owner, lease seconds, ids). A candidate a concurrent claim holds is waited for, then seen
+    /// leased and left: no task is leased twice.
+    pub claim_head: String,
+    /// `claimed_of_head` + `(?,?,...)`: which of given ids `?` holds (params: owner, ids).
+    pub claimed_of_head: String,
     /// Claimed tasks with everything a payload needs.
     pub claimed_tasks: String,
     /// The same for given task ids (`in_list` appended).
@@ -218,17 +217,21 @@ impl CronSql {
                 "UPDATE {} SET pid = NULL, last_update = NOW(), duration = ? WHERE name = 'shoppingfeed:syncOrder'",
                 t("shoppingfeed_processmonitor")
             ),
-            // A single-table UPDATE (MySQL refuses ORDER BY/LIMIT in a multi-table one): the shop
-            // is a primary-key probe of the order per task scanned on the `due` index.
-            claim_due: format!(
-                "UPDATE {task} t SET t.lease_owner = ?, t.lease_until = NOW() + INTERVAL ? SECOND \
+            select_claimable: format!(
+                "SELECT t.id_shoppingfeed_task_order FROM {task} t \
+                 JOIN {orders} o ON o.id_order = t.id_order \
                  WHERE t.action = 'SYNC_STATUS' AND t.update_at IS NOT NULL AND t.update_at <= NOW() \
-                   AND (t.lease_until IS NULL OR t.lease_until < NOW()) \
-                   AND EXISTS (SELECT 1 FROM {orders} o WHERE o.id_order = t.id_order AND o.id_shop = ?) \
+                   AND o.id_shop = ? AND (t.lease_until IS NULL OR t.lease_until < NOW()) \
                  ORDER BY t.update_at, t.id_shoppingfeed_task_order LIMIT ?"
             ),
-            claimed_ids: format!("SELECT id_shoppingfeed_task_order FROM {task} WHERE lease_owner = ?"),
-            claim_restamp: format!("UPDATE {task} SET lease_owner = ? WHERE lease_owner = ?"),
+            claim_head: format!(
+                "UPDATE {task} FORCE INDEX (PRIMARY) SET lease_owner = ?, lease_until = NOW() + INTERVAL ? SECOND \
+                 WHERE action = 'SYNC_STATUS' AND update_at <= NOW() AND (lease_until IS NULL OR lease_until < NOW()) \
+                   AND id_shoppingfeed_task_order IN "
+            ),
+            claimed_of_head: format!(
+                "SELECT id_shoppingfeed_task_order FROM {task} WHERE lease_owner = ? AND id_shoppingfeed_task_order IN "
+            ),
             claimed_tasks: format!("{payload_select} WHERE t.lease_owner = ? {payload_order}"),
             tasks_by_ids_head: format!("{payload_select} WHERE t.action = 'SYNC_STATUS' AND t.id_shoppingfeed_task_order IN "),
             claim_ids_head: format!(
