@@ -114,13 +114,13 @@ impl Sql {
         let config_placeholders = vec!["?"; keys::HOOK.len()].join(",");
         Sql {
             // One round trip: the order, its link, the legacy module and the hook's configuration
-            // rows (one result row per configuration row; NULLs when there is none).
+            // rows (one result row per configuration row; NULLs when there is none). The subquery
+            // refers to the order in its WHERE: MySQL refuses outer columns in a join's ON.
             order_context: format!(
                 "SELECT o.id_order, o.id_shop, o.id_shop_group, o.current_state, o.module, o.payment, \
                         so.id_shoppingfeed_order, so.id_order_marketplace, so.id_internal_shoppingfeed, \
-                        (SELECT m.active FROM {module} m JOIN {module_shop} ms \
-                           ON ms.id_module = m.id_module AND ms.id_shop = o.id_shop \
-                         WHERE m.name = '{legacy}') AS legacy_active, \
+                        (SELECT m.active FROM {module} m JOIN {module_shop} ms ON ms.id_module = m.id_module \
+                         WHERE m.name = '{legacy}' AND ms.id_shop = o.id_shop) AS legacy_active, \
                         (SELECT COUNT(*) FROM {module} m WHERE m.name = '{legacy}') AS legacy_installed, \
                         c.name, c.value, c.id_shop, c.id_shop_group \
                  FROM {orders} o LEFT JOIN {sf_order} so ON so.id_order = o.id_order \
@@ -205,8 +205,10 @@ impl CronSql {
                 module_shop = t("module_shop"),
             ),
             // A session lock dies with its connection: a crashed run never blocks the next one.
-            try_lock: "SELECT GET_LOCK(CONCAT(DATABASE(), '/shoppingfeed:syncOrder'), 0)",
-            release_lock: "SELECT RELEASE_LOCK(CONCAT(DATABASE(), '/shoppingfeed:syncOrder'))",
+            // One per database, named by its hash: MySQL 5.7+ refuses names over 64 characters,
+            // and a database name alone may have 64.
+            try_lock: "SELECT GET_LOCK(CONCAT('shoppingfeed:syncOrder:', MD5(DATABASE())), 0)",
+            release_lock: "SELECT RELEASE_LOCK(CONCAT('shoppingfeed:syncOrder:', MD5(DATABASE())))",
             monitor_lock: format!(
                 "INSERT INTO {} (name, pid, data, duration, active, last_update) \
                  VALUES ('shoppingfeed:syncOrder', ?, '[]', 0, 1, NOW()) \
