@@ -1,7 +1,10 @@
 //! The CRON's claim of due tasks, the same on every supported server (MySQL 5.7 and 8.0, MariaDB
 //! 10.4 and later): no `SKIP LOCKED`, which only MySQL 8.0.1+ and MariaDB 10.6+ have. A plain read
 //! picks the candidates; one UPDATE by primary key leases those still claimable, re-checked under
-//! each row's lock. Two statements in autocommit, no transaction to open or commit.
+//! each row's lock. Two statements in autocommit, no transaction to open or commit. The UPDATE
+//! goes by primary key, so even under the default REPEATABLE READ it locks only the rows it names
+//! (no gap lock on the `due` index to deadlock the requests in flight): no READ COMMITTED, which
+//! a server logging in STATEMENT format would refuse for writes.
 
 use super::sql::in_list;
 use super::Db;
