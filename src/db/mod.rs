@@ -1,5 +1,6 @@
 //! The database layer: one `mysql_async` pool per runtime, prepared statements only, SQL in [`sql`].
 
+pub mod claim;
 pub mod logger;
 pub mod orders;
 pub mod queue;

@@ -80,17 +80,24 @@ pub struct CronSql {
     pub release_lock: &'static str,
     pub monitor_lock: String,
     pub monitor_unlock: String,
-    /// Due SYNC_STATUS tasks of a shop that no live lease holds, locked for the claim.
+    /// Due SYNC_STATUS tasks of a shop that no live lease holds, oldest first: the claim's
+    /// candidates. A plain read: `FOR UPDATE SKIP LOCKED` exists only on MySQL 8.0.1+ and MariaDB
+    /// 10.6+, and `claim_head` re-checks each row under its lock anyway.
     pub select_claimable: String,
-    /// `lease_claim_head` + `(?,?,...)`: sets the lease on the selected ids. The id-targeted
-    /// updates force the primary key: they lock only the rows they name, in key order, so the
-    /// concurrent requests of a run do not deadlock through the secondary indexes.
-    pub lease_claim_head: String,
+    /// `claim_head` + `(?,?,...)`: leases the candidates that are still due and unleased (params:
+    /// owner, lease seconds, ids). A candidate a concurrent claim holds is waited for, then seen
+    /// leased and left: no task is leased twice.
+    pub claim_head: String,
+    /// `claimed_of_head` + `(?,?,...)`: which of given ids `?` holds (params: owner, ids).
+    pub claimed_of_head: String,
     /// Claimed tasks with everything a payload needs.
     pub claimed_tasks: String,
     /// The same for given task ids of a shop (id_shop, then `in_list` appended).
     pub tasks_by_ids_head: String,
-    /// Leases given SYNC_STATUS task ids that no live lease holds (`in_list` appended).
+    /// Leases given SYNC_STATUS task ids of a shop's orders that no live lease holds (owner, lease
+    /// seconds, id_shop, then `in_list` appended). This and
+    /// the other id-targeted updates force the primary key: they lock only the rows they name, in
+    /// key order, so the concurrent requests of a run do not deadlock through the secondary indexes.
     pub claim_ids_head: String,
     pub release_head: String,
     /// `pairs_list` appended: (id, version) of the tasks sent; a task re-armed meanwhile stays pending.
@@ -113,13 +120,13 @@ impl Sql {
         let config_placeholders = vec!["?"; keys::HOOK.len()].join(",");
         Sql {
             // One round trip: the order, its link, the legacy module and the hook's configuration
-            // rows (one result row per configuration row; NULLs when there is none).
+            // rows (one result row per configuration row; NULLs when there is none). The subquery
+            // refers to the order in its WHERE: MySQL refuses outer columns in a join's ON.
             order_context: format!(
                 "SELECT o.id_order, o.id_shop, o.id_shop_group, o.current_state, o.module, o.payment, \
                         so.id_shoppingfeed_order, so.id_order_marketplace, so.id_internal_shoppingfeed, \
-                        (SELECT m.active FROM {module} m JOIN {module_shop} ms \
-                           ON ms.id_module = m.id_module AND ms.id_shop = o.id_shop \
-                         WHERE m.name = '{legacy}') AS legacy_active, \
+                        (SELECT m.active FROM {module} m JOIN {module_shop} ms ON ms.id_module = m.id_module \
+                         WHERE m.name = '{legacy}' AND ms.id_shop = o.id_shop) AS legacy_active, \
                         (SELECT COUNT(*) FROM {module} m WHERE m.name = '{legacy}') AS legacy_installed, \
                         c.name, c.value, c.id_shop, c.id_shop_group \
                  FROM {orders} o LEFT JOIN {sf_order} so ON so.id_order = o.id_order \
@@ -206,8 +213,10 @@ impl CronSql {
                 module_shop = t("module_shop"),
             ),
             // A session lock dies with its connection: a crashed run never blocks the next one.
-            try_lock: "SELECT GET_LOCK(CONCAT(DATABASE(), '/shoppingfeed:syncOrder'), 0)",
-            release_lock: "SELECT RELEASE_LOCK(CONCAT(DATABASE(), '/shoppingfeed:syncOrder'))",
+            // One per database, named by its hash: MySQL 5.7+ refuses names over 64 characters,
+            // and a database name alone may have 64.
+            try_lock: "SELECT GET_LOCK(CONCAT('shoppingfeed:syncOrder:', MD5(DATABASE())), 0)",
+            release_lock: "SELECT RELEASE_LOCK(CONCAT('shoppingfeed:syncOrder:', MD5(DATABASE())))",
             monitor_lock: format!(
                 "INSERT INTO {} (name, pid, data, duration, active, last_update) \
                  VALUES ('shoppingfeed:syncOrder', ?, '[]', 0, 1, NOW()) \
@@ -223,17 +232,22 @@ impl CronSql {
                  JOIN {orders} o ON o.id_order = t.id_order \
                  WHERE t.action = 'SYNC_STATUS' AND t.update_at IS NOT NULL AND t.update_at <= NOW() \
                    AND o.id_shop = ? AND (t.lease_until IS NULL OR t.lease_until < NOW()) \
-                 ORDER BY t.update_at, t.id_shoppingfeed_task_order LIMIT ? FOR UPDATE SKIP LOCKED"
+                 ORDER BY t.update_at, t.id_shoppingfeed_task_order LIMIT ?"
             ),
-            lease_claim_head: format!(
+            claim_head: format!(
                 "UPDATE {task} FORCE INDEX (PRIMARY) SET lease_owner = ?, lease_until = NOW() + INTERVAL ? SECOND \
-                 WHERE id_shoppingfeed_task_order IN "
+                 WHERE action = 'SYNC_STATUS' AND update_at <= NOW() AND (lease_until IS NULL OR lease_until < NOW()) \
+                   AND id_shoppingfeed_task_order IN "
+            ),
+            claimed_of_head: format!(
+                "SELECT id_shoppingfeed_task_order FROM {task} WHERE lease_owner = ? AND id_shoppingfeed_task_order IN "
             ),
             claimed_tasks: format!("{payload_select} WHERE t.lease_owner = ? {payload_order}"),
             tasks_by_ids_head: format!("{payload_select} WHERE t.action = 'SYNC_STATUS' AND o.id_shop = ? AND t.id_shoppingfeed_task_order IN "),
             claim_ids_head: format!(
                 "UPDATE {task} FORCE INDEX (PRIMARY) SET lease_owner = ?, lease_until = NOW() + INTERVAL ? SECOND \
                  WHERE action = 'SYNC_STATUS' AND (lease_until IS NULL OR lease_until < NOW()) \
+                   AND id_order IN (SELECT o.id_order FROM {orders} o WHERE o.id_shop = ?) \
                    AND id_shoppingfeed_task_order IN "
             ),
             release_head: format!(

@@ -6,6 +6,7 @@ use super::report::{Failure, ShopReport};
 use super::tickets::requeue;
 use super::ShopRun;
 use crate::api::{ApiClient, BatchAccepted, OperationData, OrderIdentifier, OrderOperation};
+use crate::db::claim::claim_due;
 use crate::db::logger::ProcessLogger;
 use crate::db::sql::{in_list, pairs_list};
 use crate::db::Db;
@@ -13,7 +14,7 @@ use crate::error::{DbError, DbResultExt};
 use crate::hook::StateLists;
 use crate::model::{LogLevel, Operation};
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, IsolationLevel, TxOpts, Value};
+use mysql_async::{Conn, Value};
 use std::collections::BTreeMap;
 use tokio::task::JoinSet;
 
@@ -223,7 +224,8 @@ pub(crate) async fn rows_by_ids(
         .ctx("reading tasks")
 }
 
-/// Leases given tasks (those no live lease holds); returns how many were leased.
+/// Leases given tasks of the run's shop (those no live lease holds; another shop's ids are
+/// ignored, never sent with this shop's token); returns how many were leased.
 pub(crate) async fn claim_ids(
     run: &ShopRun<'_>,
     conn: &mut Conn,
@@ -236,7 +238,14 @@ pub(crate) async fn claim_ids(
     let query = format!("{}{}", run.db.sql().cron.claim_ids_head, in_list(ids.len()));
     conn.exec_drop(
         query,
-        ids_params(vec![owner.into(), run.opts.lease_seconds.into()], ids),
+        ids_params(
+            vec![
+                owner.into(),
+                run.opts.lease_seconds.into(),
+                run.id_shop.into(),
+            ],
+            ids,
+        ),
     )
     .await
     .ctx("leasing tasks")?;
@@ -257,7 +266,6 @@ fn ids_params(head: Vec<Value>, ids: &[u32]) -> Vec<Value> {
     p
 }
 
-/// Claims up to `limit` due tasks of the shop for `owner`; returns how many were claimed.
 /// Attempts of a statement that lost a deadlock before the error is reported.
 const LOCK_RETRIES: u32 = 5;
 
@@ -265,7 +273,8 @@ async fn lock_backoff(attempt: u32) {
     tokio::time::sleep(std::time::Duration::from_millis(5 << attempt.min(6))).await;
 }
 
-/// Claims up to `limit` due tasks of the shop for `owner` (retried when it loses a deadlock).
+/// Claims up to `limit` due tasks of the shop for `owner` (retried when it loses a deadlock);
+/// returns their ids.
 async fn claim(
     run: &ShopRun<'_>,
     conn: &mut Conn,
@@ -274,7 +283,16 @@ async fn claim(
 ) -> Result<Vec<u32>, DbError> {
     let mut attempt = 0;
     loop {
-        match claim_once(run, conn, owner, limit).await {
+        let claimed = claim_due(
+            run.db,
+            conn,
+            run.id_shop,
+            owner,
+            run.opts.lease_seconds,
+            limit,
+        )
+        .await;
+        match claimed {
             Err(e) if e.is_lock_conflict() && attempt < LOCK_RETRIES => {
                 attempt += 1;
                 lock_backoff(attempt).await;
@@ -282,38 +300,6 @@ async fn claim(
             other => return other,
         }
     }
-}
-
-async fn claim_once(
-    run: &ShopRun<'_>,
-    conn: &mut Conn,
-    owner: &str,
-    limit: usize,
-) -> Result<Vec<u32>, DbError> {
-    let sql = &run.db.sql().cron;
-    // READ COMMITTED: no gap locks, so a claim and the batch-id updates of the requests in
-    // flight do not deadlock on the `due` index.
-    let mut tx_opts = TxOpts::default();
-    tx_opts.with_isolation_level(IsolationLevel::ReadCommitted);
-    let mut tx = conn
-        .start_transaction(tx_opts)
-        .await
-        .ctx("starting a claim")?;
-    let ids: Vec<u32> = tx
-        .exec(sql.select_claimable.as_str(), (run.id_shop, limit))
-        .await
-        .ctx("selecting due tasks")?;
-    if !ids.is_empty() {
-        let query = format!("{}{}", sql.lease_claim_head, in_list(ids.len()));
-        tx.exec_drop(
-            query,
-            ids_params(vec![owner.into(), run.opts.lease_seconds.into()], &ids),
-        )
-        .await
-        .ctx("leasing due tasks")?;
-    }
-    tx.commit().await.ctx("committing a claim")?;
-    Ok(ids)
 }
 
 async fn release(db: &Db, conn: &mut Conn, owner: &str, ids: &[u32]) -> Result<(), DbError> {

@@ -169,4 +169,24 @@ final class CronConveyorTest extends TestCase
         [$ok] = $this->process(['id_shop' => 2, 'taskOrders' => [$foreign]], 'prepareTaskOrdersSyncStatus');
         $this->assertSame([], Shop::tasks(), 'its own shop removes it');
     }
+
+    public function testSendLeavesTheTasksOfAnotherShopAlone(): void
+    {
+        Shop::secondShop();
+        $id = Shop::sfOrder(Shop::PAYMENT_ACCEPTED, 7950, 'MP-7950', 2);
+        self::$sim->seedOrders([7950 => 'MP-7950']);
+        Shop::setState($id, Shop::CANCELED);
+        $this->assertTrue(OrderSync::onOrderStatusUpdate($id, Shop::CANCELED));
+        $task = Shop::tasks($id)[0];
+        $prepared = ['cancel' => [['id_shoppingfeed_task_order' => (int) $task['id_shoppingfeed_task_order'], 'id_order' => $id]]];
+
+        [$ok] = $this->process(['id_shop' => 1, 'preparedTaskOrders' => $prepared], 'sendTaskOrdersSyncStatus');
+
+        $this->assertFalse($ok);
+        $this->assertSame([], self::$sim->posts(), "shop 2's task is not sent with shop 1's account");
+        $this->assertNull(Shop::tasks($id)[0]['lease_owner']);
+        [$ok] = $this->process(['id_shop' => 2, 'preparedTaskOrders' => $prepared], 'sendTaskOrdersSyncStatus');
+        $this->assertTrue($ok);
+        $this->assertCount(1, self::$sim->posts());
+    }
 }

@@ -210,11 +210,11 @@ final class GlueTest extends TestCase
         Shop::reset();
         // The extension's CRON lock is a MySQL named lock (it dies with its session).
         $pdo = TestDatabase::connect(TestDatabase::$name);
-        self::assertSame(1, (int) $pdo->query("SELECT GET_LOCK(CONCAT(DATABASE(), '/shoppingfeed:syncOrder'), 0)")->fetchColumn());
+        self::assertSame(1, (int) $pdo->query("SELECT GET_LOCK(CONCAT('shoppingfeed:syncOrder:', MD5(DATABASE())), 0)")->fetchColumn());
         try {
             [$rc, $out, $err] = self::cli('--database-url=' . TestDatabase::$url, self::NO_API);
         } finally {
-            $pdo->query("SELECT RELEASE_LOCK(CONCAT(DATABASE(), '/shoppingfeed:syncOrder'))");
+            $pdo->query("SELECT RELEASE_LOCK(CONCAT('shoppingfeed:syncOrder:', MD5(DATABASE())))");
         }
         self::assertSame(3, $rc, "stdout:\n$out\nstderr:\n$err");
         self::assertStringContainsString('locked', $out);
@@ -304,7 +304,7 @@ final class GlueTest extends TestCase
 
         $urls = ['tcp' => DatabaseUrl::fromPrestaShop($server, $user, $password, $name)];
         // The ./dev db server also listens on a socket; the socket form must connect too.
-        $socket = dirname(__DIR__, 2) . '/.dev/db/run/mysqld.sock';
+        $socket = getenv('SFSYNC_TEST_DATABASE_SOCKET') ?: dirname(__DIR__, 2) . '/.dev/db/run/mysqld.sock';
         if (in_array($u['host'], ['127.0.0.1', 'localhost'], true) && file_exists($socket)) {
             $urls['socket'] = DatabaseUrl::fromPrestaShop("localhost:$socket", $user, $password, $name);
             $urls['localhost'] = DatabaseUrl::fromPrestaShop('localhost', $user, $password, $name, $socket);
