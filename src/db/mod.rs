@@ -4,6 +4,7 @@ pub mod claim;
 pub mod logger;
 pub mod orders;
 pub mod queue;
+pub mod retry;
 pub mod shop_config;
 pub mod sql;
 

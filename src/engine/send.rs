@@ -8,6 +8,7 @@ use super::ShopRun;
 use crate::api::{ApiClient, BatchAccepted, OperationData, OrderIdentifier, OrderOperation};
 use crate::db::claim::claim_due;
 use crate::db::logger::ProcessLogger;
+use crate::db::retry::LockRetry;
 use crate::db::sql::{in_list, pairs_list};
 use crate::db::Db;
 use crate::error::{DbError, DbResultExt};
@@ -266,13 +267,6 @@ fn ids_params(head: Vec<Value>, ids: &[u32]) -> Vec<Value> {
     p
 }
 
-/// Attempts of a statement that lost a deadlock before the error is reported.
-const LOCK_RETRIES: u32 = 5;
-
-async fn lock_backoff(attempt: u32) {
-    tokio::time::sleep(std::time::Duration::from_millis(5 << attempt.min(6))).await;
-}
-
 /// Claims up to `limit` due tasks of the shop for `owner` (retried when it loses a deadlock);
 /// returns their ids.
 async fn claim(
@@ -281,9 +275,9 @@ async fn claim(
     owner: &str,
     limit: usize,
 ) -> Result<Vec<u32>, DbError> {
-    let mut attempt = 0;
+    let mut retry = LockRetry::default();
     loop {
-        let claimed = claim_due(
+        match claim_due(
             run.db,
             conn,
             run.id_shop,
@@ -291,13 +285,10 @@ async fn claim(
             run.opts.lease_seconds,
             limit,
         )
-        .await;
-        match claimed {
-            Err(e) if e.is_lock_conflict() && attempt < LOCK_RETRIES => {
-                attempt += 1;
-                lock_backoff(attempt).await;
-            }
-            other => return other,
+        .await
+        {
+            Err(e) if retry.wants(&e) => retry.pause().await,
+            claimed => return claimed,
         }
     }
 }
@@ -631,18 +622,15 @@ async fn mark_sent(
         params.push((*version).into());
     }
     // The batch exists on the API now: losing it to a deadlock would mean a needless resend.
-    let mut attempt = 0;
+    let mut retry = LockRetry::default();
     loop {
-        match conn
+        let saved = conn
             .exec_drop(query.as_str(), params.clone())
             .await
-            .ctx("saving a batch id")
-        {
-            Err(e) if e.is_lock_conflict() && attempt < LOCK_RETRIES => {
-                attempt += 1;
-                lock_backoff(attempt).await;
-            }
-            other => break other?,
+            .ctx("saving a batch id");
+        match saved {
+            Err(e) if retry.wants(&e) => retry.pause().await,
+            saved => break saved?,
         }
     }
     // Tasks re-armed while their request was in flight still hold our lease: give them back, so
