@@ -66,7 +66,7 @@ class ShoppingfeedSync extends Module
 
         $this->displayName = $this->l('Shopping Feed order synchronization (native)');
         $this->description = $this->l('Sends the shipped, cancelled and refunded statuses of Shopping Feed orders to the marketplaces.');
-        $this->confirmUninstall = $this->l('The order statuses waiting to be sent will be lost. Uninstall?');
+        $this->confirmUninstall = $this->l('Uninstalling deletes the order statuses waiting to be sent, unless the Shopping Feed module is installed. Continue?');
         if (!extension_loaded(self::EXTENSION)) {
             $this->warning = $this->l('The PHP extension shoppingfeed_sync is not loaded: order statuses are not synchronized.');
         }
@@ -329,13 +329,28 @@ class ShoppingfeedSync extends Module
                 . ' ON ms.`id_module` = m.`id_module` AND ms.`id_shop` = ' . (int) $idShop . " WHERE m.`name` = '" . self::LEGACY_MODULE . "'");
             if (!$active) {
                 $errors[] = sprintf($this->l('Shop %s: the Shopping Feed Official module (shoppingfluxexport) is not enabled for this shop.'), $name);
-            } elseif ((string) Configuration::get('SHOPPING_FLUX_STATUS_SHIPPED', null, null, (int) $idShop) !== ''
-                || (string) Configuration::get('SHOPPING_FLUX_STATUS_CANCELED', null, null, (int) $idShop) !== '') {
+            } elseif ($this->extensionConfigValue('SHOPPING_FLUX_STATUS_SHIPPED', $shop) !== ''
+                || $this->extensionConfigValue('SHOPPING_FLUX_STATUS_CANCELED', $shop) !== '') {
                 $errors[] = sprintf($this->l('Shop %s: the Shopping Feed Official module (shoppingfluxexport) synchronizes the orders itself. Untick its "Order shipment" and "Order cancellation" options, then enable this synchronization.'), $name);
             }
         }
 
         return $errors;
+    }
+
+    /**
+     * A configuration value for a shop as the extension reads it: the shop's row, else its group's,
+     * else the global one, whether multistore is on or not (Configuration::get() ignores shop rows
+     * when it is off; the page must predict what the CRON will do).
+     */
+    private function extensionConfigValue($key, Shop $shop)
+    {
+        $value = Db::getInstance()->getValue('SELECT `value` FROM `' . _DB_PREFIX_ . 'configuration`'
+            . " WHERE `name` = '" . pSQL($key) . "' AND (`id_shop` = " . (int) $shop->id
+            . ' OR (`id_shop` IS NULL AND (`id_shop_group` = ' . (int) $shop->id_shop_group . ' OR `id_shop_group` IS NULL)))'
+            . ' ORDER BY `id_shop` IS NULL, `id_shop_group` IS NULL');
+
+        return $value === false || $value === null ? '' : (string) $value;
     }
 
     /** @param array<string, mixed>|null $posted the refused submission, shown again; null: the saved settings */

@@ -62,7 +62,8 @@ final class ModuleHarness
     public static function request(array $request, array $context = [], array $ini = [], bool $withExtension = true): array
     {
         $outFile = tempnam(sys_get_temp_dir(), 'sfsync-harness-');
-        $cmd = [PHP_BINARY, '-d', 'display_errors=stderr', '-d', 'error_reporting=' . E_ALL];
+        // A memory limit: a runaway request must fail, not take the machine's memory.
+        $cmd = [PHP_BINARY, '-d', 'display_errors=stderr', '-d', 'error_reporting=' . E_ALL, '-d', 'memory_limit=256M'];
         if ($withExtension) {
             $cmd[] = '-d';
             $cmd[] = 'extension=' . self::extensionPath();

@@ -441,7 +441,9 @@ class Shop
     public static function isFeatureActive()
     {
         if (self::$feature_active === null) {
-            self::$feature_active = (bool) Configuration::get('PS_MULTISHOP_FEATURE_ACTIVE') && self::getTotalShops(false) > 1;
+            // A direct query, as PrestaShop's: Configuration::get() itself asks isFeatureActive().
+            self::$feature_active = (bool) Db::getInstance()->getValue('SELECT value FROM `' . _DB_PREFIX_ . 'configuration` WHERE `name` = "PS_MULTISHOP_FEATURE_ACTIVE"')
+                && self::getTotalShops(false) > 1;
         }
 
         return self::$feature_active;
