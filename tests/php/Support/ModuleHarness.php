@@ -56,10 +56,11 @@ final class ModuleHarness
     /**
      * One request. `$context`: shop (id), shop_context (shop|group|all), lang (iso code).
      * `$ini`: php.ini settings of that process (e.g. shoppingfeed_sync.api_base_url).
+     * `$modulesDir`: another modules/ folder (an unzipped package) instead of php/.
      *
      * @return array{result: array<string, mixed>, out: list<array<string, mixed>>, stderr: string, rc: int}
      */
-    public static function request(array $request, array $context = [], array $ini = [], bool $withExtension = true): array
+    public static function request(array $request, array $context = [], array $ini = [], bool $withExtension = true, ?string $modulesDir = null): array
     {
         $outFile = tempnam(sys_get_temp_dir(), 'sfsync-harness-');
         // A memory limit: a runaway request must fail, not take the machine's memory.
@@ -76,7 +77,7 @@ final class ModuleHarness
         $env = [
             'PATH' => (string) getenv('PATH'),
             'SFSYNC_HARNESS_DB_URL' => TestDatabase::$url,
-            'SFSYNC_HARNESS_MODULE_DIR' => self::modulesDir(),
+            'SFSYNC_HARNESS_MODULE_DIR' => $modulesDir ?? self::modulesDir(),
             'SFSYNC_HARNESS_CONTEXT' => json_encode($context + ['shop' => 1, 'shop_context' => 'shop', 'lang' => 'en']),
             'SFSYNC_HARNESS_OUT' => $outFile,
         ];
