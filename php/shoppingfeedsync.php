@@ -365,7 +365,7 @@ class ShoppingfeedSync extends Module
                 'desc' => $desc,
                 'multiple' => true,
                 'class' => 'chosen',
-                'size' => min(10, max(4, count($states))),
+                'size' => min(15, max(4, count($states))),
                 'options' => ['query' => $states, 'id' => 'id_order_state', 'name' => 'name'],
             ];
         };
