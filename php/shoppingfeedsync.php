@@ -124,6 +124,20 @@ class ShoppingfeedSync extends Module
     }
 
     /**
+     * Module Manager's "Reset" when the merchant keeps the data (PrestaShop 8 calls reset() then,
+     * instead of uninstall + install): this page's settings back to their defaults, the hooks and
+     * tables checked; the queue and the logs stay.
+     */
+    public function reset()
+    {
+        foreach (array_keys($this->configurationDefaults()) as $key) {
+            Configuration::deleteByName($key);
+        }
+
+        return $this->installSql() && $this->registerHook(self::HOOKS) && $this->installConfiguration();
+    }
+
+    /**
      * Runs sql/install.sql (CREATE TABLE IF NOT EXISTS: a reinstall or an upgrade keeps the queue,
      * and a table the Shopping Feed module already created is left as it is). Public for upgrade/.
      */

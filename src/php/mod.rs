@@ -35,7 +35,8 @@ extern "C" fn request_shutdown(_ty: i32, _module_number: i32) -> i32 {
 extern "C" fn info(_module: *mut ModuleEntry) {
     info_table_start!();
     info_row(&["shoppingfeed_sync support", "enabled"]);
-    info_row(&["version", env!("CARGO_PKG_VERSION")]);
+    // "0.1.0 (revision)", as OrderSync::version() says it; phpversion() has the bare version.
+    info_row(&["version", crate::version()]);
     info_row(&["git revision", env!("SFSYNC_GIT_REV")]);
     info_row(&["build date", env!("SFSYNC_BUILD_DATE")]);
     info_table_end!();

@@ -147,4 +147,30 @@ final class ModuleCronTest extends TestCase
         $this->assertStringContainsString('is enabled but does not run', $html);
         $this->assertStringContainsString('Order shipment', self::runsTable($html)[0][4]);
     }
+
+    public function testTheCronUrlRunsTheCronWithItsSecureKeyOnly(): void
+    {
+        $this->assertTrue(self::request(['action' => 'install'])['result']['result']);
+        Shop::cronConfig(Simulator::TOKEN, Simulator::STORE);
+        Shop::config('SHOPPINGFEED_ORDER_SYNC_ENABLED', '1');
+        $id = Shop::sfOrder(Shop::PAYMENT_ACCEPTED, 7101, 'MP-7101');
+        self::$sim->seedOrders([7101 => 'MP-7101']);
+        Shop::setState($id, Shop::SHIPPED);
+        self::request(['action' => 'status_update', 'id_order' => $id, 'id_order_state' => Shop::SHIPPED]);
+
+        // The URL the page shows, called as a CRON service would.
+        preg_match('#value="(http[^"]+)"#', self::request(['action' => 'content'])['result']['html'], $m);
+        parse_str((string) parse_url(html_entity_decode($m[1]), PHP_URL_QUERY), $query);
+        $wrong = self::request(['action' => 'front', 'controller' => $query['controller'], 'get' => ['secure_key' => strrev($query['secure_key'])] + $query])['result'];
+        $this->assertSame(403, $wrong['status']);
+        $this->assertSame(['success' => false, 'error' => 'Authentication failed'], $wrong['body']);
+        $this->assertSame([], self::$sim->posts());
+
+        $ok = self::request(['action' => 'front', 'controller' => $query['controller'], 'get' => $query])['result'];
+        $this->assertSame(200, $ok['status'], $ok['raw']);
+        $this->assertTrue($ok['body']['success']);
+        $this->assertSame(1, $ok['body']['report']['shops'][1]['statuses_sent']);
+        $this->assertCount(1, self::$sim->posts());
+        $this->assertSame('CHECK_TICKET_SYNC_STATUS', Shop::tasks($id)[0]['action']);
+    }
 }

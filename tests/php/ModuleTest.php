@@ -228,6 +228,24 @@ final class ModuleTest extends TestCase
         $this->assertSame($before, ModuleHarness::settings());
     }
 
+    public function testResetRestoresTheDefaultsAndKeepsTheQueue(): void
+    {
+        self::install();
+        self::page(self::submission(['SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS' => '10']));
+        $this->assertSame('1', ModuleHarness::settings()['SHOPPINGFEED_ORDER_SYNC_ENABLED']);
+        $id = Shop::order(Shop::SHIPPED);
+        self::request(['action' => 'status_update', 'id_order' => $id, 'id_order_state' => Shop::SHIPPED]);
+        $this->assertCount(1, Shop::tasks($id));
+
+        $this->assertTrue(self::request(['action' => 'reset'])['result']['result']);
+        $settings = ModuleHarness::settings();
+        $this->assertSame('0', $settings['SHOPPINGFEED_ORDER_SYNC_ENABLED']);
+        $this->assertSame('100', $settings['SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS']);
+        $this->assertSame('["4"]', $settings['SHOPPINGFEED_SHIPPED_ORDERS']);
+        $this->assertCount(1, Shop::tasks($id));
+        $this->assertSame(self::HOOKS, self::hooks());
+    }
+
     // ---- upgrade ------------------------------------------------------------------------------
 
     public function testUpgradeFrom010CreatesTheNoticesTableAndTheNewDefaults(): void

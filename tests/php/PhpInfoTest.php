@@ -45,9 +45,9 @@ final class PhpInfoTest extends TestCase
         $this->assertSame(0, $rc, $out);
         $rows = self::rows($out);
         $this->assertSame(['enabled'], $rows['shoppingfeed_sync support']);
-        $this->assertSame([phpversion('shoppingfeed_sync')], $rows['version']);
-        // OrderSync::version() is "0.1.0 (revision)": the same build's revision.
-        $this->assertSame(OrderSync::version(), $rows['version'][0] . ' (' . $rows['git revision'][0] . ')');
+        // "0.1.0 (revision)", as OrderSync::version(), and the same build's revision on its own row.
+        $this->assertSame([OrderSync::version()], $rows['version']);
+        $this->assertSame(phpversion('shoppingfeed_sync') . ' (' . $rows['git revision'][0] . ')', $rows['version'][0]);
         $this->assertMatchesRegularExpression('/^([0-9a-f]{12}|unknown)$/', $rows['git revision'][0]);
         $this->assertSame(['Local Value', 'Master Value'], $rows['Directive']);
 

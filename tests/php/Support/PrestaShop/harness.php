@@ -1082,6 +1082,22 @@ abstract class Module
             . ' AND `id_shop` = ' . (int) Context::getContext()->shop->id);
     }
 
+    /** The module's class from modules/<name>/<name>.php, as Module::getInstanceByName() loads it. */
+    public static function getInstanceByName($module_name)
+    {
+        if (!Validate::isModuleName($module_name) || !is_file(_PS_MODULE_DIR_ . $module_name . '/' . $module_name . '.php')) {
+            return false;
+        }
+        require_once _PS_MODULE_DIR_ . $module_name . '/' . $module_name . '.php';
+        foreach (get_declared_classes() as $class) {
+            if (strtolower($class) === strtolower($module_name) && is_subclass_of($class, 'Module')) {
+                return new $class();
+            }
+        }
+
+        return false;
+    }
+
     public static function upgradeModuleVersion($name, $version)
     {
         return Db::getInstance()->execute('UPDATE `' . _DB_PREFIX_ . "module` m SET m.version = '" . pSQL($version) . "' WHERE m.name = '" . pSQL($name) . "'");
@@ -1211,6 +1227,23 @@ abstract class Module
     public function displayInformation($information)
     {
         return '<div class="bootstrap"><div class="module_info info alert alert-info"><button type="button" class="close" data-dismiss="alert">&times;</button>' . $information . '</div></div>';
+    }
+}
+
+/** Controller::ajaxRender() and ModuleFrontController's module lookup, for the module's CRON controller. */
+abstract class ModuleFrontController
+{
+    public $module;
+    public $ajax = false;
+
+    public function __construct()
+    {
+        $this->module = Module::getInstanceByName(Tools::getValue('module'));
+    }
+
+    protected function ajaxRender($value = null, $controller = null, $method = null)
+    {
+        echo $value;
     }
 }
 

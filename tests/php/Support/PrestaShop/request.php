@@ -3,7 +3,7 @@
  * One PrestaShop request in its own PHP process (as under PHP-FPM): boots the harness, loads the
  * module from SFSYNC_HARNESS_MODULE_DIR, runs the action read as JSON on stdin, prints a JSON result.
  *
- *   {"action": "install" | "uninstall" | "content" | "upgrade" | "status_update" | "cron" | "l",
+ *   {"action": "install" | "uninstall" | "reset" | "content" | "front" | "upgrade" | "status_update" | "cron" | "l",
  *    "post": {...}, "get": {...}, ...}
  */
 
@@ -31,6 +31,9 @@ switch ($request['action'] ?? '') {
     case 'uninstall':
         $result['result'] = $module->uninstall();
         break;
+    case 'reset':
+        $result['result'] = $module->reset();
+        break;
     case 'content':
         $result['html'] = $module->getContent();
         break;
@@ -47,6 +50,18 @@ switch ($request['action'] ?? '') {
     case 'cron':
         $result['report'] = $module->runCron();
         break;
+    case 'front':
+        // The front controller answers and exits, as under PrestaShop: its output and status are
+        // collected at shutdown.
+        require_once _PS_MODULE_DIR_ . 'shoppingfeedsync/controllers/front/' . $request['controller'] . '.php';
+        $class = 'ShoppingfeedSync' . ucfirst($request['controller']) . 'ModuleFrontController';
+        register_shutdown_function(static function (): void {
+            $body = (string) ob_get_clean();
+            echo json_encode(['status' => http_response_code(), 'body' => json_decode($body, true), 'raw' => $body], JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE);
+        });
+        ob_start();
+        (new $class())->initContent();
+        exit;
     case 'l':
         $result['strings'] = array_map(static fn ($s) => $module->l($s), $request['strings']);
         break;
