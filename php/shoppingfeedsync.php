@@ -14,10 +14,12 @@ if (!defined('_PS_VERSION_')) {
 require_once __DIR__ . '/classes/DatabaseUrl.php';
 require_once __DIR__ . '/classes/CronEndpoint.php';
 require_once __DIR__ . '/classes/LastRuns.php';
+require_once __DIR__ . '/classes/Schema.php';
 
 use Shoppingfeed\Sync\OrderSync;
 use ShoppingfeedSync\DatabaseUrl;
 use ShoppingfeedSync\LastRuns;
+use ShoppingfeedSync\Schema;
 
 class ShoppingfeedSync extends Module
 {
@@ -138,8 +140,8 @@ class ShoppingfeedSync extends Module
     }
 
     /**
-     * Runs sql/install.sql (CREATE TABLE IF NOT EXISTS: a reinstall or an upgrade keeps the queue,
-     * and a table the Shopping Feed module already created is left as it is). Public for upgrade/.
+     * Runs sql/install.sql (CREATE TABLE IF NOT EXISTS: a reinstall or an upgrade keeps the queue),
+     * then adds what a table the Shopping Feed module created lacks. Public for upgrade/.
      */
     public function installSql()
     {
@@ -158,6 +160,14 @@ class ShoppingfeedSync extends Module
 
                 return false;
             }
+        }
+        // Tables the Shopping Feed module created before us get the columns the extension needs.
+        try {
+            (new Schema(Db::getInstance()))->addMissing($sql);
+        } catch (\RuntimeException $e) {
+            $this->_errors[] = $this->l('Cannot add the missing columns to the module tables:') . ' ' . Tools::safeOutput($e->getMessage());
+
+            return false;
         }
 
         return true;

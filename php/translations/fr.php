@@ -13,6 +13,7 @@ $_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_9cc2befe1c8bb3a72a8fb27
 $_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_3aadb425098a97abbfabef20ca1d467c'] = 'Impossible de supprimer les tables du module :';
 $_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_7623328ba240a1f32471fa86a5763c8b'] = 'Impossible de lire sql/install.sql.';
 $_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_621dfa858c7a783fa68c0a482496f240'] = 'Impossible de créer les tables du module :';
+$_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_d4b73ac39009b90fd5e8a8f01d25d94f'] = 'Impossible d’ajouter les colonnes manquantes aux tables du module :';
 $_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_9b37d66908f85d47ffa546ff4dc43f3a'] = 'Impossible d’enregistrer les réglages par défaut.';
 $_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_f38f5974cdc23279ffe6d203641a8bdf'] = 'Réglages mis à jour.';
 $_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_faae051325c7b5dee564697a173939ce'] = 'Les réglages n’ont pas pu être enregistrés.';

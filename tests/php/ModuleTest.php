@@ -158,6 +158,56 @@ final class ModuleTest extends TestCase
         $this->assertSame('["4"]', ModuleHarness::settings()['SHOPPINGFEED_SHIPPED_ORDERS']);
     }
 
+    public function testInstallOverTheShoppingFeedModulesTablesAddsWhatTheExtensionNeeds(): void
+    {
+        // The tables as the Shopping Feed module 1.2 created them (module-behavior.md §1.2, §1.3),
+        // with two pending rows for one order, which that module allowed.
+        $pdo = TestDatabase::pdo();
+        $pdo->exec('DROP TABLE ps_shoppingfeed_task_order');
+        $pdo->exec('DROP TABLE ps_shoppingfeed_order');
+        $pdo->exec("CREATE TABLE `ps_shoppingfeed_task_order` (
+            `id_shoppingfeed_task_order` INT(10) UNSIGNED NOT NULL AUTO_INCREMENT,
+            `action` ENUM('SYNC_STATUS','CHECK_TICKET_SYNC_STATUS') NOT NULL,
+            `id_order` INT(10) UNSIGNED NOT NULL, `ticket_number` VARCHAR(50), `batch_id` VARCHAR(50), `update_at` DATETIME,
+            `date_add` DATETIME NOT NULL, `date_upd` DATETIME NOT NULL,
+            PRIMARY KEY (`id_shoppingfeed_task_order`), UNIQUE KEY (`action`, `id_order`, `ticket_number`)) ENGINE=InnoDB CHARSET=utf8");
+        $pdo->exec("CREATE TABLE `ps_shoppingfeed_order` (
+            `id_shoppingfeed_order` INT(10) UNSIGNED NOT NULL AUTO_INCREMENT, `id_order_marketplace` VARCHAR(255),
+            `name_marketplace` VARCHAR(255) NOT NULL, `id_order` INT(10) UNSIGNED NOT NULL,
+            `date_add` DATETIME NOT NULL, `date_upd` DATETIME NOT NULL,
+            PRIMARY KEY (`id_shoppingfeed_order`), UNIQUE KEY (`id_order`)) ENGINE=InnoDB CHARSET=utf8");
+        $twice = Shop::order(Shop::PAYMENT_ACCEPTED, false);
+        $pdo->exec("INSERT INTO ps_shoppingfeed_order (id_order_marketplace, name_marketplace, id_order, date_add, date_upd) VALUES ('MP-1', 'Amazon', $twice, NOW(), NOW())");
+        $pdo->exec("INSERT INTO ps_shoppingfeed_task_order (action, id_order, update_at, date_add, date_upd) VALUES
+            ('SYNC_STATUS', $twice, NOW(), NOW(), NOW()), ('SYNC_STATUS', $twice, NOW(), NOW(), NOW()),
+            ('CHECK_TICKET_SYNC_STATUS', $twice, NOW(), NOW(), NOW())");
+
+        self::install();
+
+        $columns = static fn (string $t): array => $pdo->query("SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '$t' ORDER BY ORDINAL_POSITION")->fetchAll(\PDO::FETCH_COLUMN);
+        $this->assertSame(['id_shoppingfeed_task_order', 'action', 'id_order', 'ticket_number', 'batch_id', 'update_at', 'date_add', 'date_upd',
+            'attempts', 'last_error', 'lease_owner', 'lease_until', 'sent_at', 'version', 'pending_order'], $columns('ps_shoppingfeed_task_order'));
+        $this->assertContains('id_internal_shoppingfeed', $columns('ps_shoppingfeed_order'));
+        $indexes = $pdo->query("SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'ps_shoppingfeed_task_order' ORDER BY INDEX_NAME")->fetchAll(\PDO::FETCH_COLUMN);
+        // The reference's unnamed unique key stands for action_order_ticket: not added twice.
+        $this->assertSame(['action', 'batch', 'due', 'lease', 'pending_order', 'PRIMARY'], $indexes);
+        $tasks = Shop::tasks($twice);
+        // The newest pending row is kept (ids 1, 2 pending; 3 a ticket check).
+        $this->assertSame([[2, 'SYNC_STATUS'], [3, 'CHECK_TICKET_SYNC_STATUS']], array_map(static fn ($t) => [(int) $t['id_shoppingfeed_task_order'], $t['action']], $tasks));
+
+        // The extension works on the migrated table: the hook re-arms the order's one pending row.
+        Shop::config('SHOPPINGFEED_ORDER_SYNC_ENABLED', '1');
+        Shop::setState($twice, Shop::SHIPPED);
+        self::request(['action' => 'status_update', 'id_order' => $twice, 'id_order_state' => Shop::SHIPPED]);
+        $pending = array_values(array_filter(Shop::tasks($twice), static fn ($t) => $t['action'] === 'SYNC_STATUS'));
+        $this->assertCount(1, $pending);
+        $this->assertSame(1, (int) $pending[0]['version']);
+
+        // A second install (or the upgrade script) finds nothing more to add.
+        $this->assertTrue(self::request(['action' => 'reset'])['result']['result']);
+        $this->assertSame(15, count($columns('ps_shoppingfeed_task_order')));
+    }
+
     public function testInstallKeepsTheQueueOfAnEarlierInstall(): void
     {
         $id = Shop::order(Shop::SHIPPED);
