@@ -310,6 +310,13 @@ class ShoppingfeedSync extends Module
             $errors[] = sprintf($this->l('The number of orders per request must be a whole number from 1 to %d.'), self::MAX_ORDERS_LIMIT);
         }
 
+        $token = Tools::getValue(self::AUTH_TOKEN, '');
+        $token = is_string($token) ? trim($token) : null;
+        $posted[self::AUTH_TOKEN] = $token;
+        if ($token === null || ($token !== '' && !preg_match('/^[\x21-\x7e]{8,255}$/', $token))) {
+            $errors[] = $this->l('The API token must be 8 to 255 visible characters, without spaces.');
+        }
+
         if ($enabled === '1') {
             $errors = array_merge($errors, $this->legacyGateErrors(Shop::getContextListShopID()));
         }
@@ -325,6 +332,9 @@ class ShoppingfeedSync extends Module
             $ok = Configuration::updateValue($key, json_encode($values[$key])) && $ok;
         }
         $ok = Configuration::updateValue(self::TIME_SHIFT, (string) (int) $values[self::TIME_SHIFT]) && $ok;
+        if ($values[self::AUTH_TOKEN] !== '') {
+            $ok = Configuration::updateValue(self::AUTH_TOKEN, $values[self::AUTH_TOKEN]) && $ok;
+        }
 
         return Configuration::updateValue(self::MAX_ORDERS, (string) (int) $values[self::MAX_ORDERS]) && $ok;
     }
@@ -424,6 +434,16 @@ class ShoppingfeedSync extends Module
                     'label' => $this->l('Orders per request'),
                     'class' => 'fixed-width-sm',
                     'desc' => $this->l('How many orders one API request sends, from 1 to 100. Default: 100.'),
+                ],
+                [
+                    'type' => 'password',
+                    'name' => self::AUTH_TOKEN,
+                    'label' => $this->l('Shopping Feed API token'),
+                    'class' => 'fixed-width-xxl',
+                    // The token is never sent back to the browser; the page only says whether one is set.
+                    'desc' => ((string) Configuration::get(self::AUTH_TOKEN) !== ''
+                        ? $this->l('A token is saved. Leave empty to keep it.')
+                        : $this->l('No token is saved yet: the CRON skips this shop until there is one.')),
                 ],
             ],
             'submit' => ['title' => $this->l('Save'), 'name' => self::SUBMIT],

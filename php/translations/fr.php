@@ -28,6 +28,7 @@ $_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_38955a38dcc7a1b10f0fa0a
 $_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_68878073565753f26fd542520b8e2d71'] = 'Le statut de commande « %1$s » est choisi à la fois dans %2$s et %3$s : choisissez-en un.';
 $_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_7d636e53cb96f18e1f3783e35be40d2c'] = 'Le délai avant l’envoi d’un statut expédié doit être un nombre entier de minutes de 0 à %d.';
 $_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_bb2464ba70719f9058700e2b5c0a4afc'] = 'Le nombre de commandes par requête doit être un nombre entier de 1 à %d.';
+$_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_fe7e53db1312d53dfd1e7546a81003a8'] = 'Le jeton de l’API doit compter de 8 à 255 caractères visibles, sans espace.';
 $_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_3a525d1256e3b0a4298e54a7489fb546'] = 'Le module Shopping Feed Official (shoppingfluxexport) n’est pas installé. Il importe les commandes des marketplaces : installez-le, puis activez cette synchronisation.';
 $_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_7b0cf58991c8c8485912df3639756718'] = 'Boutique %s : le module Shopping Feed Official (shoppingfluxexport) n’est pas activé pour cette boutique.';
 $_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_755b525bee8d83eda8d4f31e14392350'] = 'Boutique %s : le module Shopping Feed Official (shoppingfluxexport) synchronise lui-même les commandes. Décochez ses options « Order shipment » et « Order cancellation », puis activez cette synchronisation.';
@@ -44,6 +45,9 @@ $_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_640fd0cc0ffa0316ae08765
 $_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_eb3cfe5c080ba0565fab8d34a51e9051'] = 'Laisse le temps de saisir le numéro de suivi. 0 l’envoie au prochain passage du CRON. Par défaut : 5.';
 $_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_218f5ec9dfb230fa7d15f685872864fe'] = 'Commandes par requête';
 $_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_e7e3297e687ca6931039d11bd2e22b41'] = 'Nombre de commandes envoyées par requête à l’API, de 1 à 100. Par défaut : 100.';
+$_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_be23067d2e556441f8d3cabcfcf97d3b'] = 'Jeton de l’API Shopping Feed';
+$_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_49681668966818eb73fe1d782791bd78'] = 'Un jeton est enregistré. Laissez vide pour le garder.';
+$_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_32d1d83c5dfe14e581a951ce5e29927a'] = 'Aucun jeton n’est encore enregistré : le CRON ignore cette boutique tant qu’il n’y en a pas.';
 $_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_c9cc8cce247e49bae79f15173ce97354'] = 'Enregistrer';
 $_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_4cb20a0a3faf6e94a9a45b6c9dd38bdb'] = 'Tâche CRON';
 $_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_1f8046152f193b77528d877b4591e662'] = 'Appelez cette URL toutes les 5 minutes depuis une tâche CRON (elle envoie les statuts en attente, puis vérifie les tickets) :';

@@ -421,6 +421,27 @@ final class ModuleTest extends TestCase
         $this->assertEqualsWithDelta(30 * 60, (int) Shop::tasks($id2)[0]['due_in'], 5);
     }
 
+    public function testTheApiTokenIsSavedForTheShopAndNeverShown(): void
+    {
+        self::install();
+        $this->assertStringContainsString('No token is saved yet', self::page());
+        $token = 'sf-token-' . bin2hex(random_bytes(8));
+        $html = self::page(self::submission(['SHOPPINGFEED_AUTH_TOKEN' => " $token "]));
+        $this->assertSame('', self::errorBlock($html));
+        $this->assertSame($token, ModuleHarness::settings()['SHOPPINGFEED_AUTH_TOKEN']);
+        $this->assertStringNotContainsString($token, $html);
+        $html = self::page();
+        $this->assertStringContainsString('A token is saved. Leave empty to keep it.', $html);
+        $this->assertStringNotContainsString($token, $html);
+        // Empty keeps it.
+        self::page(self::submission(['SHOPPINGFEED_AUTH_TOKEN' => '']));
+        $this->assertSame($token, ModuleHarness::settings()['SHOPPINGFEED_AUTH_TOKEN']);
+        // Refused input is shown again, but never a token.
+        $html = self::page(self::submission(['SHOPPINGFEED_AUTH_TOKEN' => 'new-token-123', 'SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS' => '0']));
+        $this->assertStringNotContainsString('new-token-123', $html);
+        $this->assertSame($token, ModuleHarness::settings()['SHOPPINGFEED_AUTH_TOKEN']);
+    }
+
     public function testEmptyListsAreSavedAsEmptyArrays(): void
     {
         self::install();
@@ -471,6 +492,9 @@ final class ModuleTest extends TestCase
             'orders per request text' => [['SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS' => '1e2'], 'from 1 to 100'],
             'orders per request array' => [['SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS' => ['5']], 'from 1 to 100'],
             'enable switch bogus' => [['SHOPPINGFEED_ORDER_SYNC_ENABLED' => 'yes'], 'Enable the synchronization'],
+            'token with a space' => [['SHOPPINGFEED_AUTH_TOKEN' => 'abc def ghi'], 'API token must be 8 to 255 visible characters'],
+            'token too short' => [['SHOPPINGFEED_AUTH_TOKEN' => 'abc'], 'API token must be 8 to 255 visible characters'],
+            'token an array' => [['SHOPPINGFEED_AUTH_TOKEN' => ['x']], 'API token must be 8 to 255 visible characters'],
         ];
     }
 

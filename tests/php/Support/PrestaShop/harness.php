@@ -1362,6 +1362,10 @@ class HelperForm extends Helper
                 }
                 $html .= $input_html;
                 break;
+            case 'password':
+                // form.tpl never prints a password field's value.
+                $html .= '<input type="password" name="' . $e($name) . '" id="' . $e($input['id'] ?? $name) . '" value="" class="' . $e($input['class'] ?? '') . '" autocomplete="off" />';
+                break;
             case 'html':
                 $html .= $input['html_content'];
                 break;

@@ -77,7 +77,7 @@ body{margin:0;background:#eff1f2;font:13px/1.45 "Open Sans","DejaVu Sans",Arial,
 .col-lg-9{width:72%}.col-lg-12{width:100%}
 select[multiple]{min-width:320px;border:1px solid #bbcdd2;border-radius:3px;padding:2px;font-size:13px}
 select[multiple] option:checked{background:#25b9d7 linear-gradient(#25b9d7,#25b9d7);color:#fff}
-input[type=text]{border:1px solid #bbcdd2;border-radius:3px;padding:5px 8px;font-size:13px;width:90px}
+input[type=text],input[type=password]{border:1px solid #bbcdd2;border-radius:3px;padding:5px 8px;font-size:13px;width:90px}input[type=password]{width:280px}
 .form-control{width:100%!important;box-sizing:border-box}
 .input-group{display:inline-flex}.input-group-addon{border:1px solid #bbcdd2;border-left:0;background:#f5f8f9;padding:5px 8px;border-radius:0 3px 3px 0}
 .help-block{color:#6c868e;font-size:12px;margin:4px 0 0}
@@ -101,7 +101,7 @@ file_put_contents($htmlFile, $doc);
 $profile = sys_get_temp_dir() . '/sfsync-chromium-' . getmypid();
 @mkdir($profile);
 $cmd = ['chromium', '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-    '--disable-sync', '--no-first-run', "--user-data-dir=$profile", '--hide-scrollbars', '--window-size=1140,1780',
+    '--disable-sync', '--no-first-run', "--user-data-dir=$profile", '--hide-scrollbars', '--window-size=1140,1840',
     "--screenshot=$png", "file://$htmlFile"];
 $proc = proc_open($cmd, [1 => ['file', '/dev/null', 'w'], 2 => ['file', '/dev/null', 'w']], $pipes);
 $rc = is_resource($proc) ? proc_close($proc) : 1;
