@@ -3,7 +3,8 @@
  * Shopping Feed order status synchronization, run natively by the PHP extension shoppingfeed_sync.
  *
  * This module is the PrestaShop glue only: it hands the order hooks and the CRON URL to
- * Shoppingfeed\Sync\OrderSync and sends the failure e-mails through PrestaShop's Mail::Send.
+ * Shoppingfeed\Sync\OrderSync, sends the failure e-mails through PrestaShop's Mail::Send, and has
+ * the back-office configuration page (the settings the extension reads from `configuration`).
  */
 
 if (!defined('_PS_VERSION_')) {
@@ -12,15 +13,41 @@ if (!defined('_PS_VERSION_')) {
 
 require_once __DIR__ . '/classes/DatabaseUrl.php';
 require_once __DIR__ . '/classes/CronEndpoint.php';
+require_once __DIR__ . '/classes/LastRuns.php';
+require_once __DIR__ . '/classes/Schema.php';
 
 use Shoppingfeed\Sync\OrderSync;
 use ShoppingfeedSync\DatabaseUrl;
+use ShoppingfeedSync\LastRuns;
+use ShoppingfeedSync\Schema;
 
 class ShoppingfeedSync extends Module
 {
     const EXTENSION = 'shoppingfeed_sync';
     const MAIL_TEMPLATE = 'order-sync-errors';
     const HOOKS = ['actionValidateOrder', 'actionOrderStatusPostUpdate'];
+    /** The legacy module whose presence and settings gate the synchronization (SPEC §1). */
+    const LEGACY_MODULE = 'shoppingfluxexport';
+    /** The Shopping Feed module sharing our tables and keys: while installed, uninstall keeps them. */
+    const REFERENCE_MODULE = 'shoppingfeed';
+
+    const ENABLED = 'SHOPPINGFEED_ORDER_SYNC_ENABLED';
+    const SHIPPED = 'SHOPPINGFEED_SHIPPED_ORDERS';
+    const CANCELLED = 'SHOPPINGFEED_CANCELLED_ORDERS';
+    const REFUNDED = 'SHOPPINGFEED_REFUNDED_ORDERS';
+    const TIME_SHIFT = 'SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT';
+    const MAX_ORDERS = 'SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS';
+    const AUTH_TOKEN = 'SHOPPINGFEED_AUTH_TOKEN';
+
+    const SUBMIT = 'submitShoppingfeedSync';
+    /** A week: a longer wait for a tracking number is a typing error. */
+    const MAX_TIME_SHIFT = 10080;
+    /** The Shopping Feed API takes at most 100 orders per request. */
+    const MAX_ORDERS_LIMIT = 100;
+
+    /** Tables of sql/install.sql; the ones the Shopping Feed module shares come first. */
+    const SHARED_TABLES = ['shoppingfeed_task_order', 'shoppingfeed_order', 'shoppingfeed_processlogger', 'shoppingfeed_processmonitor', 'shoppingfeed_token'];
+    const OWN_TABLES = ['shoppingfeed_sync_notice'];
 
     /** @var bool the extension is configured for this request (the mailer is request-scoped) */
     private static $extensionConfigured = false;
@@ -29,7 +56,7 @@ class ShoppingfeedSync extends Module
     {
         $this->name = 'shoppingfeedsync';
         $this->tab = 'market_place';
-        $this->version = '0.1.0';
+        $this->version = '0.2.0';
         $this->author = 'Shopping Feed';
         $this->need_instance = 0;
         $this->bootstrap = true;
@@ -41,10 +68,13 @@ class ShoppingfeedSync extends Module
 
         $this->displayName = $this->l('Shopping Feed order synchronization (native)');
         $this->description = $this->l('Sends the shipped, cancelled and refunded statuses of Shopping Feed orders to the marketplaces.');
+        $this->confirmUninstall = $this->l('Uninstalling deletes the order statuses waiting to be sent, unless the Shopping Feed module is installed. Continue?');
         if (!extension_loaded(self::EXTENSION)) {
             $this->warning = $this->l('The PHP extension shoppingfeed_sync is not loaded: order statuses are not synchronized.');
         }
     }
+
+    // ---- install, uninstall, upgrade --------------------------------------------------------------
 
     public function install()
     {
@@ -53,19 +83,67 @@ class ShoppingfeedSync extends Module
 
             return false;
         }
+        if (!parent::install()) {
+            return false;
+        }
+        if ($this->installSql() && $this->registerHook(self::HOOKS) && $this->installConfiguration()) {
+            return true;
+        }
+        // Half an install is worse than none: PrestaShop would list the module as installed.
+        $errors = $this->_errors;
+        parent::uninstall();
+        $this->_errors = $errors ?: [$this->l('The module could not be installed.')];
 
-        return parent::install()
-            && $this->installSql()
-            && $this->registerHook(self::HOOKS);
+        return false;
     }
 
-    /*
-     * No uninstall() dropping tables: they are the Shopping Feed module's own (same names and
-     * columns), which may still be installed and use them; Module::uninstall() unhooks us.
+    /**
+     * Removes the module. The queue tables and the SHOPPINGFEED_* settings are the Shopping Feed
+     * module's too (same names and columns): they are dropped only when that module is not
+     * installed; the failure notices table is this module's alone and always goes.
      */
+    public function uninstall()
+    {
+        $shared = Module::isInstalled(self::REFERENCE_MODULE);
+        if (!parent::uninstall()) {
+            return false;
+        }
+        $tables = $shared ? self::OWN_TABLES : array_merge(self::SHARED_TABLES, self::OWN_TABLES);
+        foreach ($tables as $table) {
+            if (!Db::getInstance()->execute('DROP TABLE IF EXISTS `' . _DB_PREFIX_ . bqSQL($table) . '`')) {
+                $this->_errors[] = $this->l('Cannot drop the module tables:') . ' ' . Tools::safeOutput(Db::getInstance()->getMsgError());
 
-    /** Runs sql/install.sql (CREATE TABLE IF NOT EXISTS, so a reinstall keeps the queue). */
-    private function installSql()
+                return false;
+            }
+        }
+        if (!$shared) {
+            foreach (array_keys($this->configurationDefaults()) as $key) {
+                Configuration::deleteByName($key);
+            }
+        }
+
+        return true;
+    }
+
+    /**
+     * Module Manager's "Reset" when the merchant keeps the data (PrestaShop 8 calls reset() then,
+     * instead of uninstall + install): this page's settings back to their defaults, the hooks and
+     * tables checked; the queue and the logs stay.
+     */
+    public function reset()
+    {
+        foreach (array_keys($this->configurationDefaults()) as $key) {
+            Configuration::deleteByName($key);
+        }
+
+        return $this->installSql() && $this->registerHook(self::HOOKS) && $this->installConfiguration();
+    }
+
+    /**
+     * Runs sql/install.sql (CREATE TABLE IF NOT EXISTS: a reinstall or an upgrade keeps the queue),
+     * then adds what a table the Shopping Feed module created lacks. Public for upgrade/.
+     */
+    public function installSql()
     {
         $sql = Tools::file_get_contents(__DIR__ . '/sql/install.sql');
         if ($sql === false || $sql === '') {
@@ -78,14 +156,380 @@ class ShoppingfeedSync extends Module
         $sql = preg_replace('/^\s*--.*$/m', '', $sql);
         foreach (array_filter(array_map('trim', explode(';', $sql))) as $statement) {
             if (!Db::getInstance()->execute($statement)) {
-                $this->_errors[] = $this->l('Cannot create the module tables:') . ' ' . Db::getInstance()->getMsgError();
+                $this->_errors[] = $this->l('Cannot create the module tables:') . ' ' . Tools::safeOutput(Db::getInstance()->getMsgError());
 
                 return false;
+            }
+        }
+        // Tables the Shopping Feed module created before us get the columns the extension needs.
+        try {
+            (new Schema(Db::getInstance()))->addMissing($sql);
+        } catch (\RuntimeException $e) {
+            $this->_errors[] = $this->l('Cannot add the missing columns to the module tables:') . ' ' . Tools::safeOutput($e->getMessage());
+
+            return false;
+        }
+
+        return true;
+    }
+
+    /** @return array<string, string> the settings and their defaults */
+    public function configurationDefaults()
+    {
+        $state = static function ($key) {
+            $id = (int) Configuration::get($key);
+
+            return json_encode($id > 0 ? [(string) $id] : []);
+        };
+
+        return [
+            // Off until the merchant enables it on the configuration page, which checks the legacy module.
+            self::ENABLED => '0',
+            self::SHIPPED => $state('PS_OS_SHIPPING'),
+            self::CANCELLED => $state('PS_OS_CANCELED'),
+            self::REFUNDED => $state('PS_OS_REFUND'),
+            self::TIME_SHIFT => '5',
+            self::MAX_ORDERS => (string) self::MAX_ORDERS_LIMIT,
+        ];
+    }
+
+    /**
+     * Writes the defaults globally, for the keys that have no global value yet (values set by the
+     * Shopping Feed module, or by an earlier install, are kept). Public for upgrade/.
+     */
+    public function installConfiguration()
+    {
+        foreach ($this->configurationDefaults() as $key => $value) {
+            if (!Configuration::hasKey($key) && !Configuration::updateGlobalValue($key, $value)) {
+                $this->_errors[] = $this->l('Cannot save the default settings.');
+
+                return false;
+            }
+        }
+        // As the Shopping Feed module does at install: each shop's API token from the legacy module.
+        foreach (Shop::getShops(false, null, true) as $idShop) {
+            $legacyToken = (string) Configuration::get('SHOPPING_FLUX_TOKEN', null, null, $idShop);
+            if ($legacyToken !== '' && (string) Configuration::get(self::AUTH_TOKEN, null, null, $idShop) === '') {
+                Configuration::updateValue(self::AUTH_TOKEN, $legacyToken, false, null, $idShop);
             }
         }
 
         return true;
     }
+
+    // ---- configuration page -----------------------------------------------------------------------
+
+    public function getContent()
+    {
+        $output = '';
+        if (!extension_loaded(self::EXTENSION)) {
+            $output .= $this->displayError($this->l('The PHP extension shoppingfeed_sync is not loaded: order statuses are not synchronized.'));
+        }
+        $values = null;
+        if (Tools::isSubmit(self::SUBMIT)) {
+            list($errors, $values) = $this->readSettings();
+            if ($errors) {
+                $output .= $this->displayError($errors);
+            } elseif ($this->saveSettings($values)) {
+                $output .= $this->displayConfirmation($this->l('Settings updated.'));
+                $values = null;
+            } else {
+                $output .= $this->displayError($this->l('The settings could not be saved.'));
+            }
+        }
+        $unavailable = $this->legacyGateErrors(Shop::getContextListShopID());
+        if ($unavailable) {
+            $intro = (bool) Configuration::get(self::ENABLED)
+                ? $this->l('The synchronization is enabled but does not run: every CRON run logs an error until this is fixed.')
+                : $this->l('The synchronization cannot be enabled yet:');
+            $output .= $this->displayWarning(array_merge([$intro], $unavailable));
+        }
+
+        return $output . $this->renderSettingsForm($values) . $this->renderCronPanel() . $this->renderLastRuns();
+    }
+
+    /**
+     * Reads and checks the submitted form. Nothing is saved unless every field is valid.
+     *
+     * @return array{0: list<string>, 1: array<string, mixed>} errors, and the values as posted
+     */
+    private function readSettings()
+    {
+        $errors = [];
+        $posted = [];
+        $enabled = Tools::getValue(self::ENABLED, '0');
+        $posted[self::ENABLED] = $enabled;
+        if (!in_array($enabled, ['0', '1'], true)) {
+            $errors[] = $this->l('The value of "Enable the synchronization" is not valid.');
+        }
+
+        $known = [];
+        foreach (OrderState::getOrderStates((int) $this->context->language->id) as $state) {
+            $known[(int) $state['id_order_state']] = $state['name'];
+        }
+        $lists = [
+            self::SHIPPED => $this->l('Shipped'),
+            self::CANCELLED => $this->l('Cancelled'),
+            self::REFUNDED => $this->l('Refunded'),
+        ];
+        $owner = [];
+        foreach ($lists as $key => $label) {
+            $ids = Tools::getValue($key, []);
+            if ($ids === '' || $ids === false) {
+                $ids = []; // nothing selected: the browser sends no field
+            }
+            if (!is_array($ids)) {
+                $errors[] = sprintf($this->l('The order states selected for %s are not valid.'), $label);
+                $posted[$key] = [];
+                continue;
+            }
+            $clean = [];
+            foreach ($ids as $id) {
+                if (!is_string($id) || !ctype_digit($id) || !isset($known[(int) $id])) {
+                    $errors[] = sprintf($this->l('Unknown order state "%1$s" in %2$s.'), Tools::safeOutput(is_string($id) ? $id : gettype($id)), $label);
+                    continue;
+                }
+                $id = (int) $id;
+                if (isset($owner[$id]) && $owner[$id] !== $key) {
+                    $errors[] = sprintf($this->l('The order state "%1$s" is selected in both %2$s and %3$s: choose one.'), Tools::safeOutput($known[$id]), $lists[$owner[$id]], $label);
+                }
+                $owner[$id] = $key;
+                $clean[] = (string) $id;
+            }
+            $posted[$key] = array_values(array_unique($clean));
+        }
+
+        $shift = trim((string) (is_string(Tools::getValue(self::TIME_SHIFT)) ? Tools::getValue(self::TIME_SHIFT) : ''));
+        $posted[self::TIME_SHIFT] = $shift;
+        if (!ctype_digit($shift) || (int) $shift > self::MAX_TIME_SHIFT) {
+            $errors[] = sprintf($this->l('The delay before sending a shipped status must be a whole number of minutes from 0 to %d.'), self::MAX_TIME_SHIFT);
+        }
+        $max = trim((string) (is_string(Tools::getValue(self::MAX_ORDERS)) ? Tools::getValue(self::MAX_ORDERS) : ''));
+        $posted[self::MAX_ORDERS] = $max;
+        if (!ctype_digit($max) || (int) $max < 1 || (int) $max > self::MAX_ORDERS_LIMIT) {
+            $errors[] = sprintf($this->l('The number of orders per request must be a whole number from 1 to %d.'), self::MAX_ORDERS_LIMIT);
+        }
+
+        $token = Tools::getValue(self::AUTH_TOKEN, '');
+        $token = is_string($token) ? trim($token) : null;
+        $posted[self::AUTH_TOKEN] = $token;
+        if ($token === null || ($token !== '' && !preg_match('/^[\x21-\x7e]{8,255}$/', $token))) {
+            $errors[] = $this->l('The API token must be 8 to 255 visible characters, without spaces.');
+        }
+
+        if ($enabled === '1') {
+            $errors = array_merge($errors, $this->legacyGateErrors(Shop::getContextListShopID()));
+        }
+
+        return [$errors, $posted];
+    }
+
+    /** Saves the checked values for the shop context (PrestaShop's own: shop, group or all shops). */
+    private function saveSettings(array $values)
+    {
+        $ok = Configuration::updateValue(self::ENABLED, $values[self::ENABLED]);
+        foreach ([self::SHIPPED, self::CANCELLED, self::REFUNDED] as $key) {
+            $ok = Configuration::updateValue($key, json_encode($values[$key])) && $ok;
+        }
+        $ok = Configuration::updateValue(self::TIME_SHIFT, (string) (int) $values[self::TIME_SHIFT]) && $ok;
+        if ($values[self::AUTH_TOKEN] !== '') {
+            $ok = Configuration::updateValue(self::AUTH_TOKEN, $values[self::AUTH_TOKEN]) && $ok;
+        }
+
+        return Configuration::updateValue(self::MAX_ORDERS, (string) (int) $values[self::MAX_ORDERS]) && $ok;
+    }
+
+    /**
+     * Why the synchronization cannot run for these shops, one message per problem; empty when it
+     * can. The same rule as the extension's (SPEC §1): the legacy module installed and enabled for
+     * the shop, with its "Order shipment" and "Order cancellation" options off.
+     *
+     * @param list<int> $shopIds
+     *
+     * @return list<string>
+     */
+    public function legacyGateErrors(array $shopIds)
+    {
+        $db = Db::getInstance();
+        $installed = (bool) $db->getValue('SELECT COUNT(*) FROM `' . _DB_PREFIX_ . "module` WHERE `name` = '" . self::LEGACY_MODULE . "'");
+        if (!$installed) {
+            return [$this->l('The Shopping Feed Official module (shoppingfluxexport) is not installed. It imports the marketplace orders: install it, then enable this synchronization.')];
+        }
+        $errors = [];
+        foreach ($shopIds as $idShop) {
+            $shop = new Shop((int) $idShop);
+            $name = Tools::safeOutput($shop->name ?: (string) $idShop);
+            $active = $db->getValue('SELECT m.`active` FROM `' . _DB_PREFIX_ . 'module` m JOIN `' . _DB_PREFIX_ . 'module_shop` ms'
+                . ' ON ms.`id_module` = m.`id_module` AND ms.`id_shop` = ' . (int) $idShop . " WHERE m.`name` = '" . self::LEGACY_MODULE . "'");
+            if (!$active) {
+                $errors[] = sprintf($this->l('Shop %s: the Shopping Feed Official module (shoppingfluxexport) is not enabled for this shop.'), $name);
+            } elseif ($this->extensionConfigValue('SHOPPING_FLUX_STATUS_SHIPPED', $shop) !== ''
+                || $this->extensionConfigValue('SHOPPING_FLUX_STATUS_CANCELED', $shop) !== '') {
+                $errors[] = sprintf($this->l('Shop %s: the Shopping Feed Official module (shoppingfluxexport) synchronizes the orders itself. Untick its "Order shipment" and "Order cancellation" options, then enable this synchronization.'), $name);
+            }
+        }
+
+        return $errors;
+    }
+
+    /**
+     * A configuration value for a shop as the extension reads it: the shop's row, else its group's,
+     * else the global one, whether multistore is on or not (Configuration::get() ignores shop rows
+     * when it is off; the page must predict what the CRON will do).
+     */
+    private function extensionConfigValue($key, Shop $shop)
+    {
+        $value = Db::getInstance()->getValue('SELECT `value` FROM `' . _DB_PREFIX_ . 'configuration`'
+            . " WHERE `name` = '" . pSQL($key) . "' AND (`id_shop` = " . (int) $shop->id
+            . ' OR (`id_shop` IS NULL AND (`id_shop_group` = ' . (int) $shop->id_shop_group . ' OR `id_shop_group` IS NULL)))'
+            . ' ORDER BY `id_shop` IS NULL, `id_shop_group` IS NULL');
+
+        return $value === false || $value === null ? '' : (string) $value;
+    }
+
+    /** @param array<string, mixed>|null $posted the refused submission, shown again; null: the saved settings */
+    private function renderSettingsForm($posted)
+    {
+        $states = OrderState::getOrderStates((int) $this->context->language->id);
+        $list = function ($key, $label, $desc) use ($states) {
+            return [
+                'type' => 'select',
+                'name' => $key . '[]',
+                'label' => $label,
+                'desc' => $desc,
+                'multiple' => true,
+                'class' => 'chosen',
+                'size' => min(15, max(4, count($states))),
+                'options' => ['query' => $states, 'id' => 'id_order_state', 'name' => 'name'],
+            ];
+        };
+        $form = ['form' => [
+            'legend' => ['title' => $this->l('Order status synchronization'), 'icon' => 'icon-cogs'],
+            'input' => [
+                [
+                    'type' => 'switch',
+                    'name' => self::ENABLED,
+                    'label' => $this->l('Enable the synchronization'),
+                    'desc' => $this->l('Sends the status changes of Shopping Feed orders to the marketplaces.'),
+                    'is_bool' => true,
+                    'values' => [
+                        ['id' => 'active_on', 'value' => 1, 'label' => $this->l('Yes')],
+                        ['id' => 'active_off', 'value' => 0, 'label' => $this->l('No')],
+                    ],
+                ],
+                $list(self::SHIPPED, $this->l('Shipped'), $this->l('Order states sent as "shipped", with the carrier and the tracking number. Ctrl+click to select several.')),
+                $list(self::CANCELLED, $this->l('Cancelled'), $this->l('Order states sent as "cancelled".')),
+                $list(self::REFUNDED, $this->l('Refunded'), $this->l('Order states sent as "refunded".')),
+                [
+                    'type' => 'text',
+                    'name' => self::TIME_SHIFT,
+                    'label' => $this->l('Delay before sending a shipped status'),
+                    'suffix' => $this->l('minutes'),
+                    'class' => 'fixed-width-sm',
+                    'desc' => $this->l('Leaves time to enter the tracking number. 0 sends it at the next CRON run. Default: 5.'),
+                ],
+                [
+                    'type' => 'text',
+                    'name' => self::MAX_ORDERS,
+                    'label' => $this->l('Orders per request'),
+                    'class' => 'fixed-width-sm',
+                    'desc' => $this->l('How many orders one API request sends, from 1 to 100. Default: 100.'),
+                ],
+                [
+                    'type' => 'password',
+                    'name' => self::AUTH_TOKEN,
+                    'label' => $this->l('Shopping Feed API token'),
+                    'class' => 'fixed-width-xxl',
+                    // The token is never sent back to the browser; the page only says whether one is set.
+                    'desc' => ((string) Configuration::get(self::AUTH_TOKEN) !== ''
+                        ? $this->l('A token is saved. Leave empty to keep it.')
+                        : $this->l('No token is saved yet: the CRON skips this shop until there is one.')),
+                ],
+            ],
+            'submit' => ['title' => $this->l('Save'), 'name' => self::SUBMIT],
+        ]];
+
+        $helper = new HelperForm();
+        $helper->module = $this;
+        $helper->table = $this->table ?? 'module';
+        $helper->name_controller = $this->name;
+        $helper->identifier = 'id_module';
+        $helper->submit_action = self::SUBMIT;
+        $helper->show_toolbar = false;
+        $helper->default_form_language = (int) $this->context->language->id;
+        $helper->allow_employee_form_lang = 0;
+        $helper->currentIndex = $this->context->link->getAdminLink('AdminModules', false)
+            . '&configure=' . $this->name . '&tab_module=' . $this->tab . '&module_name=' . $this->name;
+        $helper->token = Tools::getAdminTokenLite('AdminModules');
+        $helper->tpl_vars = [
+            'fields_value' => $this->formValues($posted),
+            'languages' => $this->context->controller ? $this->context->controller->getLanguages() : [],
+            'id_language' => (int) $this->context->language->id,
+        ];
+
+        return $helper->generateForm([$form]);
+    }
+
+    /** The values the form shows: the refused submission, or what the context shop reads. */
+    private function formValues($posted)
+    {
+        $values = [];
+        foreach ([self::ENABLED, self::TIME_SHIFT, self::MAX_ORDERS] as $key) {
+            $values[$key] = $posted !== null ? $posted[$key] : (string) Configuration::get($key);
+        }
+        foreach ([self::SHIPPED, self::CANCELLED, self::REFUNDED] as $key) {
+            $ids = $posted !== null ? $posted[$key] : json_decode((string) Configuration::get($key), true);
+            // HelperForm matches the options of a multiple select on the field name, brackets included.
+            $values[$key . '[]'] = is_array($ids) ? array_map('intval', $ids) : [];
+        }
+
+        return $values;
+    }
+
+    private function renderCronPanel()
+    {
+        $url = $this->getCronUrl();
+        $e = function ($s) {
+            return Tools::safeOutput($s);
+        };
+
+        return '<div class="panel" id="shoppingfeedsync-cron"><div class="panel-heading"><i class="icon-time"></i> ' . $this->l('CRON task') . '</div>'
+            . '<p>' . $this->l('Call this URL every 5 minutes from a CRON task (it sends the waiting statuses, then checks the tickets):') . '</p>'
+            . '<p><input type="text" readonly="readonly" class="form-control" value="' . $e($url) . '" onclick="this.select()" /></p>'
+            . '<p>' . $this->l('Secure key:') . ' <code>' . $e($this->getSecureKey()) . '</code></p>'
+            . '<p>' . $this->l('For example, in the crontab of the server:') . '</p>'
+            . '<pre>*/5 * * * * curl -fsS ' . $e(escapeshellarg($url)) . ' &gt; /dev/null</pre>'
+            . '<p>' . $this->l('Or, without the web server: php modules/shoppingfeedsync/cli/sync-orders.php --database-url=... (see --help).') . '</p>'
+            . (extension_loaded(self::EXTENSION) ? '<p class="help-block">' . $this->l('Extension shoppingfeed_sync:') . ' <code>' . $e(OrderSync::version()) . '</code></p>' : '')
+            . '</div>';
+    }
+
+    private function renderLastRuns()
+    {
+        $lastRuns = new LastRuns(Db::getInstance(), _DB_PREFIX_);
+        $html = '<div class="panel" id="shoppingfeedsync-runs"><div class="panel-heading"><i class="icon-list"></i> ' . $this->l('Last CRON runs') . '</div>';
+        $monitor = $lastRuns->monitor();
+        if ($monitor === null) {
+            $html .= '<p>' . $this->l('The CRON has never run.') . '</p>';
+        } else {
+            $html .= '<p>' . sprintf($this->l('Last run: %1$s (%2$s s).'), Tools::safeOutput($monitor['last_update']), number_format($monitor['duration'], 1))
+                . ($monitor['running'] ? ' <span class="badge badge-info">' . $this->l('running now') . '</span>' : '') . '</p>';
+        }
+        $runs = $lastRuns->runs(10);
+        if (!$runs) {
+            return $html . '<p>' . $this->l('No run has logged anything yet.') . '</p></div>';
+        }
+        $html .= '<table class="table"><thead><tr><th>' . $this->l('When') . '</th><th>' . $this->l('Statuses sent') . '</th><th>'
+            . $this->l('Confirmed by the marketplaces') . '</th><th>' . $this->l('Failures') . '</th><th>' . $this->l('Last failure') . '</th></tr></thead><tbody>';
+        foreach ($runs as $run) {
+            $html .= '<tr' . ($run['failures'] ? ' class="danger"' : '') . '><td>' . Tools::safeOutput($run['started']) . '</td><td>' . (int) $run['sent']
+                . '</td><td>' . (int) $run['succeeded'] . '</td><td>' . (int) $run['failures'] . '</td><td>' . Tools::safeOutput((string) $run['last_error']) . '</td></tr>';
+        }
+
+        return $html . '</tbody></table><p class="help-block">' . $this->l('From the ProcessLogger table: the rows of one run are grouped by time.') . '</p></div>';
+    }
+
+    // ---- hooks and CRON ---------------------------------------------------------------------------
 
     public function hookActionValidateOrder($params)
     {
@@ -136,24 +580,6 @@ class ShoppingfeedSync extends Module
         return $this->context->link->getModuleLink($this->name, 'syncOrder', ['secure_key' => $this->getSecureKey()], null, null, $idShop);
     }
 
-    public function getContent()
-    {
-        $loaded = extension_loaded(self::EXTENSION);
-        $html = '<div class="panel"><h3>' . $this->l('Order status synchronization') . '</h3>';
-        if ($loaded) {
-            $html .= '<p>' . $this->l('Extension shoppingfeed_sync:') . ' <code>' . Tools::safeOutput(OrderSync::version()) . '</code></p>';
-        } else {
-            $html .= $this->displayError($this->l('The PHP extension shoppingfeed_sync is not loaded.'));
-        }
-        $html .= '<p>' . $this->l('Call this URL every 5 minutes from a CRON task:') . '</p>'
-            . '<p><code>' . Tools::safeOutput($this->getCronUrl()) . '</code></p>'
-            . '<p>' . $this->l('Or, on the server: php modules/shoppingfeedsync/cli/sync-orders.php --database-url=... (see --help).') . '</p>'
-            . '<p>' . $this->l('The order statuses to send and the delay before shipping are set in the Shopping Feed module.') . '</p>'
-            . '</div>';
-
-        return $html;
-    }
-
     /** Points the extension at this shop's database and mail; once per request. */
     private function configureExtension()
     {
@@ -192,10 +618,14 @@ class ShoppingfeedSync extends Module
             }
         }
 
+        // The extension's subject is English; the merchant reads the mail's language.
+        $language = new Language($idLang);
+        $subject = $this->l('Shopping Feed synchronization errors', false, $language->locale ?: null);
+
         return (bool) Mail::Send(
             $idLang,
             self::MAIL_TEMPLATE,
-            $mail['subject'],
+            $subject,
             $mail['template_vars'],
             $mail['to'],
             null,

@@ -10,6 +10,12 @@
 
 declare(strict_types=1);
 
+// The module folder is under the shop's web root: this script must never run from a web request.
+if (PHP_SAPI !== 'cli') {
+    http_response_code(404);
+    exit;
+}
+
 use Shoppingfeed\Sync\OrderSync;
 
 const EXIT_OK = 0;

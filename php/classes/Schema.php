@@ -1,0 +1,134 @@
+<?php
+/**
+ * Brings module tables that already exist up to sql/install.sql: a shop coming from the Shopping
+ * Feed module has its own `shoppingfeed_task_order` and `shoppingfeed_order` (same names, fewer
+ * columns), which CREATE TABLE IF NOT EXISTS leaves as they are, and without the added columns the
+ * extension cannot lease or dedupe tasks. Missing columns and keys are added; nothing is dropped or
+ * changed, so the Shopping Feed module keeps working on the same tables.
+ *
+ * install.sql keeps one column or key definition per line, which is what is read here.
+ */
+
+namespace ShoppingfeedSync;
+
+if (!defined('_PS_VERSION_')) {
+    exit;
+}
+
+final class Schema
+{
+    /** @var \Db */
+    private $db;
+
+    public function __construct($db)
+    {
+        $this->db = $db;
+    }
+
+    /**
+     * @param string $sql install.sql, prefix substituted and comments removed
+     *
+     * @return list<string> the ALTER statements run
+     *
+     * @throws \RuntimeException with the database's message when one fails
+     */
+    public function addMissing($sql)
+    {
+        $done = [];
+        foreach ($this->tables($sql) as $table => $definition) {
+            $existing = $this->columns($table);
+            if (!$existing) {
+                continue; // not created: CREATE TABLE did it
+            }
+            $previous = null;
+            foreach ($definition['columns'] as $name => $line) {
+                if (!in_array($name, $existing, true)) {
+                    $done[] = $this->alter($table, 'ADD COLUMN ' . $line . ($previous ? ' AFTER `' . $previous . '`' : ' FIRST'));
+                    $existing[] = $name;
+                }
+                $previous = $name;
+            }
+            $indexes = $this->indexes($table);
+            foreach ($definition['keys'] as $name => $line) {
+                // Same name, or the same columns under another name (the reference's keys are unnamed).
+                preg_match('/\(([^)]*)\)/', $line, $cols);
+                $wanted = str_replace(['`', ' '], '', $cols[1] ?? '');
+                if (isset($indexes[$name]) || in_array($wanted, $indexes, true)) {
+                    continue;
+                }
+                if ($name === 'pending_order') {
+                    // The reference allowed several pending rows per order; one is enough (the CRON
+                    // sends the order's current state): keep the newest.
+                    $this->run('DELETE t1 FROM `' . $table . '` t1 JOIN `' . $table . '` t2 ON t2.`id_order` = t1.`id_order`'
+                        . " AND t2.`action` = 'SYNC_STATUS' AND t2.`id_shoppingfeed_task_order` > t1.`id_shoppingfeed_task_order`"
+                        . " WHERE t1.`action` = 'SYNC_STATUS'");
+                }
+                $done[] = $this->alter($table, 'ADD ' . $line);
+            }
+        }
+
+        return $done;
+    }
+
+    /** @return array<string, array{columns: array<string, string>, keys: array<string, string>}> */
+    public function tables($sql)
+    {
+        $tables = [];
+        preg_match_all('/CREATE TABLE IF NOT EXISTS `([^`]+)` \((.*?)\n\)/s', $sql, $matches, PREG_SET_ORDER);
+        foreach ($matches as $m) {
+            $columns = [];
+            $keys = [];
+            foreach (explode("\n", $m[2]) as $line) {
+                $line = rtrim(trim($line), ',');
+                if (preg_match('/^`([^`]+)` /', $line, $c)) {
+                    $columns[$c[1]] = $line;
+                } elseif (preg_match('/^(?:UNIQUE )?KEY `([^`]+)` /', $line, $k)) {
+                    $keys[$k[1]] = $line;
+                }
+            }
+            $tables[$m[1]] = ['columns' => $columns, 'keys' => $keys];
+        }
+
+        return $tables;
+    }
+
+    /** @return list<string> */
+    private function columns($table)
+    {
+        $rows = $this->db->executeS('SELECT `COLUMN_NAME` FROM information_schema.COLUMNS WHERE `TABLE_SCHEMA` = DATABASE()'
+            . " AND `TABLE_NAME` = '" . pSQL($table) . "'");
+
+        return array_map(static function ($r) {
+            return $r['COLUMN_NAME'];
+        }, $rows ?: []);
+    }
+
+    /** @return array<string, string> index name => its columns, comma-separated */
+    private function indexes($table)
+    {
+        $rows = $this->db->executeS('SELECT `INDEX_NAME`, GROUP_CONCAT(`COLUMN_NAME` ORDER BY `SEQ_IN_INDEX`) AS `cols`'
+            . ' FROM information_schema.STATISTICS WHERE `TABLE_SCHEMA` = DATABASE()'
+            . " AND `TABLE_NAME` = '" . pSQL($table) . "' GROUP BY `INDEX_NAME`");
+        $out = [];
+        foreach ($rows ?: [] as $r) {
+            $out[$r['INDEX_NAME']] = $r['cols'];
+        }
+
+        return $out;
+    }
+
+    private function alter($table, $clause)
+    {
+        $statement = 'ALTER TABLE `' . $table . '` ' . $clause;
+        $this->run($statement);
+
+        return $statement;
+    }
+
+    private function run($statement)
+    {
+        if (!$this->db->execute($statement)) {
+            throw new \RuntimeException($this->db->getMsgError());
+        }
+    }
+}

@@ -1,0 +1,176 @@
+<?php
+use PHPUnit\Framework\TestCase;
+use Shoppingfeed\Sync\Tests\ModuleHarness;
+use Shoppingfeed\Sync\Tests\Shop;
+use Shoppingfeed\Sync\Tests\Simulator;
+use Shoppingfeed\Sync\Tests\TestDatabase;
+
+require_once __DIR__ . '/Support/ModuleHarness.php';
+require_once __DIR__ . '/Support/Simulator.php';
+
+/**
+ * The module's CRON side end to end: settings saved on the configuration page, status changes
+ * through the module's hook, CRON runs through the module against the API simulator (reached
+ * through php.ini's shoppingfeed_sync.api_base_url, as an operator sets it), the failure e-mail
+ * through Mail::Send in the merchant's language, and the runs shown on the page.
+ */
+final class ModuleCronTest extends TestCase
+{
+    private static ?Simulator $sim = null;
+
+    public static function setUpBeforeClass(): void
+    {
+        ModuleHarness::boot();
+        self::$sim = new Simulator();
+    }
+
+    public static function tearDownAfterClass(): void
+    {
+        self::$sim?->stop();
+        self::$sim = null;
+    }
+
+    protected function setUp(): void
+    {
+        self::$sim->reset();
+        self::$sim->settings(['lifecycle' => ['mode' => 'polls', 'polls_per_step' => 0]]);
+        Shop::reset();
+        ModuleHarness::forgetModule();
+    }
+
+    protected function tearDown(): void
+    {
+        TestDatabase::pdo()->exec('DELETE FROM ps_order_state_lang WHERE id_lang > 1');
+        ModuleHarness::forgetModule();
+        Shop::reset();
+    }
+
+    private static function request(array $request, array $context = []): array
+    {
+        $r = ModuleHarness::request($request, $context, ['shoppingfeed_sync.api_base_url' => self::$sim->url(), 'shoppingfeed_sync.http_timeout_ms' => '2000']);
+        self::assertSame(0, $r['rc'], $r['stderr']);
+        self::assertSame('', $r['stderr'], 'PHP notices or warnings');
+
+        return $r;
+    }
+
+    private static function runsTable(string $html): array
+    {
+        $doc = new \DOMDocument();
+        self::assertTrue(@$doc->loadHTML('<?xml encoding="utf-8"?>' . $html));
+        $rows = [];
+        foreach ((new \DOMXPath($doc))->query("//div[@id='shoppingfeedsync-runs']//tbody/tr") as $tr) {
+            $rows[] = array_map(static fn ($td) => trim($td->textContent), iterator_to_array($tr->getElementsByTagName('td')));
+        }
+
+        return $rows;
+    }
+
+    public function testStatusesGoOutThroughTheModuleTheFailureMailIsFrenchAndThePageShowsTheRuns(): void
+    {
+        $this->assertTrue(self::request(['action' => 'install'])['result']['result']);
+        $html = self::request(['action' => 'content'])['result']['html'];
+        $this->assertStringContainsString('The CRON has never run.', $html);
+        $this->assertSame([], self::runsTable($html));
+
+        Shop::cronConfig(Simulator::TOKEN, Simulator::STORE);
+        $post = ['submitShoppingfeedSync' => '1', 'SHOPPINGFEED_ORDER_SYNC_ENABLED' => '1', 'SHOPPINGFEED_SHIPPED_ORDERS' => ['4'],
+            'SHOPPINGFEED_CANCELLED_ORDERS' => ['6'], 'SHOPPINGFEED_REFUNDED_ORDERS' => ['7'], 'SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT' => '0',
+            'SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS' => '100'];
+        $this->assertStringContainsString('Settings updated.', self::request(['action' => 'content', 'post' => $post])['result']['html']);
+
+        // The merchant reads French: the shop's default language, with its state names.
+        TestDatabase::pdo()->exec("INSERT INTO ps_lang (id_lang, name, active, iso_code, language_code, locale, date_format_lite, date_format_full, is_rtl) VALUES (2, 'Français (French)', 1, 'fr', 'fr-fr', 'fr-FR', 'd/m/Y', 'd/m/Y H:i:s', 0)");
+        TestDatabase::pdo()->exec("INSERT INTO ps_order_state_lang (id_order_state, id_lang, name, template) SELECT id_order_state, 2, CONCAT(name, ' (fr)'), template FROM ps_order_state_lang WHERE id_lang = 1");
+        Shop::config('PS_LANG_DEFAULT', '2');
+
+        $ok = Shop::sfOrder(Shop::PAYMENT_ACCEPTED, 7001, 'MP-7001');
+        $bad = Shop::sfOrder(Shop::PAYMENT_ACCEPTED, 7002, 'MP-7002');
+        self::$sim->seedOrders([7001 => 'MP-7001', 7002 => 'MP-7002']);
+        self::$sim->outcome(7002, 'failed', 'Carrier not accepted');
+        foreach ([$ok, $bad] as $id) {
+            Shop::setState($id, Shop::SHIPPED);
+            self::request(['action' => 'status_update', 'id_order' => $id, 'id_order_state' => Shop::SHIPPED]);
+        }
+        $this->assertCount(2, Shop::tasks());
+
+        $first = self::request(['action' => 'cron']);
+        $this->assertSame(2, $first['result']['report']['shops'][1]['statuses_sent'], json_encode($first['result']['report']));
+        $this->assertCount(1, self::$sim->posts(), "both orders in one request");
+        // Five minutes later (the CRON's period): the page tells the runs apart by time.
+        TestDatabase::pdo()->exec('UPDATE ps_shoppingfeed_processlogger SET date_add = date_add - INTERVAL 5 MINUTE');
+
+        $second = self::request(['action' => 'cron']);
+        $report = $second['result']['report']['shops'][1];
+        $this->assertSame(1, $report['tickets_succeeded']);
+        $this->assertSame(1, $report['tickets_failed']);
+        $this->assertTrue($report['mail_sent']);
+
+        $mails = array_values(array_filter($second['out'], static fn ($o) => $o['kind'] === 'mail'));
+        $this->assertCount(1, $mails, json_encode($second['out']));
+        $mail = $mails[0];
+        $this->assertSame('fr', $mail['iso']);
+        $this->assertSame('order-sync-errors', $mail['template']);
+        $this->assertSame('Erreurs de synchronisation Shopping Feed', $mail['subject']);
+        $this->assertSame(1, $mail['id_shop']);
+        $ref = Shop::reference($bad);
+        $this->assertStringContainsString("$ref : Status Shipped (fr) : Carrier not accepted", $mail['txt']);
+        $this->assertStringContainsString('Bonjour', $mail['txt']);
+        $this->assertStringContainsString("<td>$ref</td>", $mail['html']);
+        $this->assertStringNotContainsString(Shop::reference($ok), $mail['txt']);
+
+        $html = self::request(['action' => 'content'])['result']['html'];
+        $this->assertMatchesRegularExpression('#Last run: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(\d+\.\d s\)\.#', $html);
+        $rows = self::runsTable($html);
+        $this->assertCount(2, $rows, $html);
+        // Newest first: the ticket check (1 confirmed, 1 failure), then the send (2 sent).
+        [$check, $send] = $rows;
+        $this->assertSame(['0', '1', '1'], [$check[1], $check[2], $check[3]]);
+        $this->assertStringContainsString('Carrier not accepted', $check[4]);
+        $this->assertSame(['2', '0', '0', ''], [$send[1], $send[2], $send[3], $send[4]]);
+        $this->assertGreaterThan(strtotime($send[0]), strtotime($check[0]));
+    }
+
+    public function testAnEnabledSyncBlockedByTheLegacyModuleLogsAnErrorAtEachCron(): void
+    {
+        $this->assertTrue(self::request(['action' => 'install'])['result']['result']);
+        Shop::cronConfig(Simulator::TOKEN, Simulator::STORE);
+        Shop::config('SHOPPINGFEED_ORDER_SYNC_ENABLED', '1');
+        Shop::config('SHOPPING_FLUX_STATUS_SHIPPED', 'checked');
+        foreach ([1, 2] as $run) {
+            $report = self::request(['action' => 'cron'])['result']['report']['shops'][1];
+            $this->assertNotNull($report['skipped'], "run $run");
+            $this->assertCount($run, array_filter(Shop::logs('error'), static fn ($l) => strpos($l['msg'], 'Order shipment') !== false), "run $run");
+        }
+        $this->assertSame([], self::$sim->posts());
+        $html = self::request(['action' => 'content'])['result']['html'];
+        $this->assertStringContainsString('is enabled but does not run', $html);
+        $this->assertStringContainsString('Order shipment', self::runsTable($html)[0][4]);
+    }
+
+    public function testTheCronUrlRunsTheCronWithItsSecureKeyOnly(): void
+    {
+        $this->assertTrue(self::request(['action' => 'install'])['result']['result']);
+        Shop::cronConfig(Simulator::TOKEN, Simulator::STORE);
+        Shop::config('SHOPPINGFEED_ORDER_SYNC_ENABLED', '1');
+        $id = Shop::sfOrder(Shop::PAYMENT_ACCEPTED, 7101, 'MP-7101');
+        self::$sim->seedOrders([7101 => 'MP-7101']);
+        Shop::setState($id, Shop::SHIPPED);
+        self::request(['action' => 'status_update', 'id_order' => $id, 'id_order_state' => Shop::SHIPPED]);
+
+        // The URL the page shows, called as a CRON service would.
+        preg_match('#value="(http[^"]+)"#', self::request(['action' => 'content'])['result']['html'], $m);
+        parse_str((string) parse_url(html_entity_decode($m[1]), PHP_URL_QUERY), $query);
+        $wrong = self::request(['action' => 'front', 'controller' => $query['controller'], 'get' => ['secure_key' => strrev($query['secure_key'])] + $query])['result'];
+        $this->assertSame(403, $wrong['status']);
+        $this->assertSame(['success' => false, 'error' => 'Authentication failed'], $wrong['body']);
+        $this->assertSame([], self::$sim->posts());
+
+        $ok = self::request(['action' => 'front', 'controller' => $query['controller'], 'get' => $query])['result'];
+        $this->assertSame(200, $ok['status'], $ok['raw']);
+        $this->assertTrue($ok['body']['success']);
+        $this->assertSame(1, $ok['body']['report']['shops'][1]['statuses_sent']);
+        $this->assertCount(1, self::$sim->posts());
+        $this->assertSame('CHECK_TICKET_SYNC_STATUS', Shop::tasks($id)[0]['action']);
+    }
+}

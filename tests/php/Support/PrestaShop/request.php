@@ -1,0 +1,75 @@
+<?php
+/**
+ * One PrestaShop request in its own PHP process (as under PHP-FPM): boots the harness, loads the
+ * module from SFSYNC_HARNESS_MODULE_DIR, runs the action read as JSON on stdin, prints a JSON result.
+ *
+ *   {"action": "install" | "uninstall" | "reset" | "content" | "front" | "upgrade" | "status_update" | "cron" | "l",
+ *    "post": {...}, "get": {...}, ...}
+ */
+
+require __DIR__ . '/harness.php';
+
+$request = json_decode((string) stream_get_contents(STDIN), true);
+if (!is_array($request)) {
+    fwrite(STDERR, "request.php: a JSON object is expected on stdin\n");
+    exit(2);
+}
+$_POST = $request['post'] ?? [];
+$_GET = $request['get'] ?? [];
+if (isset($request['mail_accept'])) {
+    Mail::$accept = (bool) $request['mail_accept'];
+}
+
+require_once _PS_MODULE_DIR_ . 'shoppingfeedsync/shoppingfeedsync.php';
+$module = new ShoppingfeedSync();
+$result = ['id_module' => $module->id];
+
+switch ($request['action'] ?? '') {
+    case 'install':
+        $result['result'] = $module->install();
+        break;
+    case 'uninstall':
+        $result['result'] = $module->uninstall();
+        break;
+    case 'reset':
+        $result['result'] = $module->reset();
+        break;
+    case 'content':
+        $result['html'] = $module->getContent();
+        break;
+    case 'upgrade':
+        $result['needed'] = Module::initUpgradeModule($module);
+        $result['upgrade'] = $result['needed'] ? $module->runUpgradeModule() : null;
+        break;
+    case 'status_update':
+        $state = new stdClass();
+        $state->id = (int) $request['id_order_state'];
+        $module->hookActionOrderStatusPostUpdate(['id_order' => (int) $request['id_order'], 'newOrderStatus' => $state]);
+        \Shoppingfeed\Sync\OrderSync::flushLogs();
+        break;
+    case 'cron':
+        $result['report'] = $module->runCron();
+        break;
+    case 'front':
+        // The front controller answers and exits, as under PrestaShop: its output and status are
+        // collected at shutdown.
+        require_once _PS_MODULE_DIR_ . 'shoppingfeedsync/controllers/front/' . $request['controller'] . '.php';
+        $class = 'ShoppingfeedSync' . ucfirst($request['controller']) . 'ModuleFrontController';
+        register_shutdown_function(static function (): void {
+            $body = (string) ob_get_clean();
+            echo json_encode(['status' => http_response_code(), 'body' => json_decode($body, true), 'raw' => $body], JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE);
+        });
+        ob_start();
+        (new $class())->initContent();
+        exit;
+    case 'l':
+        $result['strings'] = array_map(static fn ($s) => $module->l($s), $request['strings']);
+        break;
+    default:
+        fwrite(STDERR, "request.php: unknown action\n");
+        exit(2);
+}
+$result['errors'] = $module->getErrors();
+$result['warning'] = $module->warning;
+$result['display_name'] = $module->displayName;
+echo json_encode($result, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_PARTIAL_OUTPUT_ON_ERROR);
