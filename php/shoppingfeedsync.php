@@ -25,7 +25,8 @@ class ShoppingfeedSync extends Module
 {
     const EXTENSION = 'shoppingfeed_sync';
     const MAIL_TEMPLATE = 'order-sync-errors';
-    const HOOKS = ['actionValidateOrder', 'actionOrderStatusPostUpdate'];
+    const HOOKS = ['actionValidateOrder', 'actionOrderStatusPostUpdate', 'actionAdminOrdersTrackingNumberUpdate',
+        'actionObjectOrderCarrierUpdateAfter'];
     /** The legacy module whose presence and settings gate the synchronization (SPEC §1). */
     const LEGACY_MODULE = 'shoppingfluxexport';
     /** The Shopping Feed module sharing our tables and keys: while installed, uninstall keeps them. */
@@ -35,6 +36,9 @@ class ShoppingfeedSync extends Module
     const SHIPPED = 'SHOPPINGFEED_SHIPPED_ORDERS';
     const CANCELLED = 'SHOPPINGFEED_CANCELLED_ORDERS';
     const REFUNDED = 'SHOPPINGFEED_REFUNDED_ORDERS';
+    const DELIVERED = 'SHOPPINGFEED_DELIVERED_ORDERS';
+    /** The order state lists, each a JSON array of state ids (operations ship, cancel, refund, deliver). */
+    const STATE_LISTS = [self::SHIPPED, self::CANCELLED, self::REFUNDED, self::DELIVERED];
     const TIME_SHIFT = 'SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT';
     const MAX_ORDERS = 'SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS';
     const AUTH_TOKEN = 'SHOPPINGFEED_AUTH_TOKEN';
@@ -188,6 +192,8 @@ class ShoppingfeedSync extends Module
             self::SHIPPED => $state('PS_OS_SHIPPING'),
             self::CANCELLED => $state('PS_OS_CANCELED'),
             self::REFUNDED => $state('PS_OS_REFUND'),
+            // PrestaShop's "Delivered" state is often in the shipped list: none by default.
+            self::DELIVERED => '[]',
             self::TIME_SHIFT => '5',
             self::MAX_ORDERS => (string) self::MAX_ORDERS_LIMIT,
         ];
@@ -271,6 +277,7 @@ class ShoppingfeedSync extends Module
             self::SHIPPED => $this->l('Shipped'),
             self::CANCELLED => $this->l('Cancelled'),
             self::REFUNDED => $this->l('Refunded'),
+            self::DELIVERED => $this->l('Delivered'),
         ];
         $owner = [];
         foreach ($lists as $key => $label) {
@@ -328,7 +335,7 @@ class ShoppingfeedSync extends Module
     private function saveSettings(array $values)
     {
         $ok = Configuration::updateValue(self::ENABLED, $values[self::ENABLED]);
-        foreach ([self::SHIPPED, self::CANCELLED, self::REFUNDED] as $key) {
+        foreach (self::STATE_LISTS as $key) {
             $ok = Configuration::updateValue($key, json_encode($values[$key])) && $ok;
         }
         $ok = Configuration::updateValue(self::TIME_SHIFT, (string) (int) $values[self::TIME_SHIFT]) && $ok;
@@ -420,6 +427,7 @@ class ShoppingfeedSync extends Module
                 $list(self::SHIPPED, $this->l('Shipped'), $this->l('Order states sent as "shipped", with the carrier and the tracking number. Ctrl+click to select several.')),
                 $list(self::CANCELLED, $this->l('Cancelled'), $this->l('Order states sent as "cancelled".')),
                 $list(self::REFUNDED, $this->l('Refunded'), $this->l('Order states sent as "refunded".')),
+                $list(self::DELIVERED, $this->l('Delivered'), $this->l('Order states sent as "delivered" (after the shipment).')),
                 [
                     'type' => 'text',
                     'name' => self::TIME_SHIFT,
@@ -477,7 +485,7 @@ class ShoppingfeedSync extends Module
         foreach ([self::ENABLED, self::TIME_SHIFT, self::MAX_ORDERS] as $key) {
             $values[$key] = $posted !== null ? $posted[$key] : (string) Configuration::get($key);
         }
-        foreach ([self::SHIPPED, self::CANCELLED, self::REFUNDED] as $key) {
+        foreach (self::STATE_LISTS as $key) {
             $ids = $posted !== null ? $posted[$key] : json_decode((string) Configuration::get($key), true);
             // HelperForm matches the options of a multiple select on the field name, brackets included.
             $values[$key . '[]'] = is_array($ids) ? array_map('intval', $ids) : [];
@@ -558,6 +566,36 @@ class ShoppingfeedSync extends Module
         } catch (\Throwable $e) {
             // The merchant's status change is already saved; a sync failure must not undo the request.
             $this->logFailure('actionOrderStatusPostUpdate', $idOrder, $e);
+        }
+    }
+
+    /** The admin order page saved a new tracking number (PrestaShop 8: UpdateOrderShippingDetailsHandler). */
+    public function hookActionAdminOrdersTrackingNumberUpdate($params)
+    {
+        if (empty($params['order']) || empty($params['order']->id)) {
+            return;
+        }
+        $this->trackingNumberSaved((int) $params['order']->id, 'actionAdminOrdersTrackingNumberUpdate');
+    }
+
+    /** Any OrderCarrier update (webservice, carrier modules): the extension ignores unchanged numbers. */
+    public function hookActionObjectOrderCarrierUpdateAfter($params)
+    {
+        if (empty($params['object']) || empty($params['object']->id_order)) {
+            return;
+        }
+        $this->trackingNumberSaved((int) $params['object']->id_order, 'actionObjectOrderCarrierUpdateAfter');
+    }
+
+    private function trackingNumberSaved($idOrder, $hook)
+    {
+        try {
+            $this->configureExtension();
+            // A shipped status waiting for its delay goes out at the next CRON run; one sent
+            // without this number is sent again with it.
+            OrderSync::onTrackingNumberUpdate($idOrder);
+        } catch (\Throwable $e) {
+            $this->logFailure($hook, $idOrder, $e);
         }
     }
 

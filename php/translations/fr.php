@@ -67,3 +67,5 @@ $_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_a62299522cf413e43d541ba
 $_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_35a58c1e688559368e744f5de278957a'] = 'Dernier échec';
 $_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_9bee0ec9db96a965f0a337fb67d336f8'] = 'D’après la table ProcessLogger : les lignes d’un même passage sont regroupées par heure.';
 $_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_ec79d50bff110cff4702118dd52b525f'] = 'Erreurs de synchronisation Shopping Feed';
+$_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_67edd3b99247c9eb5884a02802a20fa7'] = 'Livré';
+$_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_5a46fc4e2af504c05eff6452966c6baa'] = 'Statuts de commande envoyés comme « livré » (après l’expédition).';

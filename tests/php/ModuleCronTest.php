@@ -173,4 +173,36 @@ final class ModuleCronTest extends TestCase
         $this->assertCount(1, self::$sim->posts());
         $this->assertSame('CHECK_TICKET_SYNC_STATUS', Shop::tasks($id)[0]['action']);
     }
+
+    public function testATrackingNumberSavedLaterGoesOutThroughBothHooks(): void
+    {
+        $this->assertTrue(self::request(['action' => 'install'])['result']['result']);
+        Shop::cronConfig(Simulator::TOKEN, Simulator::STORE);
+        $post = ['submitShoppingfeedSync' => '1', 'SHOPPINGFEED_ORDER_SYNC_ENABLED' => '1', 'SHOPPINGFEED_SHIPPED_ORDERS' => ['4'],
+            'SHOPPINGFEED_CANCELLED_ORDERS' => ['6'], 'SHOPPINGFEED_REFUNDED_ORDERS' => ['7'], 'SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT' => '30',
+            'SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS' => '100'];
+        $this->assertStringContainsString('Settings updated.', self::request(['action' => 'content', 'post' => $post])['result']['html']);
+        $id = Shop::sfOrder(Shop::PAYMENT_ACCEPTED, 7101, 'MP-7101');
+        self::$sim->seedOrders([7101 => 'MP-7101']);
+        Shop::setState($id, Shop::SHIPPED);
+        self::request(['action' => 'status_update', 'id_order' => $id, 'id_order_state' => Shop::SHIPPED]);
+        $this->assertGreaterThan(1700, (int) Shop::tasks($id)[0]['due_in'], 'waits 30 minutes for the tracking number');
+
+        $carrier = Shop::carrier('Colissimo', 'https://track.example/?n=@');
+        Shop::tracking($id, $carrier, '6A0101');
+        self::request(['action' => 'tracking_update', 'hook' => 'admin', 'id_order' => $id]);
+        $this->assertLessThanOrEqual(0, (int) Shop::tasks($id)[0]['due_in'], 'due at once');
+        self::request(['action' => 'cron']);
+        $tracking = static fn () => array_map(static fn ($o) => $o['trackingNumber'],
+            array_merge(...array_map(static fn ($p) => $p['json']['order'], array_values(array_filter(self::$sim->posts(), static fn ($p) => $p['operation'] === 'ship')))));
+        $this->assertSame(['6A0101'], $tracking());
+
+        // The carrier's number changes later (an OrderCarrier update): sent again, once.
+        TestDatabase::pdo()->prepare('UPDATE ps_order_carrier SET tracking_number = ? WHERE id_order = ?')->execute(['6A0202', $id]);
+        self::request(['action' => 'tracking_update', 'hook' => 'object', 'id_order' => $id]);
+        self::request(['action' => 'tracking_update', 'hook' => 'object', 'id_order' => $id]);
+        self::request(['action' => 'cron']);
+        self::request(['action' => 'cron']);
+        $this->assertSame(['6A0101', '6A0202'], $tracking());
+    }
 }

@@ -14,7 +14,7 @@ require_once __DIR__ . '/Support/ModuleHarness.php';
 final class ModuleTest extends TestCase
 {
     private const SUBMIT = 'submitShoppingfeedSync';
-    private const HOOKS = ['actionOrderStatusPostUpdate', 'actionValidateOrder'];
+    private const HOOKS = ['actionAdminOrdersTrackingNumberUpdate', 'actionObjectOrderCarrierUpdateAfter', 'actionOrderStatusPostUpdate', 'actionValidateOrder'];
 
     public static function setUpBeforeClass(): void
     {
@@ -91,7 +91,7 @@ final class ModuleTest extends TestCase
 
     private static function dropModuleTables(): void
     {
-        foreach (['shoppingfeed_task_order', 'shoppingfeed_order', 'shoppingfeed_processlogger', 'shoppingfeed_processmonitor', 'shoppingfeed_token', 'shoppingfeed_sync_notice'] as $t) {
+        foreach (['shoppingfeed_task_order', 'shoppingfeed_order', 'shoppingfeed_processlogger', 'shoppingfeed_processmonitor', 'shoppingfeed_token', 'shoppingfeed_sync_notice', 'shoppingfeed_sync_shipment'] as $t) {
             TestDatabase::pdo()->exec("DROP TABLE IF EXISTS ps_$t");
         }
     }
@@ -134,7 +134,7 @@ final class ModuleTest extends TestCase
 
         self::install();
 
-        foreach (['shoppingfeed_task_order', 'shoppingfeed_order', 'shoppingfeed_processlogger', 'shoppingfeed_processmonitor', 'shoppingfeed_token', 'shoppingfeed_sync_notice'] as $t) {
+        foreach (['shoppingfeed_task_order', 'shoppingfeed_order', 'shoppingfeed_processlogger', 'shoppingfeed_processmonitor', 'shoppingfeed_token', 'shoppingfeed_sync_notice', 'shoppingfeed_sync_shipment'] as $t) {
             $this->assertTrue(ModuleHarness::tableExists("ps_$t"), $t);
         }
         $row = self::moduleRow();
@@ -149,6 +149,7 @@ final class ModuleTest extends TestCase
         $this->assertSame([
             'SHOPPINGFEED_AUTH_TOKEN' => 'legacy-token',
             'SHOPPINGFEED_CANCELLED_ORDERS' => json_encode([$ps('PS_OS_CANCELED')]),
+            'SHOPPINGFEED_DELIVERED_ORDERS' => '[]',
             'SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS' => '100',
             'SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT' => '12',
             'SHOPPINGFEED_ORDER_SYNC_ENABLED' => '0',
@@ -387,6 +388,23 @@ final class ModuleTest extends TestCase
         $this->assertStringContainsString(\Shoppingfeed\Sync\OrderSync::version(), $html);
     }
 
+    public function testTheDeliveredListIsSavedAndQueuesWithoutDelay(): void
+    {
+        self::install();
+        $html = self::page(self::submission(['SHOPPINGFEED_DELIVERED_ORDERS' => ['12'], 'SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT' => '30']));
+        $this->assertSame('', self::errorBlock($html));
+        $this->assertSame('["12"]', ModuleHarness::settings()['SHOPPINGFEED_DELIVERED_ORDERS']);
+        $selected = array_keys(array_filter(self::options($html, 'SHOPPINGFEED_DELIVERED_ORDERS'), static fn ($o) => $o[1]));
+        $this->assertSame([12], $selected);
+        $id = Shop::order(12);
+        self::request(['action' => 'status_update', 'id_order' => $id, 'id_order_state' => 12]);
+        $tasks = Shop::tasks($id);
+        $this->assertCount(1, $tasks, 'a delivered state is queued');
+        $this->assertLessThanOrEqual(1, abs((int) $tasks[0]['due_in']), 'without the shipped delay');
+        $refused = self::page(self::submission(['SHOPPINGFEED_DELIVERED_ORDERS' => [(string) Shop::SHIPPED]]));
+        $this->assertStringContainsString('choose one', self::errorBlock($refused));
+    }
+
     public function testAValidSubmissionIsSavedAndTheExtensionUsesIt(): void
     {
         self::install();
@@ -396,6 +414,7 @@ final class ModuleTest extends TestCase
         // One shop, multistore off: PrestaShop writes global rows.
         $this->assertSame([
             'SHOPPINGFEED_CANCELLED_ORDERS' => '["6"]',
+            'SHOPPINGFEED_DELIVERED_ORDERS' => '[]',
             'SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS' => '50',
             'SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT' => '0',
             'SHOPPINGFEED_ORDER_SYNC_ENABLED' => '1',

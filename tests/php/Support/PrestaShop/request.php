@@ -3,7 +3,7 @@
  * One PrestaShop request in its own PHP process (as under PHP-FPM): boots the harness, loads the
  * module from SFSYNC_HARNESS_MODULE_DIR, runs the action read as JSON on stdin, prints a JSON result.
  *
- *   {"action": "install" | "uninstall" | "reset" | "content" | "front" | "upgrade" | "status_update" | "cron" | "l",
+ *   {"action": "install" | "uninstall" | "reset" | "content" | "front" | "upgrade" | "status_update" | "tracking_update" | "cron" | "l",
  *    "post": {...}, "get": {...}, ...}
  */
 
@@ -46,6 +46,18 @@ switch ($request['action'] ?? '') {
         $state->id = (int) $request['id_order_state'];
         $module->hookActionOrderStatusPostUpdate(['id_order' => (int) $request['id_order'], 'newOrderStatus' => $state]);
         \Shoppingfeed\Sync\OrderSync::flushLogs();
+        break;
+    case 'tracking_update':
+        // As PrestaShop calls them: the admin order page's hook, or OrderCarrier's ObjectModel hook.
+        if (($request['hook'] ?? 'admin') === 'admin') {
+            $order = new stdClass();
+            $order->id = (int) $request['id_order'];
+            $module->hookActionAdminOrdersTrackingNumberUpdate(['order' => $order]);
+        } else {
+            $orderCarrier = new stdClass();
+            $orderCarrier->id_order = (int) $request['id_order'];
+            $module->hookActionObjectOrderCarrierUpdateAfter(['object' => $orderCarrier]);
+        }
         break;
     case 'cron':
         $result['report'] = $module->runCron();
