@@ -21,7 +21,7 @@ const STATE_REFUNDED = 7;
 function bench_root(): string { return dirname(__DIR__); }
 
 function bench_server_url(): string {
-    return getenv('SFSYNC_BENCH_SERVER') ?: 'mysql://sfsync:sfsync@127.0.0.1:33306';
+    return getenv('SFSYNC_BENCH_SERVER') ?: 'mysql://sfsync:sfsync@127.0.0.1:23306';
 }
 
 /** mysql://user:pass@host:port/db for the extension. */

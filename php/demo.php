@@ -11,7 +11,7 @@ declare(strict_types=1);
 use Shoppingfeed\Sync\OrderSync;
 
 $root = dirname(__DIR__);
-$serverUrl = getenv('SFSYNC_DATABASE_URL') ?: 'mysql://sfsync:sfsync@127.0.0.1:33306/prestashop';
+$serverUrl = getenv('SFSYNC_DATABASE_URL') ?: 'mysql://sfsync:sfsync@127.0.0.1:23306/prestashop';
 $simBin = getenv('SFSYNC_SIM_BIN') ?: "$root/target/release/shoppingfeed-sim";
 
 function step(string $title): void { echo "\n\033[1m## $title\033[0m\n"; }

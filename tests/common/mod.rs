@@ -18,7 +18,7 @@
 //! ```
 //!
 //! The server comes from `SFSYNC_TEST_DATABASE_URL` (`mysql://user:pass@host:port`, no database
-//! part; `./dev test` exports it), by default `mysql://sfsync:sfsync@127.0.0.1:33306`, the server of
+//! part; `./dev test` exports it), by default `mysql://sfsync:sfsync@127.0.0.1:23306`, the server of
 //! `./dev db start`. The user must be allowed to `CREATE DATABASE`. Set `SFSYNC_TEST_KEEP_DB=1` to
 //! keep the databases after the tests for inspection.
 //!
@@ -38,7 +38,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Default server of `./dev db start`.
-pub const DEFAULT_SERVER_URL: &str = "mysql://sfsync:sfsync@127.0.0.1:33306";
+pub const DEFAULT_SERVER_URL: &str = "mysql://sfsync:sfsync@127.0.0.1:23306";
 /// The environment variable naming the test server.
 pub const SERVER_URL_ENV: &str = "SFSYNC_TEST_DATABASE_URL";
 

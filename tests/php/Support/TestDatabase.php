@@ -11,7 +11,7 @@ final class TestDatabase
 
     public static function serverUrl(): string
     {
-        return getenv('SFSYNC_TEST_DATABASE_URL') ?: 'mysql://sfsync:sfsync@127.0.0.1:33306';
+        return getenv('SFSYNC_TEST_DATABASE_URL') ?: 'mysql://sfsync:sfsync@127.0.0.1:23306';
     }
 
     public static function boot(): void
