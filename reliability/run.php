@@ -27,8 +27,8 @@ logs_dir();
 $started = microtime(true);
 $stamp = date('Y-m-d H:i:s T');
 $mariadb = pdo()->query('SELECT VERSION()')->fetchColumn();
-$head = sprintf("# shoppingfeed_sync reliability suite, %s\ncommand: ./dev soak%s\nmachine: %s, %d cores, load %s; PHP %s, MariaDB %s (the suite's own), extension %s",
-    $stamp, $quick ? ' --quick' : '', gethostname(), (int) shell_exec('nproc'), implode(' ', array_map(static fn ($l) => sprintf('%.2f', $l), sys_getloadavg() ?: [])),
+$head = sprintf("# shoppingfeed_sync reliability suite, %s\ncommand: ./dev soak%s%s\nmachine: %s, %d cores, load %s; PHP %s, MariaDB %s (the suite's own), extension %s",
+    $stamp, $quick ? ' --quick' : '', $only ? ' --only ' . implode(',', $only) : '', gethostname(), (int) shell_exec('nproc'), implode(' ', array_map(static fn ($l) => sprintf('%.2f', $l), sys_getloadavg() ?: [])),
     PHP_VERSION, $mariadb, OrderSync::version());
 out($head);
 
@@ -60,7 +60,7 @@ out("\n# Summary (" . sprintf('%.0f s', $total) . ")\n");
 out($tableText);
 $dir = __DIR__ . '/results';
 if (!is_dir($dir)) { mkdir($dir, 0777, true); }
-$file = "$dir/" . date('Y-m-d') . '-' . gethostname() . ($quick ? '-quick' : '') . '.txt';
+$file = "$dir/" . date('Y-m-d') . '-' . gethostname() . ($quick ? '-quick' : '') . ($only ? '-only-' . implode('-', $only) : '') . '.txt';
 file_put_contents($file, $head . "\n\n" . $tableText . "\n\ntotal " . sprintf('%.0f s', $total) . "\n");
 out("\ntable written to " . substr($file, strlen(root()) + 1) . '; logs in .dev/soak/logs/');
 exit($failed === [] ? 0 : 1);

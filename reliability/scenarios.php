@@ -186,6 +186,7 @@ function scenario1(Ctx $c): array
     $phases = [];
     $notes = [];
     $runMs = null;
+    $byPhase = [];
     mt_srand(42);
     // A point may be missed (the run ended before it): the rotation goes on until enough kills landed.
     for ($it = 0; $sum['kills'] < $kills && $it < 2 * $kills; $it++) {
@@ -279,13 +280,18 @@ function scenario1(Ctx $c): array
         $sum['mail_lost'] += $mailLost;
         $sum['recovery_s'] = max($sum['recovery_s'], $secs);
         if ($a['duplicates'] > $leased) { $sum['over']++; }
+        $byPhase[$phase] ??= ['kills' => 0, 'leased' => 0, 'dup' => 0];
+        $byPhase[$phase]['kills']++;
+        $byPhase[$phase]['leased'] += $leased;
+        $byPhase[$phase]['dup'] += $a['duplicates'];
         if ($a['status_mismatch'] || $a['stuck'] || $a['duplicates'] > $leased || $mailLost || $a['never_sent']) {
             $notes[] = "kill $it ($phase): leased $leased; " . audit_line($a) . "; $mailLost failure e-mails lost; " . implode(' / ', $a['examples'])
                 . ($errors ? ' drain errors: ' . implode(' | ', array_slice(array_unique($errors), 0, 2)) : '');
         }
     }
-    ksort($phases);
-    $notes[] = 'kill points: ' . json_encode($phases);
+    ksort($byPhase);
+    $notes[] = 'per kill point (kills, tasks leased at the kill, duplicate sends):';
+    foreach ($byPhase as $ph => $x) { $notes[] = sprintf('  %-40s %4d kills %6d leased %5d duplicates', $ph, $x['kills'], $x['leased'], $x['dup']); }
     return [
         'measured' => sprintf('%d kills over %d tasks (%d kinds of point): %d lost, %d stuck, %d duplicate sends for %d tasks leased at the kills, %d failure e-mails lost; slowest recovery %.1f s',
             $sum['kills'], $n, count($phases), $sum['lost'] + $sum['never'], $sum['stuck'], $sum['dup'], $sum['inflight'], $sum['mail_lost'], $sum['recovery_s']),
