@@ -160,6 +160,8 @@ switch ($mode) {
                 // The shop's own write failed (database down): PrestaShop would not call the hook.
                 $pdo = null;
                 $r['shop_writes_failed'] = ($r['shop_writes_failed'] ?? 0) + 1;
+                $r['outage_calls'] ??= [$i, $i];
+                $r['outage_calls'][1] = $i;
                 usleep(20000);
                 $id = null;
             }
@@ -170,7 +172,7 @@ switch ($mode) {
                 $pdo = null;
                 $r['hook_exceptions']++;
                 if ($i > $n * 3 / 4) { $r['late_exceptions'] = ($r['late_exceptions'] ?? 0) + 1; }
-                if (count($r['examples']) < 6) { $r['examples'][] = describe($e); }
+                if (count($r['examples']) < 6) { $r['examples'][] = "call $i: " . describe($e); }
                 usleep(20000);
             }
             $r['hooks']++;
@@ -181,7 +183,12 @@ switch ($mode) {
                     if (count($r['examples']) < 6) { $r['examples'][] = describe($e); }
                 }
                 $r['crons']++;
-                OrderSync::flushLogs();
+                // The hook's buffered log rows: written now, or an exception while the database is down.
+                try { OrderSync::flushLogs(); } catch (Throwable $e) {
+                    $r['flush_exceptions'] = ($r['flush_exceptions'] ?? 0) + 1;
+                    if ($i > $n * 3 / 4) { $r['late_exceptions'] = ($r['late_exceptions'] ?? 0) + 1; }
+                    if (count($r['examples']) < 6) { $r['examples'][] = describe($e); }
+                }
                 $r['rss_kb'][$i] = rss_kb();
             }
             if ($i === $restartAt) {

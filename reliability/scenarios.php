@@ -577,15 +577,16 @@ function scenario5(Ctx $c): array
     $a = audit($c->sim, [$db => 0], array_fill_keys(range(1, $n), PHP_INT_MAX));
     $rss = $r['rss_kb'] ?? [];
     $marks = array_keys($rss);
-    $at = static function (float $f) use ($rss, $marks): int { return $rss[$marks[(int) floor((count($marks) - 1) * $f)]] ?? 0; };
+    $at = static function (float $f) use ($rss, $marks): int { return $marks === [] ? 0 : $rss[$marks[(int) floor((count($marks) - 1) * $f)]]; };
     $first = $at(0.0); $quarter = $at(0.25); $last = $at(1.0);
     $growth = $last - $quarter;
     $notes = array_slice($r['examples'] ?? [], 0, 4);
+    $notes[] = 'shop writes failed (database down) from call ' . implode(' to ', $r['outage_calls'] ?? ['-']);
     $notes[] = 'RSS (kB) after each runCron: ' . implode(' ', array_map(static fn ($k) => "$k:{$rss[$k]}", array_slice($marks, 0, count($marks), true)));
     $notes[] = audit_line($a);
     return [
-        'measured' => sprintf('%d hook calls + %d runCron in one process, DB restarted at call %d: %d hook / %d runCron exceptions (%d shop writes failed) during the outage, %d after it; RSS %.1f MB after the first runCron, %.1f at 25%%, %.1f at the end (+%.1f MB over the last 75%%); %d wrong status',
-            $r['hooks'] ?? 0, $r['crons'] ?? 0, intdiv($hooks, 2), $r['hook_exceptions'] ?? 0, $r['cron_exceptions'] ?? 0, $r['shop_writes_failed'] ?? 0, $r['late_exceptions'] ?? 0,
+        'measured' => sprintf('%d hook calls + %d runCron in one process, DB restarted at call %d: %d hook / %d runCron / %d flushLogs exceptions (%d shop writes failed) during the outage, %d after it; RSS %.1f MB after the first runCron, %.1f at 25%%, %.1f at the end (+%.1f MB over the last 75%%); %d wrong status',
+            $r['hooks'] ?? 0, $r['crons'] ?? 0, intdiv($hooks, 2), $r['hook_exceptions'] ?? 0, $r['cron_exceptions'] ?? 0, $r['flush_exceptions'] ?? 0, $r['shop_writes_failed'] ?? 0, $r['late_exceptions'] ?? 0,
             $first / 1024, $quarter / 1024, $last / 1024, $growth / 1024, $a['status_mismatch']),
         'checks' => [
             'the database was restarted in the middle' => $restarted,
