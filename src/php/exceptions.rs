@@ -140,9 +140,12 @@ pub fn register() -> ext_php_rs::error::Result<()> {
 
 /// An exception of our hierarchy (falls back to `\Exception` if registration did not happen).
 pub fn throwable(kind: Kind, message: impl Into<String>) -> PhpException {
+    // A message may echo a caller's string; PHP cannot take one with a NUL byte, and ext-php-rs
+    // would throw a bare \Error ("cannot throw ...") instead of our class.
+    let message = message.into().replace('\0', "\\0");
     match load(kind) {
-        Some(ce) => PhpException::new(message.into(), 0, ce),
-        None => PhpException::from_message(message.into()),
+        Some(ce) => PhpException::new(message, 0, ce),
+        None => PhpException::from_message(message),
     }
 }
 
