@@ -54,6 +54,11 @@ pub enum DbError {
 }
 
 impl DbError {
+    /// A deadlock (1213): InnoDB chose this statement as the victim and rolled it back.
+    pub fn is_deadlock(&self) -> bool {
+        matches!(self, DbError::Query { source: mysql_async::Error::Server(e), .. } if e.code == 1213)
+    }
+
     /// A deadlock (1213) or lock wait timeout (1205): InnoDB rolled the statement back and it can
     /// simply be run again.
     pub fn is_lock_conflict(&self) -> bool {
@@ -106,5 +111,19 @@ mod tests {
             detail: "y".into(),
         };
         assert!(!data.is_lock_conflict());
+    }
+
+    #[test]
+    fn the_hook_retries_deadlocks_only_the_cron_lock_timeouts_too_and_both_stop() {
+        use crate::db::retry::{LockRetry, LOCK_RETRIES};
+        let mut hook = LockRetry::deadlocks_only();
+        assert!(!hook.wants(&server(1205)));
+        let mut cron = LockRetry::default();
+        assert!(cron.wants(&server(1205)));
+        assert!(!cron.wants(&server(1062)));
+        for _ in 0..LOCK_RETRIES {
+            assert!(hook.wants(&server(1213)));
+        }
+        assert!(!hook.wants(&server(1213)), "attempts run out");
     }
 }

@@ -1,5 +1,6 @@
 //! The task queue (`shoppingfeed_task_order`).
 
+use crate::db::retry::LockRetry;
 use crate::db::Db;
 use crate::error::{DbError, DbResultExt};
 use mysql_async::prelude::Queryable;
@@ -13,14 +14,6 @@ pub enum Upsert {
     Rearmed,
 }
 
-/// Runs of the upsert that lost a deadlock before the error is reported.
-const DEADLOCK_RETRIES: u32 = 5;
-
-/// A deadlock (1213) only: a lock wait timeout (1205) already waited long, a hook must not wait twice.
-fn is_deadlock(e: &DbError) -> bool {
-    matches!(e, DbError::Query { source: mysql_async::Error::Server(s), .. } if s.code == 1213)
-}
-
 /// Creates the order's pending SYNC_STATUS task, or re-arms it, in one atomic statement: the unique
 /// key on `pending_order` makes concurrent hooks update the same row instead of adding one.
 pub async fn upsert_sync_task(
@@ -32,21 +25,18 @@ pub async fn upsert_sync_task(
     // Concurrent hooks and CRON writes on one order can deadlock on the unique key (InnoDB's
     // insert-intention and next-key locks of INSERT ... ON DUPLICATE KEY UPDATE): InnoDB rolled
     // this one statement back, so it is simply run again rather than thrown to the shop's PHP.
-    let mut attempt = 0u32;
+    let mut retry = LockRetry::deadlocks_only();
     loop {
-        match conn
+        let upserted = conn
             .exec_drop(
                 db.sql().upsert_sync_task.as_str(),
                 (id_order, delay_minutes),
             )
             .await
-            .ctx(format!("queueing order {id_order}"))
-        {
-            Err(e) if is_deadlock(&e) && attempt < DEADLOCK_RETRIES => {
-                attempt += 1;
-                tokio::time::sleep(std::time::Duration::from_millis(1 << attempt)).await;
-            }
-            other => break other?,
+            .ctx(format!("queueing order {id_order}"));
+        match upserted {
+            Err(e) if retry.wants(&e) => retry.pause().await,
+            upserted => break upserted?,
         }
     }
     // MySQL reports 1 for an insert, 2 for an update, 0 for an update that changed nothing.

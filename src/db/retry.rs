@@ -14,12 +14,28 @@ pub const LOCK_RETRIES: u32 = 5;
 #[derive(Debug, Default)]
 pub struct LockRetry {
     attempt: u32,
+    /// Deadlocks only: a lock wait timeout already waited (50 s by default), and the shop's
+    /// request (the hook) must not wait that long twice.
+    deadlocks_only: bool,
 }
 
 impl LockRetry {
-    /// True when `e` is a lock conflict and attempts are left (counting this one).
+    /// For statements that run inside the merchant's request.
+    pub fn deadlocks_only() -> Self {
+        LockRetry {
+            attempt: 0,
+            deadlocks_only: true,
+        }
+    }
+
+    /// True when `e` is a conflict this retry takes and attempts are left (counting this one).
     pub fn wants(&mut self, e: &DbError) -> bool {
-        if e.is_lock_conflict() && self.attempt < LOCK_RETRIES {
+        let taken = if self.deadlocks_only {
+            e.is_deadlock()
+        } else {
+            e.is_lock_conflict()
+        };
+        if taken && self.attempt < LOCK_RETRIES {
             self.attempt += 1;
             true
         } else {
@@ -27,8 +43,9 @@ impl LockRetry {
         }
     }
 
-    /// A short pause growing with the attempts (10 ms to 320 ms).
+    /// A short pause growing with the attempts (2 ms to 64 ms): the other transaction is usually
+    /// done by then.
     pub async fn pause(&self) {
-        tokio::time::sleep(Duration::from_millis(5 << self.attempt.min(6))).await;
+        tokio::time::sleep(Duration::from_millis(1 << self.attempt.min(6))).await;
     }
 }
