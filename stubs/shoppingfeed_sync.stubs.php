@@ -123,19 +123,6 @@ namespace Shoppingfeed\Sync {
 }
 
 namespace {
-    class RustClosure
-    {
-        public function __construct()
-        {
-            throw new \Error('Provided by the shoppingfeed_sync extension.');
-        }
-
-        public function __invoke(mixed ...$args): mixed
-        {
-            throw new \Error('Provided by the shoppingfeed_sync extension.');
-        }
-    }
-
     class ShoppingfeedOrderSyncActions
     {
         protected $conveyor = [];

@@ -2,6 +2,7 @@
 
 use crate::hook::{self, SaveOrderOutcome};
 use crate::php::convert::id_arg;
+use crate::php::exceptions::{throwable, Kind};
 use crate::php::{pending_logs, settings};
 use crate::runtime;
 use ext_php_rs::boxed::ZBox;
@@ -23,6 +24,14 @@ pub struct OrderSync;
 
 #[php_impl]
 impl OrderSync {
+    /// Static methods only: `new` throws our exception (not ext-php-rs's plain `\Exception`).
+    pub fn __construct() -> PhpResult<Self> {
+        Err(throwable(
+            Kind::Base,
+            "Shoppingfeed\\Sync\\OrderSync has static methods only: call OrderSync::configure(), ::runCron()...",
+        ))
+    }
+
     /// Sets options (database_url, table_prefix, api_base_url, http_timeout_ms, mailer) for this
     /// process; an unknown key or a bad value throws ConfigException and changes nothing.
     pub fn configure(options: &ZendHashTable) -> PhpResult<()> {

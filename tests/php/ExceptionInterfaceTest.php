@@ -49,6 +49,7 @@ final class ExceptionInterfaceTest extends TestCase
             'invalid chain' => [static fn () => (new ActionsHandler())->process('../evil'), 'Shoppingfeed\Sync\InvalidArgumentException'],
             'undefined chain' => [static fn () => (new ActionsHandler())->addActions('x')->process('noSuchChain'), 'Shoppingfeed\Sync\Exception'],
             'negative order id' => [static fn () => OrderSync::onOrderStatusUpdate(-1, 4), 'Shoppingfeed\Sync\InvalidArgumentException'],
+            'new on the static facade' => [static fn () => new OrderSync(), 'Shoppingfeed\Sync\Exception'],
             'database down' => [static function (): void {
                 // A port nothing listens on (the TCP port 9 "discard" service is never run here).
                 OrderSync::configure(['database_url' => 'mysql://u:secret@127.0.0.1:9/db']);

@@ -13,6 +13,10 @@ require_once __DIR__ . '/Support/Simulator.php';
  * through the module's hook, CRON runs through the module against the API simulator (reached
  * through php.ini's shoppingfeed_sync.api_base_url, as an operator sets it), the failure e-mail
  * through Mail::Send in the merchant's language, and the runs shown on the page.
+ *
+ * Group module-install: installs the module from php/sql/install.sql (MySQL 5.7+ / MariaDB).
+ *
+ * @group module-install
  */
 final class ModuleCronTest extends TestCase
 {

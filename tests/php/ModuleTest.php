@@ -10,6 +10,10 @@ require_once __DIR__ . '/Support/ModuleHarness.php';
  * The PrestaShop module in php/ as a merchant meets it: install, uninstall, upgrade, and the
  * configuration page, each a PrestaShop request of its own (real PHP binary, the built extension,
  * PrestaShop 8's classes from the harness, the test database's fixture tables).
+ *
+ * Group module-install: installs the module from php/sql/install.sql (MySQL 5.7+ / MariaDB).
+ *
+ * @group module-install
  */
 final class ModuleTest extends TestCase
 {

@@ -6,7 +6,13 @@ use Shoppingfeed\Sync\Tests\TestDatabase;
 
 require_once __DIR__ . '/Support/ModuleHarness.php';
 
-/** `./dev package`: the zip a merchant uploads in Modules > Upload a module, and the PIE metadata. */
+/**
+ * `./dev package`: the zip a merchant uploads in Modules > Upload a module, and the PIE metadata.
+ *
+ * Group module-install: installs the module from php/sql/install.sql (MySQL 5.7+ / MariaDB).
+ *
+ * @group module-install
+ */
 final class PackageTest extends TestCase
 {
     private const ROOT = __DIR__ . '/../..';
