@@ -14,8 +14,8 @@ use crate::db::Db;
 use crate::error::{DbError, DbResultExt};
 use crate::hook::StateLists;
 use crate::model::{LogLevel, Operation};
-use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, Value};
+use mysql_async::prelude::{FromRow, Queryable};
+use mysql_async::{Conn, FromRowError, Row, Value};
 use std::collections::BTreeMap;
 use tokio::task::JoinSet;
 
@@ -32,21 +32,67 @@ pub struct Prepared {
     pub version: u32,
 }
 
-/// A task row with what its payload needs (`CronSql::claimed_tasks`).
-pub(crate) type TaskRow = (
-    u32,
-    u32,
-    u32,
-    u32,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    u32,
-);
+/// A task row with what its payload needs (`CronSql::claimed_tasks`, `tasks_by_ids_head`).
+pub(crate) struct TaskRow {
+    id_task: u32,
+    id_order: u32,
+    attempts: u32,
+    state: u32,
+    sf_id: Option<String>,
+    marketplace_reference: Option<String>,
+    marketplace: Option<String>,
+    carrier: Option<String>,
+    carrier_url: Option<String>,
+    tracking: Option<String>,
+    version: u32,
+}
+
+/// The columns of the payload select, in order (`o.reference` is read but not needed here).
+impl FromRow for TaskRow {
+    fn from_row_opt(row: Row) -> Result<Self, FromRowError> {
+        type Columns = (
+            u32,
+            u32,
+            u32,
+            u32,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            u32,
+        );
+        let (
+            id_task,
+            id_order,
+            attempts,
+            state,
+            _reference,
+            sf_id,
+            marketplace_reference,
+            marketplace,
+            carrier,
+            carrier_url,
+            tracking,
+            version,
+        ): Columns = mysql_async::from_row_opt(row)?;
+        Ok(TaskRow {
+            id_task,
+            id_order,
+            attempts,
+            state,
+            sf_id,
+            marketplace_reference,
+            marketplace,
+            carrier,
+            carrier_url,
+            tracking,
+            version,
+        })
+    }
+}
 
 /// What to do with a task, from its order's current state.
 pub(crate) enum Mapped {
@@ -65,20 +111,19 @@ pub(crate) enum Mapped {
 }
 
 pub(crate) fn map_row(lists: &StateLists, row: TaskRow) -> Mapped {
-    let (
+    let TaskRow {
         id_task,
         id_order,
         attempts,
         state,
-        _reference,
         sf_id,
-        mp_ref,
+        marketplace_reference: mp_ref,
         marketplace,
         carrier,
-        url,
+        carrier_url: url,
         tracking,
         version,
-    ) = row;
+    } = row;
     let Some(operation) = operation_for(lists, state) else {
         return Mapped::Unmapped {
             id_task,
