@@ -158,10 +158,9 @@ function scenario6(Ctx $c): array
             '0 crashes (no signal exit)' => $crashes === [],
             'only TypeError/ValueError/ArgumentCountError or the extension\'s exceptions' => $unexpectedCount === 0,
             'queue not corrupted' => $integrity === [],
-        ] + ($c->quick ? [] : [
-            // Known defect D1 (README): left out of --quick so that ./dev test stays green until it is fixed.
+            // D1 (README), fixed: checked in --quick too, so ./dev test keeps it fixed.
             'D1: no plain \\Exception from ext-php-rs (new OrderSync, override without parent::__construct)' => $known === 0,
-        ]) + [
+        ] + [
             'the queue still drains, every order right' => $a['status_mismatch'] === 0 && $a['stuck'] === 0,
         ],
         'notes' => $notes,
