@@ -204,9 +204,18 @@ pub fn run(given: Option<&ZendHashTable>) -> PhpResult<ZBox<ZendHashTable>> {
     if RUNNING.swap(true, Ordering::AcqRel) {
         return locked_report();
     }
-    let result = run_locked(&db, &http, &opts);
-    RUNNING.store(false, Ordering::Release);
-    result
+    // Cleared however the run ends (an error, or a panic turned into a PHP Error by ext-php-rs):
+    // a flag left set would answer `locked` to every later run of the process.
+    let _running = RunningGuard;
+    run_locked(&db, &http, &opts)
+}
+
+struct RunningGuard;
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        RUNNING.store(false, Ordering::Release);
+    }
 }
 
 /// The run itself, the mailer called between the engine's two halves (outside the runtime, the
