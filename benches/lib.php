@@ -11,6 +11,8 @@
 
 declare(strict_types=1);
 
+require_once __DIR__ . '/table.php';
+
 const BENCH_STORE = 1276;
 const BENCH_TOKEN = 'bench-token-0123456789abcdef';
 /** Order states of the bench shop: shipped 4, canceled 6, refunded 7 (the fixtures' PS_OS_*). */
@@ -173,16 +175,3 @@ function percentile(array $sorted, float $p): float {
 
 function out(string $line = ''): void { echo $line, "\n"; @ob_flush(); flush(); }
 
-/** A plain text table. */
-function table(array $head, array $rows): string {
-    $w = array_map('mb_strlen', $head);
-    foreach ($rows as $r) { foreach (array_values($r) as $i => $c) { $w[$i] = max($w[$i] ?? 0, mb_strlen((string) $c)); } }
-    $fmt = static function (array $r) use ($w): string {
-        $cells = [];
-        foreach (array_values($r) as $i => $c) { $c = (string) $c; $cells[] = $c . str_repeat(' ', $w[$i] - mb_strlen($c)); }
-        return '| ' . implode(' | ', $cells) . ' |';
-    };
-    $lines = [$fmt($head), '|' . implode('|', array_map(static fn ($x) => str_repeat('-', $x + 2), $w)) . '|'];
-    foreach ($rows as $r) { $lines[] = $fmt($r); }
-    return implode("\n", $lines);
-}

@@ -22,6 +22,8 @@ const S_PAYMENT = 2;
 /** What the simulator must show for an order whose shop state is this. */
 const EXPECTED = [S_SHIPPED => 'shipped', S_DELIVERED => 'shipped', S_CANCELED => 'cancelled', S_REFUNDED => 'refunded'];
 
+require_once dirname(__DIR__) . '/benches/table.php';
+
 function root(): string { return dirname(__DIR__); }
 function env(string $k): string {
     $v = getenv($k);
@@ -370,17 +372,3 @@ function db_ctl(string $verb): void
     if ($rc !== 0) { throw new RuntimeException("db $verb failed: " . redact(implode(' ', $out))); }
 }
 
-/** A plain text table. */
-function table(array $head, array $rows): string
-{
-    $w = array_map('mb_strlen', $head);
-    foreach ($rows as $r) { foreach (array_values($r) as $i => $c) { $w[$i] = max($w[$i] ?? 0, mb_strlen((string) $c)); } }
-    $fmt = static function (array $r) use ($w): string {
-        $cells = [];
-        foreach (array_values($r) as $i => $c) { $c = (string) $c; $cells[] = $c . str_repeat(' ', $w[$i] - mb_strlen($c)); }
-        return '| ' . implode(' | ', $cells) . ' |';
-    };
-    $lines = [$fmt($head), '|' . implode('|', array_map(static fn ($x) => str_repeat('-', $x + 2), $w)) . '|'];
-    foreach ($rows as $r) { $lines[] = $fmt($r); }
-    return implode("\n", $lines);
-}

@@ -35,6 +35,17 @@ async fn control(sim: &SimHandle, method: &str, path: &str, body: Value) -> Valu
     resp.json().await.unwrap_or(Value::Null)
 }
 
+/// Every ticket from now on ends `failed` with this reason.
+async fn every_ticket_fails(sim: &SimHandle, reason: &str) {
+    control(
+        sim,
+        "POST",
+        "/_sim/outcomes/default",
+        json!({"outcome": "failed", "message": reason}),
+    )
+    .await;
+}
+
 async fn posts(sim: &SimHandle) -> Vec<Value> {
     let log = control(sim, "GET", "/_sim/requests?route=order_op", Value::Null).await;
     log["requests"].as_array().cloned().unwrap_or_default()
@@ -141,13 +152,7 @@ async fn requests_hold_at_most_the_configured_orders_and_tickets_are_read_per_ba
 async fn a_failed_ticket_is_reported_and_requeued_until_attempts_run_out() {
     let (t, sim) = setup().await;
     let id = queue(&t, state::SHIPPED).await;
-    control(
-        &sim,
-        "POST",
-        "/_sim/outcomes/default",
-        json!({"outcome": "failed", "message": "Carrier not accepted"}),
-    )
-    .await;
+    every_ticket_fails(&sim, "Carrier not accepted").await;
     let http = reqwest::Client::new();
     // Requeued tasks wait requeue_delay_minutes: a failed status is not resent in the same run.
     let o = CronOptions {
@@ -475,13 +480,7 @@ async fn a_run_keeps_the_lock_until_its_mails_are_recorded_and_a_refused_mail_lo
     use shoppingfeed_sync::engine::start_cron;
     let (t, sim) = setup().await;
     let id = queue(&t, state::SHIPPED).await;
-    control(
-        &sim,
-        "POST",
-        "/_sim/outcomes/default",
-        json!({"outcome": "failed", "message": "Carrier not accepted"}),
-    )
-    .await;
+    every_ticket_fails(&sim, "Carrier not accepted").await;
     let http = reqwest::Client::new();
     let o = CronOptions {
         requeue_delay_minutes: 5,
