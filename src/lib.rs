@@ -10,6 +10,7 @@ pub mod engine;
 pub mod error;
 pub mod hook;
 pub mod model;
+pub mod refund;
 pub mod runtime;
 pub mod tracking;
 

@@ -3,33 +3,86 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// `shoppingfeed_task_order.action`, with the reference module's enum values.
+/// `shoppingfeed_task_order.action`, with the reference module's enum values (note the odd
+/// `ACTION_CHECK_TICKET_PARTIAL_REFUND`, which the reference HEAD writes as is).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TaskAction {
     SyncStatus,
     CheckTicketSyncStatus,
+    UploadInvoice,
+    CheckTicketUploadInvoice,
+    PartialRefund,
+    CheckTicketPartialRefund,
 }
 
 impl TaskAction {
+    pub const ALL: [TaskAction; 6] = [
+        TaskAction::SyncStatus,
+        TaskAction::CheckTicketSyncStatus,
+        TaskAction::UploadInvoice,
+        TaskAction::CheckTicketUploadInvoice,
+        TaskAction::PartialRefund,
+        TaskAction::CheckTicketPartialRefund,
+    ];
+
     pub const fn as_str(self) -> &'static str {
         match self {
             TaskAction::SyncStatus => "SYNC_STATUS",
             TaskAction::CheckTicketSyncStatus => "CHECK_TICKET_SYNC_STATUS",
+            TaskAction::UploadInvoice => "UPLOAD_INVOICE",
+            TaskAction::CheckTicketUploadInvoice => "CHECK_TICKET_UPLOAD_INVOICE",
+            TaskAction::PartialRefund => "PARTIAL_REFUND",
+            TaskAction::CheckTicketPartialRefund => "ACTION_CHECK_TICKET_PARTIAL_REFUND",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "SYNC_STATUS" => Some(TaskAction::SyncStatus),
-            "CHECK_TICKET_SYNC_STATUS" => Some(TaskAction::CheckTicketSyncStatus),
-            _ => None,
-        }
+        TaskAction::ALL.into_iter().find(|a| a.as_str() == s)
     }
 }
 
 impl fmt::Display for TaskAction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// What a task sends: its pending action, and the action it waits in for its ticket. Every kind
+/// goes through the same claim, lease, batch-id save, per-batch ticket check and requeue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TaskKind {
+    /// The order's current status (ship, cancel, refund, deliver).
+    Status,
+    /// One credit slip's products (and shipping), as a partial `refund`.
+    PartialRefund,
+    /// The order's invoice PDF (`upload-documents`).
+    Invoice,
+}
+
+impl TaskKind {
+    pub const ALL: [TaskKind; 3] = [TaskKind::Status, TaskKind::PartialRefund, TaskKind::Invoice];
+
+    pub const fn pending(self) -> TaskAction {
+        match self {
+            TaskKind::Status => TaskAction::SyncStatus,
+            TaskKind::PartialRefund => TaskAction::PartialRefund,
+            TaskKind::Invoice => TaskAction::UploadInvoice,
+        }
+    }
+
+    pub const fn checking(self) -> TaskAction {
+        match self {
+            TaskKind::Status => TaskAction::CheckTicketSyncStatus,
+            TaskKind::PartialRefund => TaskAction::CheckTicketPartialRefund,
+            TaskKind::Invoice => TaskAction::CheckTicketUploadInvoice,
+        }
+    }
+
+    pub fn of(action: TaskAction) -> TaskKind {
+        TaskKind::ALL
+            .into_iter()
+            .find(|k| k.pending() == action || k.checking() == action)
+            .unwrap_or(TaskKind::Status)
     }
 }
 
@@ -173,5 +226,20 @@ mod tests {
             Some(TaskAction::CheckTicketSyncStatus)
         );
         assert_eq!(TaskAction::parse("sync_status"), None);
+        for action in TaskAction::ALL {
+            assert_eq!(TaskAction::parse(action.as_str()), Some(action));
+        }
+    }
+
+    #[test]
+    fn every_action_belongs_to_one_kind() {
+        for kind in TaskKind::ALL {
+            assert_eq!(TaskKind::of(kind.pending()), kind);
+            assert_eq!(TaskKind::of(kind.checking()), kind);
+        }
+        assert_eq!(
+            TaskKind::PartialRefund.checking().as_str(),
+            "ACTION_CHECK_TICKET_PARTIAL_REFUND"
+        );
     }
 }

@@ -76,7 +76,10 @@ fn cancel(id: i64) -> OrderOperation {
 fn refund(id: i64) -> OrderOperation {
     OrderOperation {
         identifier: OrderIdentifier::Id(id),
-        data: OperationData::Refund { shipping: true },
+        data: OperationData::Refund {
+            shipping: true,
+            products: Vec::new(),
+        },
     }
 }
 
@@ -108,7 +111,10 @@ async fn ship_cancel_refund_send_the_exact_bodies() {
             reference: "REF-4".into(),
             channel_name: "alltricks".into(),
         },
-        data: OperationData::Refund { shipping: true },
+        data: OperationData::Refund {
+            shipping: true,
+            products: Vec::new(),
+        },
     };
     let refunded = api
         .send_operation(STORE, Operation::Refund, &[refund(5), legacy])

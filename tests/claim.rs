@@ -9,6 +9,7 @@ use common::{state, OrderSpec, TestDb};
 use mysql_async::prelude::Queryable;
 use shoppingfeed_sync::db::claim::claim_due;
 use shoppingfeed_sync::db::Db;
+use shoppingfeed_sync::model::TaskKind;
 use std::collections::{BTreeSet, HashMap};
 
 const LEASE: u32 = 600;
@@ -35,7 +36,17 @@ async fn due_task(t: &TestDb, id_shop: u32, ago: i64) -> (u32, u32) {
 async fn claim(db: &Db, id_shop: u32, owner: &str, limit: usize) -> Vec<u32> {
     let mut conn = db.conn().await.expect("connection");
     for _ in 0..20 {
-        match claim_due(db, &mut conn, id_shop, owner, LEASE, limit).await {
+        match claim_due(
+            db,
+            &mut conn,
+            TaskKind::Status,
+            id_shop,
+            owner,
+            LEASE,
+            limit,
+        )
+        .await
+        {
             Ok(ids) => return ids,
             Err(e) if e.is_lock_conflict() => continue,
             Err(e) => panic!("claim failed: {e}"),

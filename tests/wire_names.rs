@@ -67,7 +67,10 @@ fn client_data(op: Operation) -> Option<OperationData> {
         Operation::Cancel => Some(OperationData::Cancel {
             reason: String::new(),
         }),
-        Operation::Refund => Some(OperationData::Refund { shipping: true }),
+        Operation::Refund => Some(OperationData::Refund {
+            shipping: true,
+            products: Vec::new(),
+        }),
         Operation::Acknowledge
         | Operation::Unacknowledge
         | Operation::Accept

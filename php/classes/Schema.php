@@ -3,8 +3,9 @@
  * Brings module tables that already exist up to sql/install.sql: a shop coming from the Shopping
  * Feed module has its own `shoppingfeed_task_order` and `shoppingfeed_order` (same names, fewer
  * columns), which CREATE TABLE IF NOT EXISTS leaves as they are, and without the added columns the
- * extension cannot lease or dedupe tasks. Missing columns and keys are added; nothing is dropped or
- * changed, so the Shopping Feed module keeps working on the same tables.
+ * extension cannot lease or dedupe tasks. Missing columns and keys are added, and an ENUM column
+ * lacking some of install.sql's values gets them (the task actions of newer versions); nothing is
+ * dropped or narrowed, so the Shopping Feed module keeps working on the same tables.
  *
  * install.sql keeps one column or key definition per line, which is what is read here.
  */
@@ -42,9 +43,11 @@ final class Schema
             }
             $previous = null;
             foreach ($definition['columns'] as $name => $line) {
-                if (!in_array($name, $existing, true)) {
+                if (!isset($existing[$name])) {
                     $done[] = $this->alter($table, 'ADD COLUMN ' . $line . ($previous ? ' AFTER `' . $previous . '`' : ' FIRST'));
-                    $existing[] = $name;
+                    $existing[$name] = '';
+                } elseif ($this->lacksEnumValues($existing[$name], $line)) {
+                    $done[] = $this->alter($table, 'MODIFY COLUMN ' . $line);
                 }
                 $previous = $name;
             }
@@ -92,15 +95,33 @@ final class Schema
         return $tables;
     }
 
-    /** @return list<string> */
+    /** @return array<string, string> column name => its type (`enum('A','B')`, `int(10) unsigned`, ...) */
     private function columns($table)
     {
-        $rows = $this->db->executeS('SELECT `COLUMN_NAME` FROM information_schema.COLUMNS WHERE `TABLE_SCHEMA` = DATABASE()'
+        $rows = $this->db->executeS('SELECT `COLUMN_NAME`, `COLUMN_TYPE` FROM information_schema.COLUMNS WHERE `TABLE_SCHEMA` = DATABASE()'
             . " AND `TABLE_NAME` = '" . pSQL($table) . "'");
+        $out = [];
+        foreach ($rows ?: [] as $r) {
+            $out[$r['COLUMN_NAME']] = $r['COLUMN_TYPE'];
+        }
 
-        return array_map(static function ($r) {
-            return $r['COLUMN_NAME'];
-        }, $rows ?: []);
+        return $out;
+    }
+
+    /** Whether an existing ENUM column misses values that install.sql's definition has. */
+    private function lacksEnumValues($type, $line)
+    {
+        if (!preg_match('/ENUM\(([^)]*)\)/i', $line, $wanted) || stripos($type, 'enum(') !== 0) {
+            return false;
+        }
+        preg_match_all("/'([^']*)'/", $wanted[1], $values);
+        foreach ($values[1] as $value) {
+            if (strpos($type, "'" . $value . "'") === false) {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /** @return array<string, string> index name => its columns, comma-separated */

@@ -4,7 +4,7 @@
 
 CREATE TABLE IF NOT EXISTS `PREFIX_shoppingfeed_task_order` (
   `id_shoppingfeed_task_order` INT(10) UNSIGNED NOT NULL AUTO_INCREMENT,
-  `action` ENUM('SYNC_STATUS','CHECK_TICKET_SYNC_STATUS') NOT NULL,
+  `action` ENUM('SYNC_STATUS','CHECK_TICKET_SYNC_STATUS','UPLOAD_INVOICE','CHECK_TICKET_UPLOAD_INVOICE','PARTIAL_REFUND','ACTION_CHECK_TICKET_PARTIAL_REFUND') NOT NULL,
   `id_order` INT(10) UNSIGNED NOT NULL,
   `ticket_number` VARCHAR(50) NULL,
   `batch_id` VARCHAR(50) NULL,
@@ -24,9 +24,15 @@ CREATE TABLE IF NOT EXISTS `PREFIX_shoppingfeed_task_order` (
   `version` INT(10) UNSIGNED NOT NULL DEFAULT 0,
   -- added: dedupe key; one pending SYNC_STATUS row per order, enforced by the database
   `pending_order` INT(10) UNSIGNED AS (IF(`action` = 'SYNC_STATUS', `id_order`, NULL)) STORED,
+  -- added: the credit slip a PARTIAL_REFUND task refunds; one task per slip, whatever its action
+  `id_order_slip` INT(10) UNSIGNED NULL,
+  -- added: dedupe key; one invoice task per order, pending or waiting for its ticket
+  `pending_invoice` INT(10) UNSIGNED AS (IF(`action` IN ('UPLOAD_INVOICE','CHECK_TICKET_UPLOAD_INVOICE'), `id_order`, NULL)) STORED,
   PRIMARY KEY (`id_shoppingfeed_task_order`),
   UNIQUE KEY `action_order_ticket` (`action`, `id_order`, `ticket_number`),
   UNIQUE KEY `pending_order` (`pending_order`),
+  UNIQUE KEY `order_slip` (`id_order_slip`),
+  UNIQUE KEY `pending_invoice` (`pending_invoice`),
   KEY `due` (`action`, `update_at`),
   -- the ticket check lists the distinct batches waiting, in order
   KEY `batch` (`action`, `batch_id`),

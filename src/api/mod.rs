@@ -16,6 +16,6 @@ pub use retry::{backoff_ceiling, backoff_delay, rate_limit_wait};
 pub use secret::Secret;
 pub use types::{
     AccountRef, BatchAccepted, IgnoredOrder, Me, OneOrMany, OperationData, OperationRequest,
-    OrderIdentifier, OrderOperation, StoreRef, Ticket, TicketPayload, TicketResult,
+    OrderIdentifier, OrderOperation, RefundProduct, StoreRef, Ticket, TicketPayload, TicketResult,
     MAX_ORDERS_PER_REQUEST, TICKET_PAGE_LIMIT,
 };

@@ -43,8 +43,10 @@ pub enum OperationData {
     Cancel {
         reason: String,
     },
+    /// A full refund has no products; a partial one lists what a credit slip refunded.
     Refund {
         shipping: bool,
+        products: Vec<RefundProduct>,
     },
     /// `deliver`: the order's identifier only.
     Deliver,
@@ -60,6 +62,13 @@ impl OperationData {
             OperationData::Deliver => Operation::Deliver,
         }
     }
+}
+
+/// A refunded product: its reference as the feed exported it (sf-api.md §2.4), and how many.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RefundProduct {
+    pub reference: String,
+    pub quantity: u32,
 }
 
 /// One item of the `order` array of an operation request.
@@ -113,17 +122,17 @@ impl Serialize for OrderOperation {
             OperationData::Cancel { reason } => {
                 map.serialize_entry("reason", reason)?;
             }
-            OperationData::Refund { shipping } => {
+            OperationData::Refund { shipping, products } => {
                 #[derive(Serialize)]
                 struct Refund<'a> {
                     shipping: bool,
-                    products: &'a [Value],
+                    products: &'a [RefundProduct],
                 }
                 map.serialize_entry(
                     "refund",
                     &Refund {
                         shipping: *shipping,
-                        products: &[],
+                        products,
                     },
                 )?;
             }
@@ -579,11 +588,28 @@ mod tests {
         assert_eq!(to_json(&cancel), r#"{"id":111,"reason":""}"#);
         let refund = OrderOperation {
             identifier: OrderIdentifier::Id(222),
-            data: OperationData::Refund { shipping: true },
+            data: OperationData::Refund {
+                shipping: true,
+                products: Vec::new(),
+            },
         };
         assert_eq!(
             to_json(&refund),
             r#"{"id":222,"refund":{"shipping":true,"products":[]}}"#
+        );
+        let partial = OrderOperation {
+            identifier: OrderIdentifier::Id(333),
+            data: OperationData::Refund {
+                shipping: false,
+                products: vec![RefundProduct {
+                    reference: "12_4".into(),
+                    quantity: 2,
+                }],
+            },
+        };
+        assert_eq!(
+            to_json(&partial),
+            r#"{"id":333,"refund":{"shipping":false,"products":[{"reference":"12_4","quantity":2}]}}"#
         );
     }
 
@@ -611,7 +637,11 @@ mod tests {
     #[test]
     fn data_names_its_operation() {
         assert_eq!(
-            OperationData::Refund { shipping: false }.operation(),
+            OperationData::Refund {
+                shipping: false,
+                products: Vec::new()
+            }
+            .operation(),
             Operation::Refund
         );
     }

@@ -9,6 +9,7 @@
 use super::sql::in_list;
 use super::Db;
 use crate::error::{DbError, DbResultExt};
+use crate::model::TaskKind;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Value};
 
@@ -16,29 +17,31 @@ use mysql_async::{Conn, Value};
 /// such round means the other claim took them, so the queue did move).
 const LOST_ROUNDS: u32 = 10;
 
-/// Leases up to `limit` due SYNC_STATUS tasks of shop `id_shop` that no live lease holds to
+/// Leases up to `limit` due pending tasks of a kind and shop `id_shop` that no live lease holds to
 /// `owner` for `lease_seconds`, oldest due first; returns their ids. A concurrent claim never gets
 /// the same task while the lease is valid. A lost deadlock or lock wait is returned as is
 /// ([`DbError::is_lock_conflict`]): nothing was leased and the caller may simply retry.
 pub async fn claim_due(
     db: &Db,
     conn: &mut Conn,
+    kind: TaskKind,
     id_shop: u32,
     owner: &str,
     lease_seconds: u32,
     limit: usize,
 ) -> Result<Vec<u32>, DbError> {
     let sql = &db.sql().cron;
+    let action = kind.pending().as_str();
     for _ in 0..LOST_ROUNDS {
         let candidates: Vec<u32> = conn
-            .exec(sql.select_claimable.as_str(), (id_shop, limit))
+            .exec(sql.select_claimable.as_str(), (action, id_shop, limit))
             .await
             .ctx("selecting due tasks")?;
         if candidates.is_empty() {
             return Ok(candidates);
         }
         let list = in_list(candidates.len());
-        let mut params: Vec<Value> = vec![owner.into(), lease_seconds.into()];
+        let mut params: Vec<Value> = vec![owner.into(), lease_seconds.into(), action.into()];
         params.extend(candidates.iter().map(|id| Value::from(*id)));
         conn.exec_drop(format!("{}{list}", sql.claim_head), params)
             .await

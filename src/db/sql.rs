@@ -2,6 +2,7 @@
 //! placeholders; only the validated prefix is pasted in.
 
 use crate::config::TablePrefix;
+use crate::model::TaskKind;
 
 /// Configuration keys read by the extension (table `configuration`).
 pub mod keys {
@@ -10,6 +11,11 @@ pub mod keys {
     pub const CANCELLED_ORDERS: &str = "SHOPPINGFEED_CANCELLED_ORDERS";
     pub const REFUNDED_ORDERS: &str = "SHOPPINGFEED_REFUNDED_ORDERS";
     pub const DELIVERED_ORDERS: &str = "SHOPPINGFEED_DELIVERED_ORDERS";
+    /// 1: a credit slip of a Shopping Feed order is sent as a partial refund.
+    pub const ALLOW_PARTIAL_REFUND: &str = "SHOPPINGFEED_ALLOW_PARTIAL_REFUND";
+    /// How the feed names a product (the reference module's setting): empty for
+    /// `{id_product}_{id_product_attribute}`, else a product column (`reference`, `ean13`, ...).
+    pub const PRODUCT_REFERENCE_FORMAT: &str = "SHOPPINGFEED_PRODUCT_FEED_REFERENCE_FORMAT";
     pub const TIME_SHIFT: &str = "SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT";
     pub const MAX_ORDERS: &str = "SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS";
     pub const AUTH_TOKEN: &str = "SHOPPINGFEED_AUTH_TOKEN";
@@ -33,7 +39,7 @@ pub mod keys {
 }
 
 /// The keys the CRON reads per shop.
-pub const CRON_KEYS: [&str; 14] = [
+pub const CRON_KEYS: [&str; 16] = [
     keys::ORDER_SYNC_ENABLED,
     keys::SHIPPED_ORDERS,
     keys::CANCELLED_ORDERS,
@@ -48,6 +54,8 @@ pub const CRON_KEYS: [&str; 14] = [
     keys::LANG_DEFAULT,
     keys::TIME_SHIFT,
     "PS_SHOP_NAME",
+    keys::ALLOW_PARTIAL_REFUND,
+    keys::PRODUCT_REFERENCE_FORMAT,
 ];
 
 /// The legacy module whose order sync must be off for ours to run.
@@ -69,6 +77,7 @@ pub struct Sql {
     pub cron: CronSql,
     pub notice: NoticeSql,
     pub tracking: TrackingSql,
+    pub refund: RefundSql,
 }
 
 /// The statements of the CRON run.
@@ -80,12 +89,12 @@ pub struct CronSql {
     pub release_lock: &'static str,
     pub monitor_lock: String,
     pub monitor_unlock: String,
-    /// Due SYNC_STATUS tasks of a shop that no live lease holds, oldest first: the claim's
-    /// candidates. A plain read: `FOR UPDATE SKIP LOCKED` exists only on MySQL 8.0.1+ and MariaDB
+    /// Due tasks of a pending action and a shop that no live lease holds, oldest first: the
+    /// claim's candidates (params: action, id_shop, limit). A plain read: `FOR UPDATE SKIP LOCKED` exists only on MySQL 8.0.1+ and MariaDB
     /// 10.6+, and `claim_head` re-checks each row under its lock anyway.
     pub select_claimable: String,
     /// `claim_head` + `(?,?,...)`: leases the candidates that are still due and unleased (params:
-    /// owner, lease seconds, ids). A candidate a concurrent claim holds is waited for, then seen
+    /// owner, lease seconds, action, ids). A candidate a concurrent claim holds is waited for, then seen
     /// leased and left: no task is leased twice.
     pub claim_head: String,
     /// `claimed_of_head` + `(?,?,...)`: which of given ids `?` holds (params: owner, ids).
@@ -100,12 +109,14 @@ pub struct CronSql {
     /// key order, so the concurrent requests of a run do not deadlock through the secondary indexes.
     pub claim_ids_head: String,
     pub release_head: String,
-    /// `pairs_list` appended: (id, version) of the tasks sent; a task re-armed meanwhile stays pending.
+    /// `pairs_list` appended: (id, version) of the tasks sent, each moved to its kind's ticket
+    /// check; a task re-armed meanwhile stays pending.
     pub mark_sent_head: String,
     pub delete_head: String,
-    /// Distinct batches waiting for a ticket check after a given batch id (keyset paging), each
-    /// with whether it belongs to the shop.
+    /// Distinct batches of a check action waiting after a given batch id (keyset paging), each
+    /// with whether it belongs to the shop (params: action, id_shop, action, after, limit).
     pub batches_page: String,
+    /// The tasks of a batch (params: action, batch id).
     pub batch_tasks: String,
     pub set_ticket_number: String,
     pub requeue: String,
@@ -169,6 +180,7 @@ impl Sql {
             cron: CronSql::new(prefix),
             notice: NoticeSql::new(prefix),
             tracking: TrackingSql::new(prefix),
+            refund: RefundSql::new(prefix),
         }
     }
 }
@@ -194,6 +206,27 @@ impl CronSql {
             carrier = t("carrier"),
         );
         let payload_order = "ORDER BY t.update_at, t.id_shoppingfeed_task_order";
+        // Each kind's pending action moves to its check action on a send, and back on a requeue.
+        let case = |from: fn(TaskKind) -> &'static str, to: fn(TaskKind) -> &'static str| {
+            let arms: String = TaskKind::ALL
+                .iter()
+                .map(|k| format!(" WHEN '{}' THEN '{}'", from(*k), to(*k)))
+                .collect();
+            format!("CASE action{arms} END")
+        };
+        let pending = |k: TaskKind| k.pending().as_str();
+        let checking = |k: TaskKind| k.checking().as_str();
+        let list = |f: fn(TaskKind) -> &'static str| {
+            TaskKind::ALL
+                .iter()
+                .map(|k| format!("'{}'", f(*k)))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let to_check = case(pending, checking);
+        let to_pending = case(checking, pending);
+        let pending_actions = list(pending);
+        let check_actions = list(checking);
         CronSql {
             active_shops: format!(
                 "SELECT id_shop, id_shop_group, name FROM {} WHERE active = 1 AND deleted = 0 ORDER BY id_shop",
@@ -230,13 +263,13 @@ impl CronSql {
             select_claimable: format!(
                 "SELECT t.id_shoppingfeed_task_order FROM {task} t \
                  JOIN {orders} o ON o.id_order = t.id_order \
-                 WHERE t.action = 'SYNC_STATUS' AND t.update_at IS NOT NULL AND t.update_at <= NOW() \
+                 WHERE t.action = ? AND t.update_at IS NOT NULL AND t.update_at <= NOW() \
                    AND o.id_shop = ? AND (t.lease_until IS NULL OR t.lease_until < NOW()) \
                  ORDER BY t.update_at, t.id_shoppingfeed_task_order LIMIT ?"
             ),
             claim_head: format!(
                 "UPDATE {task} FORCE INDEX (PRIMARY) SET lease_owner = ?, lease_until = NOW() + INTERVAL ? SECOND \
-                 WHERE action = 'SYNC_STATUS' AND update_at <= NOW() AND (lease_until IS NULL OR lease_until < NOW()) \
+                 WHERE action = ? AND update_at <= NOW() AND (lease_until IS NULL OR lease_until < NOW()) \
                    AND id_shoppingfeed_task_order IN "
             ),
             claimed_of_head: format!(
@@ -254,9 +287,9 @@ impl CronSql {
                 "UPDATE {task} FORCE INDEX (PRIMARY) SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ? AND id_shoppingfeed_task_order IN "
             ),
             mark_sent_head: format!(
-                "UPDATE {task} FORCE INDEX (PRIMARY) SET action = 'CHECK_TICKET_SYNC_STATUS', batch_id = ?, ticket_number = NULL, \
+                "UPDATE {task} FORCE INDEX (PRIMARY) SET action = {to_check}, batch_id = ?, ticket_number = NULL, \
                    sent_at = NOW(), lease_owner = NULL, lease_until = NULL, date_upd = NOW() \
-                 WHERE lease_owner = ? AND action = 'SYNC_STATUS' AND (id_shoppingfeed_task_order, version) IN "
+                 WHERE lease_owner = ? AND action IN ({pending_actions}) AND (id_shoppingfeed_task_order, version) IN "
             ),
             delete_head: format!("DELETE FROM {task} WHERE id_shoppingfeed_task_order IN "),
             // The distinct batches come from the (action, batch_id) index alone (a loose index
@@ -264,9 +297,9 @@ impl CronSql {
             // every waiting task on each page (0.2 s per page at 100k tasks).
             batches_page: format!(
                 "SELECT b.batch_id, EXISTS(SELECT 1 FROM {task} t JOIN {orders} o ON o.id_order = t.id_order \
-                   WHERE t.action = 'CHECK_TICKET_SYNC_STATUS' AND t.batch_id = b.batch_id AND o.id_shop = ?) \
+                   WHERE t.action = ? AND t.batch_id = b.batch_id AND o.id_shop = ?) \
                  FROM (SELECT DISTINCT batch_id FROM {task} \
-                       WHERE action = 'CHECK_TICKET_SYNC_STATUS' AND batch_id > ? \
+                       WHERE action = ? AND batch_id > ? \
                        ORDER BY batch_id LIMIT ?) b \
                  ORDER BY b.batch_id"
             ),
@@ -275,20 +308,20 @@ impl CronSql {
                         TIMESTAMPDIFF(MINUTE, COALESCE(t.sent_at, t.date_upd), NOW()), \
                         so.id_internal_shoppingfeed, so.id_order_marketplace \
                  FROM {task} t LEFT JOIN {sf} so ON so.id_order = t.id_order \
-                 WHERE t.action = 'CHECK_TICKET_SYNC_STATUS' AND t.batch_id = ?",
+                 WHERE t.action = ? AND t.batch_id = ?",
                 sf = t("shoppingfeed_order"),
             ),
             set_ticket_number: format!(
                 "UPDATE IGNORE {task} SET ticket_number = ? WHERE id_shoppingfeed_task_order = ? AND ticket_number IS NULL"
             ),
-            // Back to SYNC_STATUS in place (date_add kept), with the failed ticket's number (if any)
-            // until the next send replaces it; IGNORE: if the order already has a pending task, the
-            // unique key refuses and the caller deletes this row instead.
+            // Back to its pending action in place (date_add kept), with the failed ticket's number
+            // (if any) until the next send replaces it; IGNORE: if the order already has a pending
+            // status task, the unique key refuses and the caller deletes this row instead.
             requeue: format!(
-                "UPDATE IGNORE {task} SET action = 'SYNC_STATUS', ticket_number = ?, batch_id = NULL, \
+                "UPDATE IGNORE {task} SET action = {to_pending}, ticket_number = ?, batch_id = NULL, \
                    attempts = attempts + 1, last_error = ?, update_at = NOW() + INTERVAL ? MINUTE, \
                    sent_at = NULL, lease_owner = NULL, lease_until = NULL, date_upd = NOW() \
-                 WHERE id_shoppingfeed_task_order = ? AND action = 'CHECK_TICKET_SYNC_STATUS'"
+                 WHERE id_shoppingfeed_task_order = ? AND action IN ({check_actions})"
             ),
             delete_task: format!("DELETE FROM {task} WHERE id_shoppingfeed_task_order = ?"),
             state_names_head: format!(
@@ -376,6 +409,60 @@ impl TrackingSql {
             record_head: format!("INSERT INTO {shipment} (id_order, tracking_number, date_upd) VALUES "),
             shipment_values: "(?, ?, NOW())",
             record_tail: " ON DUPLICATE KEY UPDATE tracking_number = VALUES(tracking_number), date_upd = VALUES(date_upd)",
+        }
+    }
+}
+
+/// The partial refunds: a task per credit slip (`order_slip`, `order_slip_detail`).
+pub struct RefundSql {
+    /// One order: shop, group, whether it is a Shopping Feed order, and its newest credit slip
+    /// (or the given one, if it is the order's) (params: slip, slip, id_order; slip 0: newest).
+    pub context: String,
+    /// The slip's task; ignored when the slip already has one (unique `id_order_slip`).
+    pub insert_task: String,
+    /// The PARTIAL_REFUND tasks a lease owner holds, with the order's link and the slip.
+    pub claimed: String,
+    /// `in_list` appended: the products of given slips, with what names them in the feed.
+    pub products_head: String,
+}
+
+impl RefundSql {
+    fn new(prefix: &TablePrefix) -> Self {
+        let t = |name: &str| prefix.table(name);
+        let task = t("shoppingfeed_task_order");
+        let slip = t("order_slip");
+        RefundSql {
+            context: format!(
+                "SELECT o.id_shop, o.id_shop_group, so.id_shoppingfeed_order IS NOT NULL, \
+                        (SELECT MAX(s.id_order_slip) FROM {slip} s WHERE s.id_order = o.id_order \
+                           AND (? = 0 OR s.id_order_slip = ?)) \
+                 FROM {orders} o LEFT JOIN {sf} so ON so.id_order = o.id_order WHERE o.id_order = ?",
+                orders = t("orders"),
+                sf = t("shoppingfeed_order"),
+            ),
+            insert_task: format!(
+                "INSERT IGNORE INTO {task} (action, id_order, id_order_slip, update_at, date_add, date_upd) \
+                 VALUES ('PARTIAL_REFUND', ?, ?, NOW(), NOW(), NOW())"
+            ),
+            claimed: format!(
+                "SELECT t.id_shoppingfeed_task_order, t.id_order, t.attempts, t.version, t.id_order_slip, \
+                        s.id_order_slip IS NOT NULL, s.shipping_cost, \
+                        so.id_internal_shoppingfeed, so.id_order_marketplace, so.name_marketplace \
+                 FROM {task} t LEFT JOIN {sf} so ON so.id_order = t.id_order \
+                 LEFT JOIN {slip} s ON s.id_order_slip = t.id_order_slip \
+                 WHERE t.lease_owner = ? AND t.action = 'PARTIAL_REFUND' \
+                 ORDER BY t.update_at, t.id_shoppingfeed_task_order",
+                sf = t("shoppingfeed_order"),
+            ),
+            products_head: format!(
+                "SELECT sd.id_order_slip, d.product_id, d.product_attribute_id, d.product_reference, \
+                        d.product_supplier_reference, d.product_ean13, d.product_upc, d.product_isbn, \
+                        d.product_mpn, sd.product_quantity \
+                 FROM {detail} sd JOIN {od} d ON d.id_order_detail = sd.id_order_detail \
+                 WHERE sd.product_quantity > 0 AND sd.id_order_slip IN ",
+                detail = t("order_slip_detail"),
+                od = t("order_detail"),
+            ),
         }
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod conveyor;
 pub mod notices;
+mod refunds;
 pub mod report;
 mod send;
 mod tickets;
@@ -66,6 +67,8 @@ pub(crate) struct ShopRun<'a> {
     pub store_id: i64,
     pub id_shop: u32,
     pub lists: StateLists,
+    /// `SHOPPINGFEED_PRODUCT_FEED_REFERENCE_FORMAT`: how refunded products are named.
+    pub reference_format: String,
     pub chunk: usize,
     pub opts: &'a CronOptions,
     pub started: Instant,
@@ -421,6 +424,10 @@ pub(crate) async fn open_shop<'a>(
         store_id,
         id_shop,
         lists,
+        reference_format: config
+            .get(keys::PRODUCT_REFERENCE_FORMAT)
+            .unwrap_or_default()
+            .to_string(),
         chunk: config.int(keys::MAX_ORDERS, 100).clamp(1, 100) as usize,
         opts,
         started,
@@ -459,6 +466,7 @@ async fn run_shop(
     let ShopTurn { report, log, .. } = turn;
     tickets::check(&run, conn, report, log).await?;
     send::send_due(&run, conn, report, log).await?;
+    refunds::send_refunds(&run, conn, report, log).await?;
     report.requests = run.api.stats().requests as u32;
     finish_shop(ctx.db, conn, &config, turn).await
 }

@@ -68,6 +68,10 @@ pub struct ShopReport {
     pub tickets_pending: u32,
     pub tickets_stuck: u32,
     pub statuses_sent: u32,
+    /// Credit slips sent as partial refunds.
+    pub refunds_sent: u32,
+    /// Invoices uploaded.
+    pub invoices_sent: u32,
     pub requests: u32,
     pub tasks_removed: u32,
     pub requeued: u32,

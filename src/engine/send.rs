@@ -13,7 +13,7 @@ use crate::db::sql::{in_list, pairs_list};
 use crate::db::Db;
 use crate::error::{DbError, DbResultExt};
 use crate::hook::StateLists;
-use crate::model::{LogLevel, Operation};
+use crate::model::{LogLevel, Operation, TaskKind};
 use mysql_async::prelude::{FromRow, Queryable};
 use mysql_async::{Conn, FromRowError, Row, Value};
 use std::collections::BTreeMap;
@@ -131,18 +131,8 @@ pub(crate) fn map_row(lists: &StateLists, row: TaskRow) -> Mapped {
             state,
         };
     };
-    let sf_id = sf_id
-        .and_then(|s| s.trim().parse::<i64>().ok())
-        .filter(|id| *id > 0);
-    let mp_ref = mp_ref.filter(|r| !r.trim().is_empty());
-    let marketplace = marketplace.filter(|m| !m.trim().is_empty());
-    let identifier = match (sf_id, &mp_ref, &marketplace) {
-        (Some(id), _, _) => OrderIdentifier::Id(id),
-        (None, Some(r), Some(m)) => OrderIdentifier::Reference {
-            reference: r.clone(),
-            channel_name: m.to_lowercase(),
-        },
-        _ => return Mapped::NoReference { id_task, id_order },
+    let Some(link) = OrderLink::new(sf_id, mp_ref, marketplace) else {
+        return Mapped::NoReference { id_task, id_order };
     };
     let data = match operation {
         Operation::Ship => {
@@ -157,21 +147,71 @@ pub(crate) fn map_row(lists: &StateLists, row: TaskRow) -> Mapped {
             reason: String::new(),
         },
         Operation::Deliver => OperationData::Deliver,
-        _ => OperationData::Refund { shipping: true },
+        _ => OperationData::Refund {
+            shipping: true,
+            products: Vec::new(),
+        },
     };
     Mapped::Send(
         operation,
+        link.prepare((id_task, id_order, attempts, version), data),
+    )
+}
+
+/// How an order is named on the API, from its `shoppingfeed_order` row: the Shopping Feed id when
+/// known, else the marketplace reference and channel.
+pub(crate) struct OrderLink {
+    identifier: OrderIdentifier,
+    sf_id: Option<i64>,
+    reference: Option<String>,
+    marketplace: Option<String>,
+}
+
+impl OrderLink {
+    /// `None` when the row has neither an id nor a reference with its marketplace.
+    pub fn new(
+        sf_id: Option<String>,
+        reference: Option<String>,
+        marketplace: Option<String>,
+    ) -> Option<Self> {
+        let sf_id = sf_id
+            .and_then(|s| s.trim().parse::<i64>().ok())
+            .filter(|id| *id > 0);
+        let reference = reference.filter(|r| !r.trim().is_empty());
+        let marketplace = marketplace.filter(|m| !m.trim().is_empty());
+        let identifier = match (sf_id, &reference, &marketplace) {
+            (Some(id), _, _) => OrderIdentifier::Id(id),
+            (None, Some(r), Some(m)) => OrderIdentifier::Reference {
+                reference: r.clone(),
+                channel_name: m.to_lowercase(),
+            },
+            _ => return None,
+        };
+        Some(OrderLink {
+            identifier,
+            sf_id,
+            reference,
+            marketplace,
+        })
+    }
+
+    /// A task ready to send: (id_task, id_order, attempts, version) and its operation's fields.
+    pub fn prepare(self, task: (u32, u32, u32, u32), data: OperationData) -> Prepared {
+        let (id_task, id_order, attempts, version) = task;
         Prepared {
             id_task,
             id_order,
             attempts,
-            op: OrderOperation { identifier, data },
-            sf_id,
-            reference: mp_ref,
-            marketplace,
+            op: OrderOperation {
+                identifier: self.identifier,
+                data,
+            },
+            sf_id: self.sf_id,
+            reference: self.reference,
+            marketplace: self.marketplace,
             version,
-        },
-    )
+        }
+    }
 }
 
 /// Precedence when a state is in several lists: shipped > canceled > refunded > delivered (a shop
@@ -314,9 +354,10 @@ fn ids_params(head: Vec<Value>, ids: &[u32]) -> Vec<Value> {
 
 /// Claims up to `limit` due tasks of the shop for `owner` (retried when it loses a deadlock);
 /// returns their ids.
-async fn claim(
+pub(crate) async fn claim(
     run: &ShopRun<'_>,
     conn: &mut Conn,
+    kind: TaskKind,
     owner: &str,
     limit: usize,
 ) -> Result<Vec<u32>, DbError> {
@@ -325,6 +366,7 @@ async fn claim(
         match claim_due(
             run.db,
             conn,
+            kind,
             run.id_shop,
             owner,
             run.opts.lease_seconds,
@@ -338,7 +380,12 @@ async fn claim(
     }
 }
 
-async fn release(db: &Db, conn: &mut Conn, owner: &str, ids: &[u32]) -> Result<(), DbError> {
+pub(crate) async fn release(
+    db: &Db,
+    conn: &mut Conn,
+    owner: &str,
+    ids: &[u32],
+) -> Result<(), DbError> {
     if ids.is_empty() {
         return Ok(());
     }
@@ -387,7 +434,7 @@ pub(crate) async fn send_due(
             report.budget_exhausted = true;
         }
         if more {
-            let ids = claim(run, conn, &owner, page).await?;
+            let ids = claim(run, conn, TaskKind::Status, &owner, page).await?;
             if ids.is_empty() {
                 more = false;
             } else {
@@ -416,7 +463,7 @@ pub(crate) async fn send_due(
                 ready.insert(*operation, tasks.drain(..full).collect());
             }
         }
-        spawn_requests(run, &owner, ready, &mut in_flight);
+        spawn_requests(run, &owner, TaskKind::Status, ready, &mut in_flight);
         // The log of a long run is written as it goes, not held until the end.
         if log.len() >= LOG_FLUSH_ROWS {
             log.flush(run.db, conn).await?;
@@ -468,20 +515,21 @@ pub(crate) async fn send_claimed(
         .await
         .ctx("reading the claimed tasks")?;
     let groups = sort_rows_reported(run, conn, owner, rows, report, log).await?;
-    send_groups(run, conn, owner, groups, report, log).await
+    send_groups(run, conn, owner, TaskKind::Status, groups, report, log).await
 }
 
 /// One request per operation and chunk, `concurrency` at a time; true when one failed.
-async fn send_groups(
+pub(crate) async fn send_groups(
     run: &ShopRun<'_>,
     conn: &mut Conn,
     owner: &str,
+    kind: TaskKind,
     groups: BTreeMap<Operation, Vec<Prepared>>,
     report: &mut ShopReport,
     log: &mut ProcessLogger,
 ) -> Result<bool, DbError> {
     let mut set = JoinSet::new();
-    spawn_requests(run, owner, groups, &mut set);
+    spawn_requests(run, owner, kind, groups, &mut set);
     let mut failed = false;
     while let Some(joined) = set.join_next().await {
         failed |= record_outcome(run, conn, joined, report, log).await?;
@@ -496,6 +544,7 @@ type InFlight = JoinSet<SendOutcome>;
 fn spawn_requests(
     run: &ShopRun<'_>,
     owner: &str,
+    kind: TaskKind,
     groups: BTreeMap<Operation, Vec<Prepared>>,
     set: &mut InFlight,
 ) {
@@ -507,7 +556,7 @@ fn spawn_requests(
                 run.db.clone(),
                 run.api.clone(),
                 run.store_id,
-                operation,
+                (kind, operation),
                 chunk,
                 owner.to_string(),
             ));
@@ -535,7 +584,12 @@ async fn record_outcome(
             return Ok(true);
         }
     };
-    report.statuses_sent += outcome.tasks.len() as u32;
+    let sent = outcome.tasks.len() as u32;
+    match outcome.kind {
+        TaskKind::Status => report.statuses_sent += sent,
+        TaskKind::PartialRefund => report.refunds_sent += sent,
+        TaskKind::Invoice => report.invoices_sent += sent,
+    }
     report
         .succeeded
         .extend(outcome.tasks.iter().map(|t| t.id_order));
@@ -576,6 +630,7 @@ async fn record_outcome(
 }
 
 struct SendOutcome {
+    kind: TaskKind,
     operation: Operation,
     tasks: Vec<Prepared>,
     result: Result<BatchAccepted, String>,
@@ -586,7 +641,7 @@ async fn send_request(
     db: Db,
     api: ApiClient,
     store_id: i64,
-    operation: Operation,
+    (kind, operation): (TaskKind, Operation),
     tasks: Vec<Prepared>,
     owner: String,
 ) -> SendOutcome {
@@ -617,6 +672,7 @@ async fn send_request(
         }
     };
     SendOutcome {
+        kind,
         operation,
         tasks,
         result,

@@ -6,7 +6,7 @@ use super::{notices, ShopRun};
 use crate::api::{ApiError, Ticket};
 use crate::db::logger::ProcessLogger;
 use crate::error::{DbError, DbResultExt};
-use crate::model::{LogLevel, TicketState};
+use crate::model::{LogLevel, TaskKind, TicketState};
 use mysql_async::prelude::{FromRow, Queryable};
 use mysql_async::{Conn, FromRowError, Row};
 use std::collections::VecDeque;
@@ -140,14 +140,32 @@ fn find_ticket<'t>(task: &BatchTask, tickets: &'t [Ticket], alone: bool) -> Opti
         })
 }
 
-/// Checks every batch waiting in the shop.
+/// Checks every batch waiting in the shop, of every kind of task; stops at the first API failure.
 pub(crate) async fn check(
     run: &ShopRun<'_>,
     conn: &mut Conn,
     report: &mut ShopReport,
     log: &mut ProcessLogger,
 ) -> Result<(), DbError> {
+    for kind in TaskKind::ALL {
+        if check_kind(run, conn, kind, report, log).await? {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Checks the batches of one kind (each kind has its own check action, so the batch list stays a
+/// loose scan of the `batch` index); true when the API failed.
+async fn check_kind(
+    run: &ShopRun<'_>,
+    conn: &mut Conn,
+    kind: TaskKind,
+    report: &mut ShopReport,
+    log: &mut ProcessLogger,
+) -> Result<bool, DbError> {
     let sql = &run.db.sql().cron;
+    let action = kind.checking().as_str();
     let mut after = String::new();
     let mut listed_all = false;
     let mut queue: VecDeque<String> = VecDeque::new();
@@ -161,7 +179,13 @@ pub(crate) async fn check(
                 let batches: Vec<(String, bool)> = conn
                     .exec(
                         sql.batches_page.as_str(),
-                        (run.id_shop, after.as_str(), BATCHES_PER_ROUND),
+                        (
+                            action,
+                            run.id_shop,
+                            action,
+                            after.as_str(),
+                            BATCHES_PER_ROUND,
+                        ),
                     )
                     .await
                     .ctx("listing the batches to check")?;
@@ -185,12 +209,12 @@ pub(crate) async fn check(
         let Some(joined) = set.join_next().await else {
             break;
         };
-        stop |= apply_result(run, conn, joined, report, log).await?;
+        stop |= apply_result(run, conn, kind, joined, report, log).await?;
         if log.len() >= super::send::LOG_FLUSH_ROWS {
             log.flush(run.db, conn).await?;
         }
     }
-    Ok(())
+    Ok(stop)
 }
 
 type InFlight = JoinSet<(String, Result<Vec<Ticket>, ApiError>)>;
@@ -208,6 +232,7 @@ fn spawn_get(run: &ShopRun<'_>, set: &mut InFlight, batch: String) {
 async fn apply_result(
     run: &ShopRun<'_>,
     conn: &mut Conn,
+    kind: TaskKind,
     joined: Result<(String, Result<Vec<Ticket>, ApiError>), tokio::task::JoinError>,
     report: &mut ShopReport,
     log: &mut ProcessLogger,
@@ -216,11 +241,12 @@ async fn apply_result(
         return Ok(true);
     };
     match res {
-        Ok(tickets) => apply_batch(run, conn, &batch, &tickets, report, log).await?,
+        Ok(tickets) => apply_batch(run, conn, kind, &batch, &tickets, report, log).await?,
         Err(ApiError::NotFound { .. }) => {
             requeue_batch(
                 run,
                 conn,
+                kind,
                 &batch,
                 "batch not found on the Shopping Feed API",
                 report,
@@ -242,7 +268,7 @@ async fn apply_result(
     Ok(false)
 }
 
-/// Fetches the tickets of these batches (concurrently, one paged GET each) and applies the
+/// Fetches the tickets of these status batches (concurrently, one paged GET each) and applies the
 /// reactions; true when the API failed.
 pub(crate) async fn check_batches(
     run: &ShopRun<'_>,
@@ -257,7 +283,7 @@ pub(crate) async fn check_batches(
     }
     let mut stop = false;
     while let Some(joined) = set.join_next().await {
-        stop |= apply_result(run, conn, joined, report, log).await?;
+        stop |= apply_result(run, conn, TaskKind::Status, joined, report, log).await?;
     }
     Ok(stop)
 }
@@ -265,22 +291,27 @@ pub(crate) async fn check_batches(
 async fn batch_tasks(
     run: &ShopRun<'_>,
     conn: &mut Conn,
+    kind: TaskKind,
     batch: &str,
 ) -> Result<Vec<BatchTask>, DbError> {
-    conn.exec(run.db.sql().cron.batch_tasks.as_str(), (batch,))
-        .await
-        .ctx("reading the tasks of a batch")
+    conn.exec(
+        run.db.sql().cron.batch_tasks.as_str(),
+        (kind.checking().as_str(), batch),
+    )
+    .await
+    .ctx("reading the tasks of a batch")
 }
 
 async fn requeue_batch(
     run: &ShopRun<'_>,
     conn: &mut Conn,
+    kind: TaskKind,
     batch: &str,
     reason: &str,
     report: &mut ShopReport,
     log: &mut ProcessLogger,
 ) -> Result<(), DbError> {
-    for task in batch_tasks(run, conn, batch).await? {
+    for task in batch_tasks(run, conn, kind, batch).await? {
         log.order(
             LogLevel::Error,
             task.id_order,
@@ -321,12 +352,13 @@ async fn pending_or_stuck(
 async fn apply_batch(
     run: &ShopRun<'_>,
     conn: &mut Conn,
+    kind: TaskKind,
     batch: &str,
     tickets: &[Ticket],
     report: &mut ShopReport,
     log: &mut ProcessLogger,
 ) -> Result<(), DbError> {
-    let tasks = batch_tasks(run, conn, batch).await?;
+    let tasks = batch_tasks(run, conn, kind, batch).await?;
     let alone = tasks.len() == 1;
     let mut done: Vec<u32> = Vec::new();
     let deadline = i64::from(run.opts.ticket_deadline_minutes);

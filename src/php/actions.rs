@@ -472,9 +472,16 @@ fn prepared_array(operation: Operation, p: &Prepared) -> PhpResult<ZBox<ZendHash
             payload.insert("tracking_url", tracking_link.as_str())?;
         }
         OperationData::Cancel { reason } => payload.insert("reason", reason.as_str())?,
-        OperationData::Refund { shipping } => {
+        OperationData::Refund { shipping, products } => {
             payload.insert("shipping", *shipping)?;
-            payload.insert("products", ZendHashTable::new())?;
+            let mut list = ZendHashTable::new();
+            for p in products {
+                let mut item = ZendHashTable::new();
+                item.insert("reference", p.reference.as_str())?;
+                item.insert("quantity", i64::from(p.quantity))?;
+                list.push(item)?;
+            }
+            payload.insert("products", list)?;
         }
         OperationData::Deliver => {}
     }

@@ -102,6 +102,8 @@ fn shop_array(s: &ShopReport, mail_sent: bool) -> Result<ZBox<ZendHashTable>, Ph
         ("tickets_pending", s.tickets_pending),
         ("tickets_stuck", s.tickets_stuck),
         ("statuses_sent", s.statuses_sent),
+        ("refunds_sent", s.refunds_sent),
+        ("invoices_sent", s.invoices_sent),
         ("requests", s.requests),
         ("tasks_removed", s.tasks_removed),
         ("requeued", s.requeued),

@@ -94,4 +94,18 @@ impl OrderSync {
             runtime::block_on(crate::tracking::on_tracking_number_update(&db, id_order))??;
         Ok(outcome.queued())
     }
+
+    /// A credit slip was created for the order (`actionOrderSlipAdd`): true when it was queued as
+    /// a partial refund (`SHOPPINGFEED_ALLOW_PARTIAL_REFUND` on, a Shopping Feed order, the gate
+    /// open). `idOrderSlip` null or 0 takes the order's newest slip.
+    pub fn on_order_slip_add(id_order: i64, id_order_slip: Option<i64>) -> PhpResult<bool> {
+        let id_order = id_arg("idOrder", id_order)?;
+        let slip = match id_order_slip.unwrap_or(0) {
+            0 => None,
+            n => Some(id_arg("idOrderSlip", n)?),
+        };
+        let db = runtime::db(&settings::current()?)?;
+        let outcome = runtime::block_on(crate::refund::on_order_slip_add(&db, id_order, slip))??;
+        Ok(outcome.queued())
+    }
 }
