@@ -12,7 +12,7 @@ use crate::error::{DbError, DbResultExt};
 use crate::model::{LogLevel, Operation, TaskKind};
 use mysql_async::prelude::{FromRow, Queryable};
 use mysql_async::{Conn, FromRowError, Row, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// A claimed PARTIAL_REFUND task with its order's link and its slip (`RefundSql::claimed`).
 struct RefundTask {
@@ -165,25 +165,50 @@ pub(crate) async fn send_refunds(
     log: &mut ProcessLogger,
 ) -> Result<(), DbError> {
     let owner = lease_owner();
+    // Tasks that cannot be sent now stay leased until the end (see `send_due`).
+    let mut held: Vec<u32> = Vec::new();
+    let sent = send_pages(run, conn, &owner, &mut held, report, log).await;
+    release(run.db, conn, &owner, &held).await?;
+    sent
+}
+
+async fn send_pages(
+    run: &ShopRun<'_>,
+    conn: &mut Conn,
+    owner: &str,
+    held: &mut Vec<u32>,
+    report: &mut ShopReport,
+    log: &mut ProcessLogger,
+) -> Result<(), DbError> {
     let sql = &run.db.sql().refund;
+    let mut deferred: Vec<u32> = Vec::new();
     loop {
+        // Second slips of an order wait for the next page (released now, claimed again).
+        release(run.db, conn, owner, &deferred).await?;
+        deferred.clear();
         if !run.budget_left() {
             report.budget_exhausted = true;
             return Ok(());
         }
-        let ids = claim(run, conn, TaskKind::PartialRefund, &owner, run.chunk).await?;
+        let ids = claim(run, conn, TaskKind::PartialRefund, owner, run.chunk).await?;
         if ids.is_empty() {
             return Ok(());
         }
         let tasks: Vec<RefundTask> = conn
-            .exec(sql.claimed.as_str(), (owner.as_str(),))
+            .exec(sql.claimed.as_str(), (owner,))
             .await
             .ctx("reading the partial refunds")?;
         let mut products = slip_products(run, conn, &tasks).await?;
         let mut ready: Vec<Prepared> = Vec::new();
-        let mut unsendable: Vec<u32> = Vec::new();
         let mut removed: Vec<u32> = Vec::new();
+        let mut orders: HashSet<u32> = HashSet::new();
         for task in tasks {
+            // A request names each order once: its tickets are told apart by order, so a second
+            // slip of the same order waits for the next request.
+            if !orders.insert(task.id_order) {
+                deferred.push(task.id_task);
+                continue;
+            }
             let lines = task
                 .id_slip
                 .and_then(|s| products.remove(&s))
@@ -194,7 +219,7 @@ pub(crate) async fn send_refunds(
                     report
                         .errors
                         .push(format!("[Order: {id_order}] {}", super::send::NO_REFERENCE));
-                    unsendable.push(id_task);
+                    held.push(id_task);
                 }
                 Err(Unsent::Dropped(id, failure)) => {
                     // Saved for the e-mail before the task goes.
@@ -207,13 +232,13 @@ pub(crate) async fn send_refunds(
             }
         }
         report.tasks_removed += delete_tasks(run.db, conn, &removed).await?;
-        release(run.db, conn, &owner, &unsendable).await?;
         if ready.is_empty() {
             continue;
         }
         let groups = BTreeMap::from([(Operation::Refund, ready)]);
         let kind = TaskKind::PartialRefund;
-        if send_groups(run, conn, &owner, kind, groups, report, log).await? {
+        if send_groups(run, conn, owner, kind, groups, report, log).await? {
+            release(run.db, conn, owner, &deferred).await?;
             return Ok(());
         }
     }

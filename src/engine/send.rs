@@ -419,6 +419,9 @@ pub(crate) async fn send_due(
     let mut waiting: BTreeMap<Operation, Vec<Prepared>> = BTreeMap::new();
     let mut in_flight: InFlight = JoinSet::new();
     let mut failed = false;
+    // Tasks that cannot be sent stay leased until the run ends: given back at once, the next
+    // page would claim them again.
+    let mut held: Vec<u32> = Vec::new();
     loop {
         // Book what finished; keep at most two pages on the way (bounded memory).
         while let Some(joined) = in_flight.try_join_next() {
@@ -439,7 +442,7 @@ pub(crate) async fn send_due(
                 more = false;
             } else {
                 let rows = rows_by_ids(run.db, conn, run.id_shop, &ids).await?;
-                let sorted = sort_rows_reported(run, conn, &owner, rows, report, log).await?;
+                let sorted = sort_rows_reported(run, conn, rows, &mut held, report, log).await?;
                 for (operation, tasks) in sorted {
                     waiting.entry(operation).or_default().extend(tasks);
                 }
@@ -475,18 +478,19 @@ pub(crate) async fn send_due(
     while let Some(joined) = in_flight.join_next().await {
         record_outcome(run, conn, joined, report, log).await?;
     }
-    Ok(())
+    release(run.db, conn, &owner, &held).await
 }
 
 /// Log rows kept in memory at most before they are written during a run.
 pub(crate) const LOG_FLUSH_ROWS: usize = 1000;
 
-/// Sorts claimed rows: unmapped tasks removed, tasks without identifier reported and released.
+/// Sorts claimed rows: unmapped tasks removed, tasks without identifier reported and added to
+/// `held` (the caller releases them when it is done claiming).
 async fn sort_rows_reported(
     run: &ShopRun<'_>,
     conn: &mut Conn,
-    owner: &str,
     rows: Vec<TaskRow>,
+    held: &mut Vec<u32>,
     report: &mut ShopReport,
     log: &mut ProcessLogger,
 ) -> Result<BTreeMap<Operation, Vec<Prepared>>, DbError> {
@@ -497,8 +501,7 @@ async fn sort_rows_reported(
             .errors
             .push(format!("[Order: {id_order}] {NO_REFERENCE}"));
     }
-    let unsendable: Vec<u32> = sorted.unsendable.iter().map(|(id, _)| *id).collect();
-    release(run.db, conn, owner, &unsendable).await?;
+    held.extend(sorted.unsendable.iter().map(|(id, _)| *id));
     Ok(sorted.groups)
 }
 
@@ -514,7 +517,9 @@ pub(crate) async fn send_claimed(
         .exec(run.db.sql().cron.claimed_tasks.as_str(), (owner,))
         .await
         .ctx("reading the claimed tasks")?;
-    let groups = sort_rows_reported(run, conn, owner, rows, report, log).await?;
+    let mut held = Vec::new();
+    let groups = sort_rows_reported(run, conn, rows, &mut held, report, log).await?;
+    release(run.db, conn, owner, &held).await?;
     send_groups(run, conn, owner, TaskKind::Status, groups, report, log).await
 }
 
