@@ -26,7 +26,7 @@ class ShoppingfeedSync extends Module
     const EXTENSION = 'shoppingfeed_sync';
     const MAIL_TEMPLATE = 'order-sync-errors';
     const HOOKS = ['actionValidateOrder', 'actionOrderStatusPostUpdate', 'actionAdminOrdersTrackingNumberUpdate',
-        'actionObjectOrderCarrierUpdateAfter'];
+        'actionObjectOrderCarrierUpdateAfter', 'actionOrderSlipAdd'];
     /** The legacy module whose presence and settings gate the synchronization (SPEC §1). */
     const LEGACY_MODULE = 'shoppingfluxexport';
     /** The Shopping Feed module sharing our tables and keys: while installed, uninstall keeps them. */
@@ -42,6 +42,8 @@ class ShoppingfeedSync extends Module
     const TIME_SHIFT = 'SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT';
     const MAX_ORDERS = 'SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS';
     const AUTH_TOKEN = 'SHOPPINGFEED_AUTH_TOKEN';
+    /** 1: each credit slip of a Shopping Feed order is sent as a partial refund (the reference's key). */
+    const PARTIAL_REFUND = 'SHOPPINGFEED_ALLOW_PARTIAL_REFUND';
 
     const SUBMIT = 'submitShoppingfeedSync';
     /** A week: a longer wait for a tracking number is a typing error. */
@@ -60,7 +62,7 @@ class ShoppingfeedSync extends Module
     {
         $this->name = 'shoppingfeedsync';
         $this->tab = 'market_place';
-        $this->version = '0.2.0';
+        $this->version = '0.3.0';
         $this->author = 'Shopping Feed';
         $this->need_instance = 0;
         $this->bootstrap = true;
@@ -196,6 +198,8 @@ class ShoppingfeedSync extends Module
             self::DELIVERED => '[]',
             self::TIME_SHIFT => '5',
             self::MAX_ORDERS => (string) self::MAX_ORDERS_LIMIT,
+            // Not every marketplace takes partial refunds (sf-api.md §2.8): the merchant opts in.
+            self::PARTIAL_REFUND => '0',
         ];
     }
 
@@ -268,6 +272,11 @@ class ShoppingfeedSync extends Module
         if (!in_array($enabled, ['0', '1'], true)) {
             $errors[] = $this->l('The value of "Enable the synchronization" is not valid.');
         }
+        $partial = Tools::getValue(self::PARTIAL_REFUND, '0');
+        $posted[self::PARTIAL_REFUND] = $partial;
+        if (!in_array($partial, ['0', '1'], true)) {
+            $errors[] = $this->l('The value of "Send credit slips as partial refunds" is not valid.');
+        }
 
         $known = [];
         foreach (OrderState::getOrderStates((int) $this->context->language->id) as $state) {
@@ -339,6 +348,7 @@ class ShoppingfeedSync extends Module
             $ok = Configuration::updateValue($key, json_encode($values[$key])) && $ok;
         }
         $ok = Configuration::updateValue(self::TIME_SHIFT, (string) (int) $values[self::TIME_SHIFT]) && $ok;
+        $ok = Configuration::updateValue(self::PARTIAL_REFUND, $values[self::PARTIAL_REFUND]) && $ok;
         if ($values[self::AUTH_TOKEN] !== '') {
             $ok = Configuration::updateValue(self::AUTH_TOKEN, $values[self::AUTH_TOKEN]) && $ok;
         }
@@ -429,6 +439,17 @@ class ShoppingfeedSync extends Module
                 $list(self::REFUNDED, $this->l('Refunded'), $this->l('Order states sent as "refunded".')),
                 $list(self::DELIVERED, $this->l('Delivered'), $this->l('Order states sent as "delivered" (after the shipment).')),
                 [
+                    'type' => 'switch',
+                    'name' => self::PARTIAL_REFUND,
+                    'label' => $this->l('Send credit slips as partial refunds'),
+                    'desc' => $this->l('Each credit slip sends its products (and whether the shipping was refunded) to the marketplace, where the marketplace allows partial refunds. A slip refunding only the shipping is not sent.'),
+                    'is_bool' => true,
+                    'values' => [
+                        ['id' => 'partial_on', 'value' => 1, 'label' => $this->l('Yes')],
+                        ['id' => 'partial_off', 'value' => 0, 'label' => $this->l('No')],
+                    ],
+                ],
+                [
                     'type' => 'text',
                     'name' => self::TIME_SHIFT,
                     'label' => $this->l('Delay before sending a shipped status'),
@@ -482,7 +503,7 @@ class ShoppingfeedSync extends Module
     private function formValues($posted)
     {
         $values = [];
-        foreach ([self::ENABLED, self::TIME_SHIFT, self::MAX_ORDERS] as $key) {
+        foreach ([self::ENABLED, self::PARTIAL_REFUND, self::TIME_SHIFT, self::MAX_ORDERS] as $key) {
             $values[$key] = $posted !== null ? $posted[$key] : (string) Configuration::get($key);
         }
         foreach (self::STATE_LISTS as $key) {
@@ -596,6 +617,22 @@ class ShoppingfeedSync extends Module
             OrderSync::onTrackingNumberUpdate($idOrder);
         } catch (\Throwable $e) {
             $this->logFailure($hook, $idOrder, $e);
+        }
+    }
+
+    /** A credit slip was saved (PrestaShop passes the order, not the slip: the newest one is taken). */
+    public function hookActionOrderSlipAdd($params)
+    {
+        if (empty($params['order']) || empty($params['order']->id)) {
+            return;
+        }
+        $idOrder = (int) $params['order']->id;
+        try {
+            $this->configureExtension();
+            OrderSync::onOrderSlipAdd($idOrder);
+        } catch (\Throwable $e) {
+            // The refund is saved in PrestaShop whatever happens here.
+            $this->logFailure('actionOrderSlipAdd', $idOrder, $e);
         }
     }
 

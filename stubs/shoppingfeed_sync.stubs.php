@@ -83,6 +83,11 @@ namespace Shoppingfeed\Sync {
             throw new \Error('Provided by the shoppingfeed_sync extension.');
         }
 
+        public static function onOrderSlipAdd(int $id_order, ?int $id_order_slip = null): bool
+        {
+            throw new \Error('Provided by the shoppingfeed_sync extension.');
+        }
+
         public static function onOrderStatusUpdate(int $id_order, int $new_state_id): bool
         {
             throw new \Error('Provided by the shoppingfeed_sync extension.');

@@ -201,7 +201,11 @@ async fn the_cron_sends_each_slip_as_a_partial_refund_and_checks_its_ticket() {
 
     // Running at the first check, succeeded at the second: the tasks go.
     let second_run = run_cron(&t.db, &http, &opts).await.expect("run 2");
-    assert_eq!(second_run.shops[0].tickets_pending, 2, "{:?}", second_run.shops[0]);
+    assert_eq!(
+        second_run.shops[0].tickets_pending, 2,
+        "{:?}",
+        second_run.shops[0]
+    );
     let third = run_cron(&t.db, &http, &opts).await.expect("run 3");
     assert_eq!(third.shops[0].tickets_succeeded, 2, "{:?}", third.shops[0]);
     assert!(t.tasks(id).await.is_empty());
@@ -305,7 +309,9 @@ async fn tasks_that_cannot_be_sent_are_reported_once_and_kept_not_claimed_again_
     let refund = t.order(state::SHIPPED, true).await;
     let detail = line(&t, refund, (12, 0, "")).await;
     let s = slip(&t, refund, false, &[(detail, 1)]).await;
-    on_order_slip_add(&t.db, refund, Some(s)).await.expect("hook");
+    on_order_slip_add(&t.db, refund, Some(s))
+        .await
+        .expect("hook");
     // The link loses its reference after the tasks were queued.
     t.exec("UPDATE PREFIX_shoppingfeed_order SET id_order_marketplace = NULL")
         .await;
@@ -322,7 +328,10 @@ async fn tasks_that_cannot_be_sent_are_reported_once_and_kept_not_claimed_again_
     for id in [status, refund] {
         let tasks = t.tasks(id).await;
         assert_eq!(tasks.len(), 1);
-        assert_eq!(tasks[0].lease_owner, None, "given back at the end of the run");
+        assert_eq!(
+            tasks[0].lease_owner, None,
+            "given back at the end of the run"
+        );
     }
     assert!(refund_posts(&sim).await.is_empty());
     sim.shutdown().await;

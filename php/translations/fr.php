@@ -69,3 +69,6 @@ $_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_9bee0ec9db96a965f0a337f
 $_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_ec79d50bff110cff4702118dd52b525f'] = 'Erreurs de synchronisation Shopping Feed';
 $_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_67edd3b99247c9eb5884a02802a20fa7'] = 'Livré';
 $_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_5a46fc4e2af504c05eff6452966c6baa'] = 'Statuts de commande envoyés comme « livré » (après l’expédition).';
+$_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_08e7cfd6b206335bca686d377d874ffe'] = 'Envoyer les avoirs comme remboursements partiels';
+$_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_d4df41513ad8258b99bc081771a032b4'] = 'La valeur de « Envoyer les avoirs comme remboursements partiels » n’est pas valide.';
+$_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_32d3195665d6c6802d899e9ff6fa0063'] = 'Chaque avoir envoie ses produits (et si les frais de port sont remboursés) à la marketplace, quand elle accepte les remboursements partiels. Un avoir qui ne rembourse que les frais de port n’est pas envoyé.';

@@ -18,7 +18,7 @@ require_once __DIR__ . '/Support/ModuleHarness.php';
 final class ModuleTest extends TestCase
 {
     private const SUBMIT = 'submitShoppingfeedSync';
-    private const HOOKS = ['actionAdminOrdersTrackingNumberUpdate', 'actionObjectOrderCarrierUpdateAfter', 'actionOrderStatusPostUpdate', 'actionValidateOrder'];
+    private const HOOKS = ['actionAdminOrdersTrackingNumberUpdate', 'actionObjectOrderCarrierUpdateAfter', 'actionOrderSlipAdd', 'actionOrderStatusPostUpdate', 'actionValidateOrder'];
 
     public static function setUpBeforeClass(): void
     {
@@ -143,7 +143,7 @@ final class ModuleTest extends TestCase
         }
         $row = self::moduleRow();
         $this->assertNotNull($row);
-        $this->assertSame('0.2.0', $row['version']);
+        $this->assertSame('0.3.0', $row['version']);
         $this->assertSame(1, (int) $row['active']);
         $this->assertSame(1, (int) TestDatabase::pdo()->query("SELECT COUNT(*) FROM ps_module_shop WHERE id_module = {$row['id_module']} AND id_shop = 1")->fetchColumn());
         $this->assertSame(self::HOOKS, self::hooks());
@@ -151,6 +151,7 @@ final class ModuleTest extends TestCase
         // Default order states: PrestaShop's own PS_OS_* of this shop (fixtures: 4, 6, 7).
         $ps = static fn (string $k): string => (string) TestDatabase::pdo()->query("SELECT value FROM ps_configuration WHERE name = '$k'")->fetchColumn();
         $this->assertSame([
+            'SHOPPINGFEED_ALLOW_PARTIAL_REFUND' => '0',
             'SHOPPINGFEED_AUTH_TOKEN' => 'legacy-token',
             'SHOPPINGFEED_CANCELLED_ORDERS' => json_encode([$ps('PS_OS_CANCELED')]),
             'SHOPPINGFEED_DELIVERED_ORDERS' => '[]',
@@ -191,11 +192,14 @@ final class ModuleTest extends TestCase
 
         $columns = static fn (string $t): array => $pdo->query("SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '$t' ORDER BY ORDINAL_POSITION")->fetchAll(\PDO::FETCH_COLUMN);
         $this->assertSame(['id_shoppingfeed_task_order', 'action', 'id_order', 'ticket_number', 'batch_id', 'update_at', 'date_add', 'date_upd',
-            'attempts', 'last_error', 'lease_owner', 'lease_until', 'sent_at', 'version', 'pending_order'], $columns('ps_shoppingfeed_task_order'));
+            'attempts', 'last_error', 'lease_owner', 'lease_until', 'sent_at', 'version', 'pending_order', 'id_order_slip', 'pending_invoice'], $columns('ps_shoppingfeed_task_order'));
+        // The reference HEAD's actions are added to the 1.2 ENUM, in install.sql's order.
+        $this->assertSame("enum('SYNC_STATUS','CHECK_TICKET_SYNC_STATUS','UPLOAD_INVOICE','CHECK_TICKET_UPLOAD_INVOICE','PARTIAL_REFUND','ACTION_CHECK_TICKET_PARTIAL_REFUND')",
+            $pdo->query("SELECT COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'ps_shoppingfeed_task_order' AND COLUMN_NAME = 'action'")->fetchColumn());
         $this->assertContains('id_internal_shoppingfeed', $columns('ps_shoppingfeed_order'));
         $indexes = $pdo->query("SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'ps_shoppingfeed_task_order' ORDER BY INDEX_NAME")->fetchAll(\PDO::FETCH_COLUMN);
         // The reference's unnamed unique key stands for action_order_ticket: not added twice.
-        $this->assertSame(['action', 'batch', 'due', 'lease', 'pending_order', 'PRIMARY'], $indexes);
+        $this->assertSame(['action', 'batch', 'due', 'lease', 'order_slip', 'pending_invoice', 'pending_order', 'PRIMARY'], $indexes);
         $tasks = Shop::tasks($twice);
         // The newest pending row is kept (ids 1, 2 pending; 3 a ticket check).
         $this->assertSame([[2, 'SYNC_STATUS'], [3, 'CHECK_TICKET_SYNC_STATUS']], array_map(static fn ($t) => [(int) $t['id_shoppingfeed_task_order'], $t['action']], $tasks));
@@ -210,7 +214,7 @@ final class ModuleTest extends TestCase
 
         // A second install (or the upgrade script) finds nothing more to add.
         $this->assertTrue(self::request(['action' => 'reset'])['result']['result']);
-        $this->assertSame(15, count($columns('ps_shoppingfeed_task_order')));
+        $this->assertSame(17, count($columns('ps_shoppingfeed_task_order')));
     }
 
     public function testInstallKeepsTheQueueOfAnEarlierInstall(): void
@@ -315,16 +319,44 @@ final class ModuleTest extends TestCase
         $r = self::request(['action' => 'upgrade'])['result'];
         $this->assertTrue($r['needed']);
         $this->assertTrue($r['upgrade']['success']);
-        $this->assertSame(1, $r['upgrade']['number_upgraded']);
-        $this->assertSame('0.2.0', $r['upgrade']['upgraded_to']);
+        $this->assertSame(2, $r['upgrade']['number_upgraded']);
+        $this->assertSame('0.3.0', $r['upgrade']['upgraded_to']);
 
-        $this->assertSame('0.2.0', self::moduleRow()['version']);
+        $this->assertSame('0.3.0', self::moduleRow()['version']);
         $this->assertTrue(ModuleHarness::tableExists('ps_shoppingfeed_sync_notice'));
         $this->assertSame('100', ModuleHarness::settings()['SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS']);
         $this->assertSame(self::HOOKS, self::hooks());
 
         // Up to date: nothing more to run.
         $this->assertFalse(self::request(['action' => 'upgrade'])['result']['needed']);
+    }
+
+    public function testUpgradeFrom020WidensTheTaskActionsKeepsTheQueueAndAddsThePartialRefundDefault(): void
+    {
+        // A shop running 0.2.0: the task table without the HEAD actions and their dedupe columns.
+        self::install();
+        $pdo = TestDatabase::pdo();
+        $pdo->exec("UPDATE ps_module SET version = '0.2.0' WHERE name = 'shoppingfeedsync'");
+        $pdo->exec('ALTER TABLE ps_shoppingfeed_task_order DROP KEY pending_invoice, DROP KEY order_slip, DROP COLUMN pending_invoice, DROP COLUMN id_order_slip');
+        $pdo->exec("ALTER TABLE ps_shoppingfeed_task_order MODIFY `action` ENUM('SYNC_STATUS','CHECK_TICKET_SYNC_STATUS') NOT NULL");
+        $pdo->exec("DELETE FROM ps_configuration WHERE name = 'SHOPPINGFEED_ALLOW_PARTIAL_REFUND'");
+        $pdo->exec("DELETE FROM ps_hook_module WHERE id_hook = (SELECT id_hook FROM ps_hook WHERE name = 'actionOrderSlipAdd')");
+        $id = Shop::order(Shop::SHIPPED);
+        $pdo->exec("INSERT INTO ps_shoppingfeed_task_order (action, id_order, update_at, date_add, date_upd) VALUES ('SYNC_STATUS', $id, NOW(), NOW(), NOW())");
+
+        $r = self::request(['action' => 'upgrade'])['result'];
+        $this->assertTrue($r['upgrade']['success'], json_encode($r));
+        $this->assertSame(1, $r['upgrade']['number_upgraded']);
+        $this->assertSame('0.3.0', self::moduleRow()['version']);
+        $type = $pdo->query("SELECT COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'ps_shoppingfeed_task_order' AND COLUMN_NAME = 'action'")->fetchColumn();
+        $this->assertStringContainsString("'ACTION_CHECK_TICKET_PARTIAL_REFUND'", (string) $type);
+        $this->assertStringContainsString("'UPLOAD_INVOICE'", (string) $type);
+        foreach (['id_order_slip', 'pending_invoice'] as $column) {
+            $this->assertSame(1, (int) $pdo->query("SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'ps_shoppingfeed_task_order' AND COLUMN_NAME = '$column'")->fetchColumn(), $column);
+        }
+        $this->assertCount(1, Shop::tasks($id), 'the waiting status is kept');
+        $this->assertSame('0', ModuleHarness::settings()['SHOPPINGFEED_ALLOW_PARTIAL_REFUND']);
+        $this->assertSame(self::HOOKS, self::hooks());
     }
 
     public function testEveryUpgradeScriptDefinesTheFunctionPrestaShopCalls(): void
@@ -409,6 +441,33 @@ final class ModuleTest extends TestCase
         $this->assertStringContainsString('choose one', self::errorBlock($refused));
     }
 
+    public function testThePartialRefundSwitchIsSavedAndACreditSlipIsQueuedThroughTheHook(): void
+    {
+        self::install();
+        $id = Shop::order(Shop::SHIPPED);
+        $pdo = TestDatabase::pdo();
+        $pdo->exec("INSERT INTO ps_order_slip (id_customer, id_order, shipping_cost, partial, date_add, date_upd) VALUES (1, $id, 0, 1, NOW(), NOW())");
+        $slip = (int) $pdo->lastInsertId();
+
+        // Off by default: the hook queues nothing.
+        $this->assertSame('0', ModuleHarness::settings()['SHOPPINGFEED_ALLOW_PARTIAL_REFUND']);
+        self::request(['action' => 'slip_add', 'id_order' => $id]);
+        $this->assertCount(0, Shop::tasks($id));
+
+        $html = self::page(self::submission(['SHOPPINGFEED_ALLOW_PARTIAL_REFUND' => '1']));
+        $this->assertSame('', self::errorBlock($html));
+        $this->assertSame('1', ModuleHarness::settings()['SHOPPINGFEED_ALLOW_PARTIAL_REFUND']);
+        $this->assertMatchesRegularExpression('#name="SHOPPINGFEED_ALLOW_PARTIAL_REFUND" id="partial_on" value="1" checked="checked"#', $html);
+        self::request(['action' => 'slip_add', 'id_order' => $id]);
+        $tasks = Shop::tasks($id);
+        $this->assertCount(1, $tasks);
+        $this->assertSame('PARTIAL_REFUND', $tasks[0]['action']);
+        $this->assertSame($slip, (int) $pdo->query("SELECT id_order_slip FROM ps_shoppingfeed_task_order WHERE id_order = $id")->fetchColumn());
+
+        $refused = self::page(self::submission(['SHOPPINGFEED_ALLOW_PARTIAL_REFUND' => 'yes']));
+        $this->assertStringContainsString('partial refunds', self::errorBlock($refused));
+    }
+
     public function testAValidSubmissionIsSavedAndTheExtensionUsesIt(): void
     {
         self::install();
@@ -417,6 +476,7 @@ final class ModuleTest extends TestCase
         $this->assertStringContainsString('Settings updated.', $html);
         // One shop, multistore off: PrestaShop writes global rows.
         $this->assertSame([
+            'SHOPPINGFEED_ALLOW_PARTIAL_REFUND' => '0',
             'SHOPPINGFEED_CANCELLED_ORDERS' => '["6"]',
             'SHOPPINGFEED_DELIVERED_ORDERS' => '[]',
             'SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS' => '50',

@@ -3,7 +3,7 @@
  * One PrestaShop request in its own PHP process (as under PHP-FPM): boots the harness, loads the
  * module from SFSYNC_HARNESS_MODULE_DIR, runs the action read as JSON on stdin, prints a JSON result.
  *
- *   {"action": "install" | "uninstall" | "reset" | "content" | "front" | "upgrade" | "status_update" | "tracking_update" | "cron" | "l",
+ *   {"action": "install" | "uninstall" | "reset" | "content" | "front" | "upgrade" | "status_update" | "tracking_update" | "slip_add" | "cron" | "l",
  *    "post": {...}, "get": {...}, ...}
  */
 
@@ -58,6 +58,12 @@ switch ($request['action'] ?? '') {
             $orderCarrier->id_order = (int) $request['id_order'];
             $module->hookActionObjectOrderCarrierUpdateAfter(['object' => $orderCarrier]);
         }
+        break;
+    case 'slip_add':
+        // PrestaShop 8's OrderSlipCreator: the order, its refunded lines, no slip id.
+        $order = new stdClass();
+        $order->id = (int) $request['id_order'];
+        $module->hookActionOrderSlipAdd(['order' => $order, 'productList' => [], 'qtyList' => []]);
         break;
     case 'cron':
         $result['report'] = $module->runCron();
