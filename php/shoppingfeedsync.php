@@ -255,7 +255,7 @@ class ShoppingfeedSync extends Module
             $output .= $this->displayWarning(array_merge([$intro], $unavailable));
         }
 
-        return $output . $this->renderSettingsForm($values) . $this->renderCronPanel() . $this->renderLastRuns();
+        return $output . $this->renderSettingsForm($values) . $this->renderAccounts() . $this->renderCronPanel() . $this->renderLastRuns();
     }
 
     /**
@@ -531,6 +531,32 @@ class ShoppingfeedSync extends Module
             . '<p>' . $this->l('Or, without the web server: php modules/shoppingfeedsync/cli/sync-orders.php --database-url=... (see --help).') . '</p>'
             . (extension_loaded(self::EXTENSION) ? '<p class="help-block">' . $this->l('Extension shoppingfeed_sync:') . ' <code>' . $e(OrderSync::version()) . '</code></p>' : '')
             . '</div>';
+    }
+
+    /**
+     * The Shopping Feed accounts of the shops in context (`shoppingfeed_token`, which the Shopping
+     * Feed module fills when it imports orders with several accounts). Read-only, and the tokens
+     * are never sent to the browser.
+     */
+    private function renderAccounts()
+    {
+        $shops = array_map('intval', Shop::getContextListShopID());
+        $rows = Db::getInstance()->executeS('SELECT t.`id_shoppingfeed_token`, t.`id_shop`, t.`merchant`, t.`shoppingfeed_store_id`, t.`active`,'
+            . ' (SELECT COUNT(*) FROM `' . _DB_PREFIX_ . 'shoppingfeed_order` so WHERE so.`id_shoppingfeed_token` = t.`id_shoppingfeed_token`) AS `orders`'
+            . ' FROM `' . _DB_PREFIX_ . 'shoppingfeed_token` t WHERE t.`id_shop` IN (' . implode(',', $shops ?: [0]) . ') ORDER BY t.`id_shop`, t.`id_shoppingfeed_token`') ?: [];
+        $html = '<div class="panel" id="shoppingfeedsync-accounts"><div class="panel-heading"><i class="icon-key"></i> ' . $this->l('Shopping Feed accounts') . '</div>';
+        if (!$rows) {
+            return $html . '<p>' . $this->l('No account row: every order of the shop is sent with the API token above.') . '</p></div>';
+        }
+        $html .= '<p>' . $this->l('Each order is sent with the account it was imported with; orders without one go to the shop\'s first active account. The API token above is then not used.') . '</p>'
+            . '<table class="table"><thead><tr><th>#</th><th>' . $this->l('Shop') . '</th><th>' . $this->l('Merchant') . '</th><th>' . $this->l('Store') . '</th><th>'
+            . $this->l('Orders') . '</th><th>' . $this->l('Active') . '</th></tr></thead><tbody>';
+        foreach ($rows as $r) {
+            $html .= '<tr' . ($r['active'] ? '' : ' class="text-muted"') . '><td>' . (int) $r['id_shoppingfeed_token'] . '</td><td>' . (int) $r['id_shop'] . '</td><td>'
+                . Tools::safeOutput((string) $r['merchant']) . '</td><td>' . ((int) $r['shoppingfeed_store_id'] ?: $this->l('first of the account')) . '</td><td>' . (int) $r['orders'] . '</td><td>' . ($r['active'] ? $this->l('Yes') : $this->l('No')) . '</td></tr>';
+        }
+
+        return $html . '</tbody></table><p class="help-block">' . $this->l('The orders of an inactive account wait in the queue, and each CRON run logs an error for them.') . '</p></div>';
     }
 
     private function renderLastRuns()

@@ -90,6 +90,7 @@ impl HookOutcome {
 }
 
 /// The state lists of a shop; a malformed list is logged and read as empty.
+#[derive(Debug, Clone)]
 pub struct StateLists {
     pub shipped: Vec<u32>,
     pub cancelled: Vec<u32>,

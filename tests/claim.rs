@@ -7,7 +7,7 @@ mod common;
 
 use common::{state, OrderSpec, TestDb};
 use mysql_async::prelude::Queryable;
-use shoppingfeed_sync::db::claim::claim_due;
+use shoppingfeed_sync::db::claim::{claim_due, TaskScope};
 use shoppingfeed_sync::db::Db;
 use shoppingfeed_sync::model::TaskKind;
 use std::collections::{BTreeSet, HashMap};
@@ -40,7 +40,7 @@ async fn claim(db: &Db, id_shop: u32, owner: &str, limit: usize) -> Vec<u32> {
             db,
             &mut conn,
             TaskKind::Status,
-            id_shop,
+            TaskScope::first(id_shop, 0),
             owner,
             LEASE,
             limit,

@@ -47,6 +47,9 @@ CREATE TABLE IF NOT EXISTS `PREFIX_shoppingfeed_order` (
   `id_order_marketplace` VARCHAR(255) NULL,
   `name_marketplace` VARCHAR(255) NOT NULL,
   `id_order` INT(10) UNSIGNED NOT NULL,
+  -- the Shopping Feed account (shoppingfeed_token row) the order was imported with; 0: the shop's
+  -- first active account (the reference HEAD's column, NOT NULL there too)
+  `id_shoppingfeed_token` INT(10) NOT NULL DEFAULT 0,
   `date_add` DATETIME NOT NULL,
   `date_upd` DATETIME NOT NULL,
   PRIMARY KEY (`id_shoppingfeed_order`),

@@ -72,3 +72,13 @@ $_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_5a46fc4e2af504c05eff645
 $_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_08e7cfd6b206335bca686d377d874ffe'] = 'Envoyer les avoirs comme remboursements partiels';
 $_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_d4df41513ad8258b99bc081771a032b4'] = 'La valeur de « Envoyer les avoirs comme remboursements partiels » n’est pas valide.';
 $_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_32d3195665d6c6802d899e9ff6fa0063'] = 'Chaque avoir envoie ses produits (et si les frais de port sont remboursés) à la marketplace, quand elle accepte les remboursements partiels. Un avoir qui ne rembourse que les frais de port n’est pas envoyé.';
+$_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_bebdd34218ddc7c0f3a222780325b257'] = 'Comptes Shopping Feed';
+$_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_fc3aeff54f0749e90ac412ebdc8f5671'] = 'Aucun compte : toutes les commandes de la boutique sont envoyées avec le jeton d’API ci-dessus.';
+$_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_857ca30d7ba45111548b7d0fa9b35737'] = 'Chaque commande est envoyée avec le compte qui l’a importée ; les commandes sans compte vont au premier compte actif de la boutique. Le jeton d’API ci-dessus n’est alors pas utilisé.';
+$_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_9f82518d468b9fee614fcc92f76bb163'] = 'Boutique';
+$_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_896890bfb700eac98300d639ca970f2b'] = 'Marchand';
+$_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_fdb0c388de01d545017cdf9ccf00eb72'] = 'Store Shopping Feed';
+$_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_7442e29d7d53e549b78d93c46b8cdcfc'] = 'Commandes';
+$_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_4d3d769b812b6faa6b76e1a8abaece2d'] = 'Actif';
+$_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_9550a531f4d522311eb378a33043b172'] = 'le premier du compte';
+$_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_f5c714233bc17d77d0b4d3803e788cce'] = 'Les commandes d’un compte inactif attendent dans la file, et chaque exécution du CRON consigne une erreur pour elles.';

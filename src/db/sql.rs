@@ -83,14 +83,20 @@ pub struct Sql {
 /// The statements of the CRON run.
 pub struct CronSql {
     pub active_shops: String,
+    /// The active Shopping Feed accounts of a shop (`shoppingfeed_token`), oldest first.
+    pub accounts: String,
+    /// Due pending tasks of a shop per account of their order (`id_shoppingfeed_token`, 0 for
+    /// none): which accounts the run must serve, and which wait for an account that is not active.
+    pub due_by_account: String,
     pub cron_config: String,
     pub legacy_module: String,
     pub try_lock: &'static str,
     pub release_lock: &'static str,
     pub monitor_lock: String,
     pub monitor_unlock: String,
-    /// Due tasks of a pending action and a shop that no live lease holds, oldest first: the
-    /// claim's candidates (params: action, id_shop, limit). A plain read: `FOR UPDATE SKIP LOCKED` exists only on MySQL 8.0.1+ and MariaDB
+    /// Due tasks of a pending action, a shop and an account that no live lease holds, oldest
+    /// first: the claim's candidates (params: action, id_shop, the account's two token ids (see
+    /// `TaskScope`), limit). A plain read: `FOR UPDATE SKIP LOCKED` exists only on MySQL 8.0.1+ and MariaDB
     /// 10.6+, and `claim_head` re-checks each row under its lock anyway.
     pub select_claimable: String,
     /// `claim_head` + `(?,?,...)`: leases the candidates that are still due and unleased (params:
@@ -103,8 +109,8 @@ pub struct CronSql {
     pub claimed_tasks: String,
     /// The same for given task ids of a shop (id_shop, then `in_list` appended).
     pub tasks_by_ids_head: String,
-    /// Leases given SYNC_STATUS task ids of a shop's orders that no live lease holds (owner, lease
-    /// seconds, id_shop, then `in_list` appended). This and
+    /// Leases given SYNC_STATUS task ids of a shop's and an account's orders that no live lease
+    /// holds (owner, lease seconds, id_shop, the two token ids, then `in_list` appended). This and
     /// the other id-targeted updates force the primary key: they lock only the rows they name, in
     /// key order, so the concurrent requests of a run do not deadlock through the secondary indexes.
     pub claim_ids_head: String,
@@ -114,7 +120,8 @@ pub struct CronSql {
     pub mark_sent_head: String,
     pub delete_head: String,
     /// Distinct batches of a check action waiting after a given batch id (keyset paging), each
-    /// with whether it belongs to the shop (params: action, id_shop, action, after, limit).
+    /// with whether it belongs to the shop and the account (params: action, id_shop, the two token
+    /// ids, action, after, limit).
     pub batches_page: String,
     /// The tasks of a batch (params: action, batch id).
     pub batch_tasks: String,
@@ -190,7 +197,11 @@ impl CronSql {
         let t = |name: &str| prefix.table(name);
         let task = t("shoppingfeed_task_order");
         let orders = t("orders");
+        let sf = t("shoppingfeed_order");
         let config_placeholders = vec!["?"; CRON_KEYS.len()].join(",");
+        // An order belongs to the account it was imported with; 0 (or no link row) to the shop's
+        // first account, which is the only one given 0 as its second id.
+        let account = "COALESCE(so.id_shoppingfeed_token, 0) IN (?, ?)";
         // Everything a payload needs: the order's current state, its link, its first carrier line.
         let payload_select = format!(
             "SELECT t.id_shoppingfeed_task_order, t.id_order, t.attempts, o.current_state, o.reference, \
@@ -201,7 +212,6 @@ impl CronSql {
              LEFT JOIN {oc} oc ON oc.id_order_carrier = \
                  (SELECT MIN(x.id_order_carrier) FROM {oc} x WHERE x.id_order = t.id_order) \
              LEFT JOIN {carrier} c ON c.id_carrier = COALESCE(oc.id_carrier, o.id_carrier)",
-            sf = t("shoppingfeed_order"),
             oc = t("order_carrier"),
             carrier = t("carrier"),
         );
@@ -231,6 +241,17 @@ impl CronSql {
             active_shops: format!(
                 "SELECT id_shop, id_shop_group, name FROM {} WHERE active = 1 AND deleted = 0 ORDER BY id_shop",
                 t("shop")
+            ),
+            accounts: format!(
+                "SELECT id_shoppingfeed_token, content, shoppingfeed_store_id FROM {} \
+                 WHERE active = 1 AND id_shop = ? ORDER BY id_shoppingfeed_token",
+                t("shoppingfeed_token")
+            ),
+            due_by_account: format!(
+                "SELECT COALESCE(so.id_shoppingfeed_token, 0), COUNT(*) FROM {task} t \
+                 JOIN {orders} o ON o.id_order = t.id_order LEFT JOIN {sf} so ON so.id_order = t.id_order \
+                 WHERE t.action IN ({pending_actions}) AND t.update_at <= NOW() AND o.id_shop = ? \
+                 GROUP BY COALESCE(so.id_shoppingfeed_token, 0)"
             ),
             cron_config: format!(
                 "SELECT name, value, id_shop, id_shop_group FROM {} \
@@ -262,9 +283,9 @@ impl CronSql {
             ),
             select_claimable: format!(
                 "SELECT t.id_shoppingfeed_task_order FROM {task} t \
-                 JOIN {orders} o ON o.id_order = t.id_order \
+                 JOIN {orders} o ON o.id_order = t.id_order LEFT JOIN {sf} so ON so.id_order = t.id_order \
                  WHERE t.action = ? AND t.update_at IS NOT NULL AND t.update_at <= NOW() \
-                   AND o.id_shop = ? AND (t.lease_until IS NULL OR t.lease_until < NOW()) \
+                   AND o.id_shop = ? AND {account} AND (t.lease_until IS NULL OR t.lease_until < NOW()) \
                  ORDER BY t.update_at, t.id_shoppingfeed_task_order LIMIT ?"
             ),
             claim_head: format!(
@@ -280,7 +301,8 @@ impl CronSql {
             claim_ids_head: format!(
                 "UPDATE {task} FORCE INDEX (PRIMARY) SET lease_owner = ?, lease_until = NOW() + INTERVAL ? SECOND \
                  WHERE action = 'SYNC_STATUS' AND (lease_until IS NULL OR lease_until < NOW()) \
-                   AND id_order IN (SELECT o.id_order FROM {orders} o WHERE o.id_shop = ?) \
+                   AND id_order IN (SELECT o.id_order FROM {orders} o LEFT JOIN {sf} so ON so.id_order = o.id_order \
+                     WHERE o.id_shop = ? AND {account}) \
                    AND id_shoppingfeed_task_order IN "
             ),
             release_head: format!(
@@ -297,7 +319,8 @@ impl CronSql {
             // every waiting task on each page (0.2 s per page at 100k tasks).
             batches_page: format!(
                 "SELECT b.batch_id, EXISTS(SELECT 1 FROM {task} t JOIN {orders} o ON o.id_order = t.id_order \
-                   WHERE t.action = ? AND t.batch_id = b.batch_id AND o.id_shop = ?) \
+                   LEFT JOIN {sf} so ON so.id_order = t.id_order \
+                   WHERE t.action = ? AND t.batch_id = b.batch_id AND o.id_shop = ? AND {account}) \
                  FROM (SELECT DISTINCT batch_id FROM {task} \
                        WHERE action = ? AND batch_id > ? \
                        ORDER BY batch_id LIMIT ?) b \
@@ -308,8 +331,7 @@ impl CronSql {
                         TIMESTAMPDIFF(MINUTE, COALESCE(t.sent_at, t.date_upd), NOW()), \
                         so.id_internal_shoppingfeed, so.id_order_marketplace \
                  FROM {task} t LEFT JOIN {sf} so ON so.id_order = t.id_order \
-                 WHERE t.action = ? AND t.batch_id = ?",
-                sf = t("shoppingfeed_order"),
+                 WHERE t.action = ? AND t.batch_id = ?"
             ),
             set_ticket_number: format!(
                 "UPDATE IGNORE {task} SET ticket_number = ? WHERE id_shoppingfeed_task_order = ? AND ticket_number IS NULL"
@@ -333,8 +355,8 @@ impl CronSql {
             task_orders_due: format!(
                 "SELECT t.id_shoppingfeed_task_order, t.action, t.id_order, t.ticket_number, t.batch_id, \
                         CAST(t.update_at AS CHAR), CAST(t.date_add AS CHAR), CAST(t.date_upd AS CHAR), t.attempts \
-                 FROM {task} t JOIN {orders} o ON o.id_order = t.id_order \
-                 WHERE t.action = ? AND t.update_at IS NOT NULL AND t.update_at <= NOW() AND o.id_shop = ? \
+                 FROM {task} t JOIN {orders} o ON o.id_order = t.id_order LEFT JOIN {sf} so ON so.id_order = t.id_order \
+                 WHERE t.action = ? AND t.update_at IS NOT NULL AND t.update_at <= NOW() AND o.id_shop = ? AND {account} \
                  ORDER BY t.date_upd ASC LIMIT ?"
             ),
         }

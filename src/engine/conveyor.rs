@@ -5,8 +5,8 @@ use super::report::{Failure, Mail, MailOutcome, ShopReport};
 use super::send::{claim_ids, lease_owner, rows_by_ids, send_claimed, sort_rows};
 use super::tickets::check_batches;
 use super::{
-    failure_mail, find_shop, gate, notices, open_shop, record_mail, shop_config, CronOptions,
-    OpenShop, RunContext, ShopTurn,
+    failure_mail, find_shop, first_scope, gate, notices, open_shop, record_mail, shop_config,
+    CronOptions, OpenShop, RunContext, ShopTurn,
 };
 use crate::db::logger::{ProcessLogger, SYNC_ORDER_PROCESS};
 use crate::db::shop_config::ShopConfig;
@@ -95,9 +95,10 @@ pub async fn task_orders(
         return Ok(Vec::new());
     };
     let limit = config.int(keys::MAX_ORDERS, 100).clamp(1, 100);
+    let (a, b) = first_scope(db, &mut conn, id_shop, &config).await?.tokens();
     conn.exec(
         db.sql().cron.task_orders_due.as_str(),
-        (action.as_str(), id_shop, limit),
+        (action.as_str(), id_shop, a, b, limit),
     )
     .await
     .ctx("reading the due tasks")
@@ -174,11 +175,16 @@ where
     };
     let mut turn = ShopTurn::new(shop);
     let result = match open_shop(&ctx, &mut conn, &mut turn).await? {
-        OpenShop::Ready(run, _) => {
-            let r = step(&run, &mut conn, &mut turn.report, &mut turn.log).await;
-            turn.report.requests = run.api.stats().requests as u32;
-            r
-        }
+        // The reference's conveyor steps act for one account: the shop's first, as
+        // `getTaskOrders` does (`first_scope`).
+        OpenShop::Ready(runs, _) => match runs.first() {
+            Some(run) => {
+                let r = step(run, &mut conn, &mut turn.report, &mut turn.log).await;
+                turn.report.requests += run.api.stats().requests as u32;
+                r
+            }
+            None => Ok(()),
+        },
         OpenShop::Skipped(why) => {
             turn.report.skipped = Some(why);
             Ok(())

@@ -11,6 +11,7 @@ mod send;
 mod tickets;
 
 use crate::api::{ApiClient, ApiConfig};
+use crate::db::claim::TaskScope;
 use crate::db::logger::{ProcessLogger, SYNC_ORDER_PROCESS};
 use crate::db::shop_config::ShopConfig;
 use crate::db::sql::{in_list, keys, CRON_KEYS};
@@ -60,12 +61,14 @@ impl Default for CronOptions {
     }
 }
 
-/// What a shop needs during a run.
+/// What a shop needs during a run, for one of its Shopping Feed accounts.
 pub(crate) struct ShopRun<'a> {
     pub db: &'a Db,
     pub api: ApiClient,
     pub store_id: i64,
     pub id_shop: u32,
+    /// The account's tasks: every query that picks tasks to send or check is limited to them.
+    pub scope: TaskScope,
     pub lists: StateLists,
     /// `SHOPPINGFEED_PRODUCT_FEED_REFERENCE_FORMAT`: how refunded products are named.
     pub reference_format: String,
@@ -331,10 +334,98 @@ impl ShopTurn {
     }
 }
 
-/// A shop ready for API calls, or why it is skipped (gate closed, no token, API unreachable).
+/// A shop ready for API calls, one run per account (the first one first), or why it is skipped
+/// (gate closed, no token, API unreachable).
 pub(crate) enum OpenShop<'a> {
-    Ready(Box<ShopRun<'a>>, ShopConfig),
+    Ready(Vec<ShopRun<'a>>, ShopConfig),
     Skipped(String),
+}
+
+/// A Shopping Feed account of a shop: an active `shoppingfeed_token` row (the reference HEAD's
+/// multi-token table), or, when the shop has none, the configuration's `SHOPPINGFEED_AUTH_TOKEN`
+/// and `SHOPPINGFEED_STORE_ID` (id 0).
+pub(crate) struct Account {
+    pub id: u32,
+    token: String,
+    store_id: Option<i64>,
+}
+
+/// The accounts the CRON serves for a shop, oldest first (empty: no token anywhere).
+pub(crate) async fn shop_accounts(
+    db: &Db,
+    conn: &mut Conn,
+    id_shop: u32,
+    config: &ShopConfig,
+) -> Result<Vec<Account>, DbError> {
+    let rows: Vec<(u32, String, u32)> = conn
+        .exec(db.sql().cron.accounts.as_str(), (id_shop,))
+        .await
+        .ctx("listing the Shopping Feed accounts")?;
+    let mut accounts: Vec<Account> = rows
+        .into_iter()
+        .filter(|(_, token, _)| !token.trim().is_empty())
+        .map(|(id, token, store)| Account {
+            id,
+            token: token.trim().to_string(),
+            store_id: Some(i64::from(store)).filter(|s| *s > 0),
+        })
+        .collect();
+    if accounts.is_empty() {
+        let token = config.get(keys::AUTH_TOKEN).unwrap_or_default().trim();
+        if !token.is_empty() {
+            accounts.push(Account {
+                id: 0,
+                token: token.to_string(),
+                store_id: config
+                    .get(keys::STORE_ID)
+                    .and_then(|s| s.trim().parse::<i64>().ok())
+                    .filter(|s| *s > 0),
+            });
+        }
+    }
+    Ok(accounts)
+}
+
+/// The scope of the shop's first account, as the reference's conveyor steps use it (its tasks
+/// without an account included); the configuration's token when the shop has no account row.
+pub(crate) async fn first_scope(
+    db: &Db,
+    conn: &mut Conn,
+    id_shop: u32,
+    config: &ShopConfig,
+) -> Result<TaskScope, DbError> {
+    let accounts = shop_accounts(db, conn, id_shop, config).await?;
+    Ok(TaskScope::first(
+        id_shop,
+        accounts.first().map(|a| a.id).unwrap_or(0),
+    ))
+}
+
+/// Due tasks no account of the run can send (their order's account is inactive or another
+/// shop's): reported, never sent with another account's token.
+async fn report_unserved(
+    db: &Db,
+    conn: &mut Conn,
+    id_shop: u32,
+    accounts: &[Account],
+    turn_report: &mut ShopReport,
+    log: &mut ProcessLogger,
+) -> Result<(), DbError> {
+    let due: Vec<(i64, u64)> = conn
+        .exec(db.sql().cron.due_by_account.as_str(), (id_shop,))
+        .await
+        .ctx("counting the due tasks per account")?;
+    for (account, count) in due {
+        let served = account == 0 || accounts.iter().any(|a| i64::from(a.id) == account);
+        if !served {
+            let msg = format!(
+                "[Shop {id_shop}] {count} task(s) wait for Shopping Feed account {account} (shoppingfeed_token), which is not active for this shop: they are not sent"
+            );
+            log.error(msg.clone(), None);
+            turn_report.errors.push(msg);
+        }
+    }
+    Ok(())
 }
 
 /// The gate of SPEC §1 for a shop (sync enabled, shoppingfluxexport installed and not syncing
@@ -363,7 +454,7 @@ pub(crate) async fn gate(
     )
 }
 
-/// Reads the shop's configuration, applies the gate of SPEC §1 and resolves the store.
+/// Reads the shop's configuration, applies the gate of SPEC §1 and resolves each account's store.
 pub(crate) async fn open_shop<'a>(
     ctx: &RunContext<'a>,
     conn: &mut Conn,
@@ -382,57 +473,76 @@ pub(crate) async fn open_shop<'a>(
     if let Err(msg) = gate(db, conn, &config, id_shop, log).await? {
         return Ok(OpenShop::Skipped(msg));
     }
-    let token = config
-        .get(keys::AUTH_TOKEN)
-        .unwrap_or_default()
-        .trim()
-        .to_string();
-    if token.is_empty() {
+    let accounts = shop_accounts(db, conn, id_shop, &config).await?;
+    if accounts.is_empty() {
         return Ok(OpenShop::Skipped(format!(
-            "{prefix} no API token ({})",
+            "{prefix} no API token ({} or an active shoppingfeed_token row)",
             keys::AUTH_TOKEN
         )));
     }
-    let mut api_config = ApiConfig::new(opts.api_base_url.clone(), token);
-    api_config.timeout = opts.http_timeout;
-    api_config.concurrency = opts.concurrency.max(1);
-    let api = ApiClient::new(http.clone(), api_config);
-    let configured_store = config
-        .get(keys::STORE_ID)
-        .and_then(|s| s.trim().parse::<i64>().ok())
-        .filter(|s| *s > 0);
-    // A configured store is used as is (its first request proves it); otherwise the first store of
-    // GET /v1/me, as the reference's "main store".
-    let resolved = match configured_store {
-        Some(id) => Ok(id),
-        None => api.resolve_store(None).await,
-    };
-    let store_id = match resolved {
-        Ok(id) => id,
-        Err(e) => {
-            let msg = format!("{prefix} Could not retrieve Shopping Feed API: {e}");
-            log.error(msg.clone(), None);
-            report.errors.push(msg.clone());
-            report.requests += api.stats().requests as u32;
-            return Ok(OpenShop::Skipped(msg));
-        }
-    };
+    report_unserved(db, conn, id_shop, &accounts, report, log).await?;
     let lists = StateLists::read(&config, |e| log.error(format!("{prefix} {e}"), None));
-    let run = ShopRun {
-        db,
-        api,
-        store_id,
-        id_shop,
-        lists,
-        reference_format: config
-            .get(keys::PRODUCT_REFERENCE_FORMAT)
-            .unwrap_or_default()
-            .to_string(),
-        chunk: config.int(keys::MAX_ORDERS, 100).clamp(1, 100) as usize,
-        opts,
-        started,
-    };
-    Ok(OpenShop::Ready(Box::new(run), config))
+    let mut runs = Vec::with_capacity(accounts.len());
+    let mut last_error = String::new();
+    for (i, account) in accounts.iter().enumerate() {
+        let mut api_config = ApiConfig::new(opts.api_base_url.clone(), account.token.clone());
+        api_config.timeout = opts.http_timeout;
+        api_config.concurrency = opts.concurrency.max(1);
+        let api = ApiClient::new(http.clone(), api_config);
+        // A configured store is used as is (its first request proves it); otherwise the first
+        // store of GET /v1/me, as the reference's "main store".
+        let resolved = match account.store_id {
+            Some(id) => Ok(id),
+            None => api.resolve_store(None).await,
+        };
+        let store_id = match resolved {
+            Ok(id) => id,
+            Err(e) => {
+                // This account's tasks wait; the shop's other accounts go on.
+                let msg = format!(
+                    "{prefix} Could not retrieve Shopping Feed API{}: {e}",
+                    account_label(account.id)
+                );
+                log.error(msg.clone(), None);
+                report.errors.push(msg.clone());
+                report.requests += api.stats().requests as u32;
+                last_error = msg;
+                continue;
+            }
+        };
+        runs.push(ShopRun {
+            db,
+            api,
+            store_id,
+            id_shop,
+            scope: TaskScope {
+                id_shop,
+                account: account.id,
+                first: i == 0,
+            },
+            lists: lists.clone(),
+            reference_format: config
+                .get(keys::PRODUCT_REFERENCE_FORMAT)
+                .unwrap_or_default()
+                .to_string(),
+            chunk: config.int(keys::MAX_ORDERS, 100).clamp(1, 100) as usize,
+            opts,
+            started,
+        });
+    }
+    if runs.is_empty() {
+        return Ok(OpenShop::Skipped(last_error));
+    }
+    Ok(OpenShop::Ready(runs, config))
+}
+
+/// " (account N)" for a `shoppingfeed_token` row; nothing for the configuration's token.
+fn account_label(id: u32) -> String {
+    if id == 0 {
+        String::new()
+    } else {
+        format!(" (account {id})")
+    }
 }
 
 /// The CRON's configuration keys of a shop (shop → group → global).
@@ -456,19 +566,32 @@ async fn run_shop(
     conn: &mut Conn,
     turn: &mut ShopTurn,
 ) -> Result<(), DbError> {
-    let (run, config) = match open_shop(ctx, conn, turn).await? {
-        OpenShop::Ready(run, config) => (run, config),
+    let (runs, config) = match open_shop(ctx, conn, turn).await? {
+        OpenShop::Ready(runs, config) => (runs, config),
         OpenShop::Skipped(why) => {
             turn.report.skipped = Some(why);
             return Ok(());
         }
     };
     let ShopTurn { report, log, .. } = turn;
-    tickets::check(&run, conn, report, log).await?;
-    send::send_due(&run, conn, report, log).await?;
-    refunds::send_refunds(&run, conn, report, log).await?;
-    report.requests = run.api.stats().requests as u32;
+    // Each account checks and sends its own orders' tasks with its own token and store.
+    for run in &runs {
+        let done = account_turn(run, conn, report, log).await;
+        report.requests += run.api.stats().requests as u32;
+        done?;
+    }
     finish_shop(ctx.db, conn, &config, turn).await
+}
+
+async fn account_turn(
+    run: &ShopRun<'_>,
+    conn: &mut Conn,
+    report: &mut ShopReport,
+    log: &mut ProcessLogger,
+) -> Result<(), DbError> {
+    tickets::check(run, conn, report, log).await?;
+    send::send_due(run, conn, report, log).await?;
+    refunds::send_refunds(run, conn, report, log).await
 }
 
 /// The failure e-mail and the summary line of a shop.

@@ -182,6 +182,8 @@ async fn check_kind(
                         (
                             action,
                             run.id_shop,
+                            run.scope.tokens().0,
+                            run.scope.tokens().1,
                             action,
                             after.as_str(),
                             BATCHES_PER_ROUND,

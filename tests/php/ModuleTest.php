@@ -468,6 +468,28 @@ final class ModuleTest extends TestCase
         $this->assertStringContainsString('partial refunds', self::errorBlock($refused));
     }
 
+    public function testThePageListsTheShopsAccountsWithoutTheirTokens(): void
+    {
+        self::install();
+        $this->assertStringContainsString('No account row', self::page());
+        $pdo = TestDatabase::pdo();
+        $pdo->exec("INSERT INTO ps_shoppingfeed_token (id_shop, id_lang, id_currency, content, active, merchant, shoppingfeed_store_id, feed_key, date_add, date_upd)
+            VALUES (1, 1, 1, 'secret-token-of-account-one', 1, 'Merchant One', 1276, 'k1', NOW(), NOW()), (1, 1, 1, 'secret-token-of-account-two', 0, 'Merchant Two', 0, 'k2', NOW(), NOW())");
+        $id = Shop::order(Shop::SHIPPED);
+        $two = (int) $pdo->query("SELECT id_shoppingfeed_token FROM ps_shoppingfeed_token WHERE merchant = 'Merchant Two'")->fetchColumn();
+        $pdo->exec("UPDATE ps_shoppingfeed_order SET id_shoppingfeed_token = $two WHERE id_order = $id");
+        try {
+            $html = self::page();
+        } finally {
+            $pdo->exec('DELETE FROM ps_shoppingfeed_token');
+        }
+        preg_match('#<div class="panel" id="shoppingfeedsync-accounts">(.*?)</table>#s', $html, $panel);
+        $this->assertNotEmpty($panel);
+        $this->assertStringContainsString('<td>Merchant One</td><td>1276</td><td>0</td><td>Yes</td>', $panel[1]);
+        $this->assertStringContainsString('<td>Merchant Two</td><td>first of the account</td><td>1</td><td>No</td>', $panel[1]);
+        $this->assertStringNotContainsString('secret-token', $html);
+    }
+
     public function testAValidSubmissionIsSavedAndTheExtensionUsesIt(): void
     {
         self::install();
