@@ -339,6 +339,7 @@ final class ModuleTest extends TestCase
         $pdo->exec("UPDATE ps_module SET version = '0.2.0' WHERE name = 'shoppingfeedsync'");
         $pdo->exec('ALTER TABLE ps_shoppingfeed_task_order DROP KEY pending_invoice, DROP KEY order_slip, DROP COLUMN pending_invoice, DROP COLUMN id_order_slip');
         $pdo->exec("ALTER TABLE ps_shoppingfeed_task_order MODIFY `action` ENUM('SYNC_STATUS','CHECK_TICKET_SYNC_STATUS') NOT NULL");
+        $pdo->exec('ALTER TABLE ps_shoppingfeed_order DROP COLUMN id_shoppingfeed_token');
         $pdo->exec("DELETE FROM ps_configuration WHERE name = 'SHOPPINGFEED_ALLOW_PARTIAL_REFUND'");
         $pdo->exec("DELETE FROM ps_hook_module WHERE id_hook = (SELECT id_hook FROM ps_hook WHERE name = 'actionOrderSlipAdd')");
         $id = Shop::order(Shop::SHIPPED);
@@ -354,6 +355,7 @@ final class ModuleTest extends TestCase
         foreach (['id_order_slip', 'pending_invoice'] as $column) {
             $this->assertSame(1, (int) $pdo->query("SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'ps_shoppingfeed_task_order' AND COLUMN_NAME = '$column'")->fetchColumn(), $column);
         }
+        $this->assertSame('0', (string) $pdo->query("SELECT id_shoppingfeed_token FROM ps_shoppingfeed_order WHERE id_order = $id")->fetchColumn(), 'the existing orders belong to the first account');
         $this->assertCount(1, Shop::tasks($id), 'the waiting status is kept');
         $this->assertSame('0', ModuleHarness::settings()['SHOPPINGFEED_ALLOW_PARTIAL_REFUND']);
         $this->assertSame(self::HOOKS, self::hooks());
