@@ -357,7 +357,7 @@ impl CronSql {
                         CAST(t.update_at AS CHAR), CAST(t.date_add AS CHAR), CAST(t.date_upd AS CHAR), t.attempts \
                  FROM {task} t JOIN {orders} o ON o.id_order = t.id_order LEFT JOIN {sf} so ON so.id_order = t.id_order \
                  WHERE t.action = ? AND t.update_at IS NOT NULL AND t.update_at <= NOW() AND o.id_shop = ? AND {account} \
-                 ORDER BY t.date_upd ASC LIMIT ?"
+                 ORDER BY t.date_upd ASC, t.id_shoppingfeed_task_order ASC LIMIT ?"
             ),
         }
     }
