@@ -5,10 +5,9 @@
 //! to the order's status: a full refund state still sends `refund` without products.
 
 use crate::db::logger::{ProcessLogger, DEFAULT_PROCESS};
-use crate::db::shop_config::ShopConfig;
-use crate::db::sql::{keys, CRON_KEYS};
+use crate::db::sql::keys;
 use crate::db::Db;
-use crate::engine::gate;
+use crate::engine::{gate, shop_config};
 use crate::error::{DbError, DbResultExt};
 use crate::model::LogLevel;
 use mysql_async::prelude::Queryable;
@@ -73,14 +72,7 @@ async fn queue_slip(
     if !is_sf {
         return Ok(SlipOutcome::NotShoppingFeedOrder);
     }
-    let config = ShopConfig::load(
-        conn,
-        &db.sql().cron.cron_config,
-        &CRON_KEYS,
-        id_shop,
-        id_group,
-    )
-    .await?;
+    let config = shop_config(db, conn, id_shop, id_group).await?;
     if !config.flag(keys::ALLOW_PARTIAL_REFUND) {
         return Ok(SlipOutcome::Disabled);
     }

@@ -8,10 +8,8 @@
 
 use crate::db::logger::{ProcessLogger, DEFAULT_PROCESS};
 use crate::db::queue;
-use crate::db::shop_config::ShopConfig;
-use crate::db::sql::CRON_KEYS;
 use crate::db::Db;
-use crate::engine::gate;
+use crate::engine::{gate, shop_config};
 use crate::error::{DbError, DbResultExt};
 use crate::hook::StateLists;
 use crate::model::LogLevel;
@@ -81,14 +79,7 @@ async fn react(
     if !is_sf {
         return Ok(TrackingOutcome::NotShoppingFeedOrder);
     }
-    let config = ShopConfig::load(
-        conn,
-        &db.sql().cron.cron_config,
-        &CRON_KEYS,
-        id_shop,
-        id_group,
-    )
-    .await?;
+    let config = shop_config(db, conn, id_shop, id_group).await?;
     let lists = StateLists::read(&config, |e| log.order(LogLevel::Error, id_order, &e));
     if !lists.shipped.contains(&state) {
         return Ok(TrackingOutcome::NotShipped(state));

@@ -78,7 +78,9 @@ pub use super::send::Prepared;
 /// The configuration of an active shop (`None` when there is no such shop).
 async fn config_of(db: &Db, conn: &mut Conn, id_shop: u32) -> Result<Option<ShopConfig>, DbError> {
     match find_shop(db, conn, id_shop).await? {
-        Some(shop) => Ok(Some(shop_config(db, conn, &shop).await?)),
+        Some(shop) => Ok(Some(
+            shop_config(db, conn, shop.id_shop, shop.id_group).await?,
+        )),
         None => Ok(None),
     }
 }
@@ -247,7 +249,7 @@ pub async fn failed_mail(
     let Some(shop) = find_shop(db, &mut conn, id_shop).await? else {
         return Ok(None);
     };
-    let config = shop_config(db, &mut conn, &shop).await?;
+    let config = shop_config(db, &mut conn, shop.id_shop, shop.id_group).await?;
     let mut mail = failure_mail(db, &mut conn, &config, id_shop, &shop.name, &mut failures).await?;
     mail.notices = notices::pending(db, &mut conn, id_shop)
         .await?

@@ -469,7 +469,7 @@ pub(crate) async fn open_shop<'a>(
     let ShopTurn { shop, report, log } = turn;
     let id_shop = shop.id_shop;
     let prefix = format!("[Shop {id_shop}]");
-    let config = shop_config(db, conn, shop).await?;
+    let config = shop_config(db, conn, shop.id_shop, shop.id_group).await?;
     if let Err(msg) = gate(db, conn, &config, id_shop, log).await? {
         return Ok(OpenShop::Skipped(msg));
     }
@@ -549,14 +549,15 @@ fn account_label(id: u32) -> String {
 pub(crate) async fn shop_config(
     db: &Db,
     conn: &mut Conn,
-    shop: &ShopRow,
+    id_shop: u32,
+    id_group: u32,
 ) -> Result<ShopConfig, DbError> {
     ShopConfig::load(
         conn,
         &db.sql().cron.cron_config,
         &CRON_KEYS,
-        shop.id_shop,
-        shop.id_group,
+        id_shop,
+        id_group,
     )
     .await
 }
