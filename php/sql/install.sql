@@ -53,7 +53,9 @@ CREATE TABLE IF NOT EXISTS `PREFIX_shoppingfeed_order` (
   `date_add` DATETIME NOT NULL,
   `date_upd` DATETIME NOT NULL,
   PRIMARY KEY (`id_shoppingfeed_order`),
-  UNIQUE KEY `id_order` (`id_order`)
+  UNIQUE KEY `id_order` (`id_order`),
+  -- added: the CRON finds the orders of accounts that are not active without a scan
+  KEY `account` (`id_shoppingfeed_token`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
 
 CREATE TABLE IF NOT EXISTS `PREFIX_shoppingfeed_processlogger` (

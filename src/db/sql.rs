@@ -85,8 +85,10 @@ pub struct CronSql {
     pub active_shops: String,
     /// The active Shopping Feed accounts of a shop (`shoppingfeed_token`), oldest first.
     pub accounts: String,
-    /// Due pending tasks of a shop per account of their order (`id_shoppingfeed_token`, 0 for
-    /// none): which accounts the run must serve, and which wait for an account that is not active.
+    /// Due pending tasks of a shop per account of their order, for the orders imported with an
+    /// account (`id_shoppingfeed_token` > 0): which wait for an account that is not active. Read
+    /// from the `account` index, so a shop whose orders have no account pays nothing (counting
+    /// every due task cost 0.14 s per run at 20,000 tasks).
     pub due_by_account: String,
     pub cron_config: String,
     pub legacy_module: String,
@@ -248,10 +250,11 @@ impl CronSql {
                 t("shoppingfeed_token")
             ),
             due_by_account: format!(
-                "SELECT COALESCE(so.id_shoppingfeed_token, 0), COUNT(*) FROM {task} t \
-                 JOIN {orders} o ON o.id_order = t.id_order LEFT JOIN {sf} so ON so.id_order = t.id_order \
-                 WHERE t.action IN ({pending_actions}) AND t.update_at <= NOW() AND o.id_shop = ? \
-                 GROUP BY COALESCE(so.id_shoppingfeed_token, 0)"
+                "SELECT so.id_shoppingfeed_token, COUNT(*) FROM {sf} so \
+                 JOIN {task} t ON t.id_order = so.id_order JOIN {orders} o ON o.id_order = so.id_order \
+                 WHERE so.id_shoppingfeed_token > 0 AND t.action IN ({pending_actions}) \
+                   AND t.update_at <= NOW() AND o.id_shop = ? \
+                 GROUP BY so.id_shoppingfeed_token"
             ),
             cron_config: format!(
                 "SELECT name, value, id_shop, id_shop_group FROM {} \
