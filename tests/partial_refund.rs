@@ -337,3 +337,44 @@ async fn tasks_that_cannot_be_sent_are_reported_once_and_kept_not_claimed_again_
     sim.shutdown().await;
     t.drop_db().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_that_failed_the_statuses_is_not_sent_the_refunds_in_the_same_run() {
+    let (t, sim) = common::cron_shop(TOKEN, "0").await;
+    t.config("SHOPPINGFEED_ALLOW_PARTIAL_REFUND", "1", None, None)
+        .await;
+    let status = t.order(state::CANCELED, true).await;
+    assert!(
+        shoppingfeed_sync::hook::on_order_status_update(&t.db, status, Some(state::CANCELED))
+            .await
+            .expect("hook")
+            .queued()
+    );
+    let refund = t.order(state::SHIPPED, true).await;
+    let detail = line(&t, refund, (12, 0, "")).await;
+    let s = slip(&t, refund, false, &[(detail, 1)]).await;
+    on_order_slip_add(&t.db, refund, Some(s))
+        .await
+        .expect("hook");
+    reqwest::Client::new()
+        .post(format!("{}/_sim/faults", sim.base_url()))
+        .json(&json!({"route": "order_op", "fault": {"kind": "status", "status": 503}}))
+        .send()
+        .await
+        .expect("fault");
+
+    let http = reqwest::Client::new();
+    let report = run_cron(&t.db, &http, &common::cron_opts(&sim))
+        .await
+        .expect("run");
+    let shop = &report.shops[0];
+    assert_eq!(shop.statuses_sent, 0, "{shop:?}");
+    assert!(
+        refund_posts(&sim).await.is_empty(),
+        "no refund POST after the failure"
+    );
+    assert_eq!(t.tasks(refund).await[0].action, "PARTIAL_REFUND");
+    assert_eq!(t.tasks(refund).await[0].lease_owner, None);
+    sim.shutdown().await;
+    t.drop_db().await;
+}

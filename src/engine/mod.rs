@@ -416,7 +416,7 @@ async fn report_unserved(
         .await
         .ctx("counting the due tasks per account")?;
     for (account, count) in due {
-        let served = account == 0 || accounts.iter().any(|a| i64::from(a.id) == account);
+        let served = accounts.iter().any(|a| i64::from(a.id) == account);
         if !served {
             let msg = format!(
                 "[Shop {id_shop}] {count} task(s) wait for Shopping Feed account {account} (shoppingfeed_token), which is not active for this shop: they are not sent"
@@ -591,7 +591,10 @@ async fn account_turn(
     log: &mut ProcessLogger,
 ) -> Result<(), DbError> {
     tickets::check(run, conn, report, log).await?;
-    send::send_due(run, conn, report, log).await?;
+    // An API that just failed the statuses would fail the refunds too: they wait for the next run.
+    if send::send_due(run, conn, report, log).await? {
+        return Ok(());
+    }
     refunds::send_refunds(run, conn, report, log).await
 }
 

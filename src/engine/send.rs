@@ -409,12 +409,13 @@ fn tracking_link(url: Option<&str>, tracking: &str) -> String {
 /// Sends every due task of the shop, within the run's time budget. Tasks are claimed a page at a
 /// time while the previous page's requests are on the wire; a partial request of an operation
 /// waits for the next page, so that a run makes one request per 100 orders of each operation.
+/// True when a request failed (sending stopped).
 pub(crate) async fn send_due(
     run: &ShopRun<'_>,
     conn: &mut Conn,
     report: &mut ShopReport,
     log: &mut ProcessLogger,
-) -> Result<(), DbError> {
+) -> Result<bool, DbError> {
     let owner = lease_owner();
     let concurrency = run.opts.concurrency.max(1);
     let page = run.chunk * concurrency;
@@ -478,9 +479,10 @@ pub(crate) async fn send_due(
         }
     }
     while let Some(joined) = in_flight.join_next().await {
-        record_outcome(run, conn, joined, report, log).await?;
+        failed |= record_outcome(run, conn, joined, report, log).await?;
     }
-    release(run.db, conn, &owner, &held).await
+    release(run.db, conn, &owner, &held).await?;
+    Ok(failed)
 }
 
 /// Log rows kept in memory at most before they are written during a run.
