@@ -11,11 +11,12 @@ pub const DEFAULT_HTTP_TIMEOUT_MS: i64 = 10_000;
 pub const DEFAULT_DATABASE_URL: &str = "mysql://root@127.0.0.1:3306/prestashop";
 
 /// The option names `configure()` accepts (the PHP glue adds `mailer`, a callable).
-pub const OPTION_NAMES: [&str; 5] = [
+pub const OPTION_NAMES: [&str; 6] = [
     "database_url",
     "table_prefix",
     "api_base_url",
     "http_timeout_ms",
+    "invoice_dir",
     "mailer",
 ];
 
@@ -217,6 +218,8 @@ pub struct Settings {
     pub table_prefix: TablePrefix,
     pub api_base_url: String,
     pub http_timeout: Duration,
+    /// Where the module renders the invoices the CRON uploads (`{dir}/{id_order}.pdf`).
+    pub invoice_dir: std::path::PathBuf,
 }
 
 impl Default for Settings {
@@ -234,6 +237,7 @@ impl Default for Settings {
             table_prefix: TablePrefix::default(),
             api_base_url: DEFAULT_API_BASE_URL.to_string(),
             http_timeout: Duration::from_millis(DEFAULT_HTTP_TIMEOUT_MS as u64),
+            invoice_dir: crate::invoice::default_dir(),
         }
     }
 }
@@ -263,6 +267,7 @@ impl Settings {
                 }
                 self.http_timeout = Duration::from_millis(ms as u64);
             }
+            "invoice_dir" => self.invoice_dir = parse_invoice_dir(&expect_str(name, value)?)?,
             _ => return Err(ConfigError::Unknown(name.to_string())),
         }
         Ok(())
@@ -274,6 +279,18 @@ fn expect_str(name: &str, value: OptionValue) -> Result<String, ConfigError> {
         OptionValue::Str(s) => Ok(s),
         other => Err(ConfigError::wrong_type(name, "string", other.type_name())),
     }
+}
+
+/// An absolute directory path (it need not exist yet: the module creates it when it renders).
+fn parse_invoice_dir(dir: &str) -> Result<std::path::PathBuf, ConfigError> {
+    let trimmed = dir.trim();
+    if trimmed.contains('\0') || !trimmed.starts_with('/') {
+        return Err(ConfigError::invalid(
+            "invoice_dir",
+            "must be an absolute directory path",
+        ));
+    }
+    Ok(std::path::PathBuf::from(trimmed))
 }
 
 fn parse_base_url(url: &str) -> Result<String, ConfigError> {
@@ -382,5 +399,11 @@ mod tests {
             .set("database_url", OptionValue::Str("nope".into()))
             .is_err());
         assert_eq!(s, before, "a refused option changes nothing");
+        assert!(s
+            .set("invoice_dir", OptionValue::Str("relative/dir".into()))
+            .is_err());
+        s.set("invoice_dir", OptionValue::Str("/var/cache/inv/".into()))
+            .unwrap();
+        assert_eq!(s.invoice_dir, std::path::PathBuf::from("/var/cache/inv"));
     }
 }

@@ -2,12 +2,13 @@
 //! Shopping Feed order gets its link row (`saveOrder`).
 
 use crate::db::logger::{ProcessLogger, DEFAULT_PROCESS};
-use crate::db::orders;
+use crate::db::orders::{self, SfOrderLink};
 use crate::db::queue::{self, Upsert};
 use crate::db::shop_config::ShopConfig;
 use crate::db::sql::keys;
 use crate::db::Db;
 use crate::error::DbError;
+use crate::invoice;
 use crate::model::LogLevel;
 use mysql_async::Conn;
 
@@ -71,20 +72,27 @@ pub fn availability(
 /// What `onOrderStatusUpdate` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HookOutcome {
-    Queued { delay_minutes: u32 },
-    Rearmed { delay_minutes: u32 },
+    Queued {
+        delay_minutes: u32,
+    },
+    Rearmed {
+        delay_minutes: u32,
+    },
     UnknownOrder,
     NotShoppingFeedOrder,
     Unavailable(Unavailable),
     UnmappedState(u32),
     NoReference,
+    /// The state maps to no operation, but makes an invoice: only the UPLOAD_INVOICE task was
+    /// queued (an order whose status is also sent gets `Queued`/`Rearmed` and its invoice task).
+    InvoiceQueued,
 }
 
 impl HookOutcome {
     pub fn queued(&self) -> bool {
         matches!(
             self,
-            HookOutcome::Queued { .. } | HookOutcome::Rearmed { .. }
+            HookOutcome::Queued { .. } | HookOutcome::Rearmed { .. } | HookOutcome::InvoiceQueued
         )
     }
 }
@@ -164,7 +172,7 @@ async fn queue_order(
     id_order: u32,
     new_state: Option<u32>,
 ) -> Result<HookOutcome, DbError> {
-    let Some((order, config)) = orders::load_context(db, conn, id_order).await? else {
+    let Some((order, config)) = orders::load_context(db, conn, id_order, new_state).await? else {
         log.order(
             LogLevel::Error,
             id_order,
@@ -180,8 +188,14 @@ async fn queue_order(
         log.order(LogLevel::Error, id_order, &e);
     });
     let state = new_state.unwrap_or(order.current_state);
+    let mapped = lists.contains(state);
+    // Only the hook's new state uploads an invoice (`saveTaskOrder` queues the status alone, as
+    // the reference's); the setting is read only for states that make one.
+    let invoice = new_state.is_some()
+        && order.state_makes_invoice
+        && invoice_enabled(&config, &link, id_order, log);
     // A state no list maps is never synchronized, gate open or not: nothing to report.
-    if !lists.contains(state) {
+    if !mapped && !invoice {
         return Ok(HookOutcome::UnmappedState(state));
     }
     // The gate closed: this status is lost for Shopping Feed, which the merchant must see.
@@ -195,6 +209,24 @@ async fn queue_order(
             ),
         );
         return Ok(HookOutcome::Unavailable(why));
+    }
+    if invoice {
+        if invoice::queue(db, conn, id_order).await? {
+            log.order(
+                LogLevel::Success,
+                id_order,
+                "Order registered for synchronization; action UPLOAD_INVOICE",
+            );
+        } else {
+            log.order(
+                LogLevel::Info,
+                id_order,
+                "Invoice already queued for synchronization; action UPLOAD_INVOICE",
+            );
+        }
+        if !mapped {
+            return Ok(HookOutcome::InvoiceQueued);
+        }
     }
     if !link.has_identifier() {
         match orders::reference_from_messages(db, conn, id_order).await? {
@@ -233,6 +265,23 @@ async fn queue_order(
     })
 }
 
+/// Whether the order's marketplace has the invoice upload on; a malformed setting is logged and
+/// read as "none".
+fn invoice_enabled(
+    config: &ShopConfig,
+    link: &SfOrderLink,
+    id_order: u32,
+    log: &mut ProcessLogger,
+) -> bool {
+    match invoice::enabled_marketplaces(config.get(keys::INVOICE_MARKETPLACES)) {
+        Ok(names) => invoice::is_enabled(&names, link.name_marketplace.as_deref()),
+        Err(e) => {
+            log.order(LogLevel::Error, id_order, &e.to_string());
+            false
+        }
+    }
+}
+
 /// What `saveOrder` / `onValidateOrder` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SaveOrderOutcome {
@@ -262,7 +311,7 @@ async fn save_order_inner(
     log: &mut ProcessLogger,
     id_order: u32,
 ) -> Result<SaveOrderOutcome, DbError> {
-    let Some((order, config)) = orders::load_context(db, conn, id_order).await? else {
+    let Some((order, config)) = orders::load_context(db, conn, id_order, None).await? else {
         log.order(
             LogLevel::Error,
             id_order,

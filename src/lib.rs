@@ -9,6 +9,7 @@ pub mod db;
 pub mod engine;
 pub mod error;
 pub mod hook;
+pub mod invoice;
 pub mod model;
 pub mod refund;
 pub mod runtime;

@@ -103,6 +103,11 @@ namespace Shoppingfeed\Sync {
             throw new \Error('Provided by the shoppingfeed_sync extension.');
         }
 
+        public static function pendingInvoices(?int $id_shop = null): array
+        {
+            throw new \Error('Provided by the shoppingfeed_sync extension.');
+        }
+
         public static function runCron(?array $options = null): array
         {
             throw new \Error('Provided by the shoppingfeed_sync extension.');

@@ -177,10 +177,33 @@ pub async fn order_op(
         let Some(body_part) = parts.iter().find(|p| p.name == "body") else {
             return problem(400, "Missing 'body' part");
         };
-        match serde_json::from_slice(&body_part.data) {
+        let parsed: Value = match serde_json::from_slice(&body_part.data) {
             Ok(v) => v,
             Err(_) => return problem(400, "Invalid JSON in 'body' part"),
+        };
+        // PDF only, one file per listed document, in the same order (sf-api.md §2.6).
+        if files.iter().any(|f| !f.data.starts_with(b"%PDF")) {
+            return problem(400, "Only PDF documents are accepted");
         }
+        let documents: usize = parsed["order"]
+            .as_array()
+            .map(|orders| {
+                orders
+                    .iter()
+                    .map(|o| o["documents"].as_array().map_or(0, Vec::len))
+                    .sum()
+            })
+            .unwrap_or(0);
+        if documents != files.len() {
+            return problem(
+                400,
+                &format!(
+                    "{} files for {documents} documents: send one 'files[]' part per document",
+                    files.len()
+                ),
+            );
+        }
+        parsed
     } else {
         if !content_type.starts_with("application/json") {
             return problem(400, "Content-Type must be application/json");

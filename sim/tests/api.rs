@@ -617,7 +617,8 @@ fn multipart(files: &[usize], body: &str) -> (String, Vec<u8>) {
     let mut out = Vec::new();
     for (i, size) in files.iter().enumerate() {
         out.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"files[]\"; filename=\"f{i}.pdf\"\r\nContent-Type: application/pdf\r\n\r\n").as_bytes());
-        out.extend(std::iter::repeat_n(b'%', *size));
+        out.extend_from_slice(&b"%PDF-"[..(*size).min(5)]);
+        out.extend(std::iter::repeat_n(b'%', size.saturating_sub(5)));
         out.extend_from_slice(b"\r\n");
     }
     out.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"body\"\r\n\r\n{body}\r\n--{boundary}--\r\n").as_bytes());
@@ -644,6 +645,27 @@ async fn upload_documents_multipart_and_413() {
     let c = s.poll(v["id"].as_str().unwrap()).await;
     assert_eq!(tickets(&c)[0]["type"], "order.notify.upload-documents");
     assert_eq!(tickets(&c)[0]["payload"]["documents"][0]["type"], "invoice");
+
+    // One file per document, PDF only.
+    for (ct, data) in [multipart(&[10, 10], body), {
+        let (ct, data) = multipart(&[10], body);
+        let data = String::from_utf8(data)
+            .unwrap()
+            .replace("%PDF-", "GIF89")
+            .into_bytes();
+        (ct, data)
+    }] {
+        let r = s
+            .http
+            .post(&url)
+            .bearer_auth(TOKEN)
+            .header("content-type", ct)
+            .body(data)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 400);
+    }
 
     let (ct, data) = multipart(&[2 * 1024 * 1024 + 1], body);
     let r = s

@@ -17,8 +17,9 @@ use super::error::{error_body, is_retryable_status, ApiError, Problem};
 use super::retry::{backoff_delay, rate_limit_wait};
 use super::secret::Secret;
 use super::types::{
-    decode_object, BatchAccepted, BatchWire, Me, OperationRequest, OrderOperation, StoreRef,
-    Ticket, TicketPageWire, MAX_ORDERS_PER_REQUEST, TICKET_PAGE_LIMIT,
+    decode_object, BatchAccepted, BatchWire, Me, OperationData, OperationRequest, OrderOperation,
+    StoreRef, Ticket, TicketPageWire, MAX_DOCUMENTS_PER_REQUEST, MAX_ORDERS_PER_REQUEST,
+    TICKET_PAGE_LIMIT,
 };
 use crate::model::Operation;
 
@@ -27,6 +28,63 @@ const ACCEPT_VALUE: &str = "application/json, application/hal+json, application/
 
 /// A ticket collection with more pages than this is treated as a server bug, not followed forever.
 const MAX_TICKET_PAGES: usize = 1000;
+
+/// A request body with its content type; the bytes are shared, so a retry does not copy them.
+#[derive(Clone)]
+struct Body {
+    content_type: String,
+    bytes: bytes::Bytes,
+}
+
+impl Body {
+    fn json(bytes: Vec<u8>) -> Self {
+        Body {
+            content_type: "application/json".into(),
+            bytes: bytes::Bytes::from(bytes),
+        }
+    }
+}
+
+/// The multipart body of upload-documents (sf-api.md §2.6): the `body` part with the JSON order
+/// list, then one `files[]` part per document, in the order of the list.
+fn upload_body(json: &[u8], orders: &[OrderOperation]) -> Body {
+    // Random enough that no PDF contains it by chance; never derived from the content.
+    let boundary = format!(
+        "sfsync-{:016x}{:016x}",
+        std::process::id() as u64 ^ 0x9e37_79b9_7f4a_7c15,
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or_default()
+    );
+    let size = json.len()
+        + orders
+            .iter()
+            .map(|o| match &o.data {
+                OperationData::Invoice { pdf } => pdf.len() + 200,
+                _ => 0,
+            })
+            .sum::<usize>()
+        + 256;
+    let mut out: Vec<u8> = Vec::with_capacity(size);
+    out.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"body\"\r\nContent-Type: application/json\r\n\r\n").as_bytes(),
+    );
+    out.extend_from_slice(json);
+    for (i, o) in orders.iter().enumerate() {
+        if let OperationData::Invoice { pdf } = &o.data {
+            out.extend_from_slice(
+                format!("\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"files[]\"; filename=\"invoice-{i}.pdf\"\r\nContent-Type: application/pdf\r\n\r\n").as_bytes(),
+            );
+            out.extend_from_slice(pdf);
+        }
+    }
+    out.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    Body {
+        content_type: format!("multipart/form-data; boundary={boundary}"),
+        bytes: bytes::Bytes::from(out),
+    }
+}
 
 /// Client settings. `Debug` is safe to log: the token prints as `***`.
 #[derive(Debug, Clone)]
@@ -212,8 +270,9 @@ impl ApiClient {
         Ok(id)
     }
 
-    /// `POST /v1/store/{store_id}/order/{op}` with at most [`MAX_ORDERS_PER_REQUEST`] orders, whose
-    /// data must belong to `op`. The caller chunks.
+    /// `POST /v1/store/{store_id}/order/{op}` with at most [`MAX_ORDERS_PER_REQUEST`] orders
+    /// ([`MAX_DOCUMENTS_PER_REQUEST`] for upload-documents, sent as multipart), whose data must
+    /// belong to `op`. The caller chunks.
     pub async fn send_operation(
         &self,
         store_id: i64,
@@ -225,10 +284,15 @@ impl ApiClient {
                 message: format!("no orders to {op}"),
             });
         }
-        if orders.len() > MAX_ORDERS_PER_REQUEST {
+        let max = if op == Operation::UploadDocuments {
+            MAX_DOCUMENTS_PER_REQUEST
+        } else {
+            MAX_ORDERS_PER_REQUEST
+        };
+        if orders.len() > max {
             return Err(ApiError::TooManyOrders {
                 n: orders.len(),
-                max: MAX_ORDERS_PER_REQUEST,
+                max,
             });
         }
         if let Some(o) = orders.iter().find(|o| o.data.operation() != op) {
@@ -245,6 +309,11 @@ impl ApiClient {
                 message: format!("cannot encode the {op} request: {e}"),
             }
         })?;
+        let body = if op == Operation::UploadDocuments {
+            upload_body(&body, orders)
+        } else {
+            Body::json(body)
+        };
         let url = self.url(&format!("/v1/store/{store_id}/order/{}", op.as_str()))?;
         let reply = self.send(Method::POST, url.clone(), Some(body)).await?;
         let wire: BatchWire = self.decode(&url, &reply)?;
@@ -365,12 +434,7 @@ impl ApiClient {
 
     /// Sends one request with the retry policy: 429 waits `X-RateLimit-Wait`; 500/502/503/504,
     /// timeouts and connection errors back off exponentially; everything else is final.
-    async fn send(
-        &self,
-        method: Method,
-        url: Url,
-        body: Option<Vec<u8>>,
-    ) -> Result<Reply, ApiError> {
+    async fn send(&self, method: Method, url: Url, body: Option<Body>) -> Result<Reply, ApiError> {
         let cfg = &self.inner.config;
         let counters = &self.inner.counters;
         let method_name = method_str(&method);
@@ -447,7 +511,7 @@ impl ApiClient {
         &self,
         method: Method,
         url: &Url,
-        body: Option<Vec<u8>>,
+        body: Option<Body>,
     ) -> Result<(u16, HeaderMap, Vec<u8>), Transient> {
         let cfg = &self.inner.config;
         let mut req = self
@@ -459,7 +523,7 @@ impl ApiClient {
             .header(USER_AGENT, cfg.user_agent.as_str())
             .bearer_auth(cfg.token.expose());
         if let Some(body) = body {
-            req = req.header(CONTENT_TYPE, "application/json").body(body);
+            req = req.header(CONTENT_TYPE, body.content_type).body(body.bytes);
         }
         let resp = req.send().await.map_err(transient_of)?;
         let status = resp.status().as_u16();

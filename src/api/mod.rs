@@ -17,5 +17,5 @@ pub use secret::Secret;
 pub use types::{
     AccountRef, BatchAccepted, IgnoredOrder, Me, OneOrMany, OperationData, OperationRequest,
     OrderIdentifier, OrderOperation, RefundProduct, StoreRef, Ticket, TicketPayload, TicketResult,
-    MAX_ORDERS_PER_REQUEST, TICKET_PAGE_LIMIT,
+    MAX_DOCUMENTS_PER_REQUEST, MAX_DOCUMENT_BYTES, MAX_ORDERS_PER_REQUEST, TICKET_PAGE_LIMIT,
 };

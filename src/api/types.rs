@@ -14,6 +14,12 @@ use crate::model::{Operation, TicketState};
 /// The API's limit of orders per operation request (the SDK chunks at 100; sf-api.md §5).
 pub const MAX_ORDERS_PER_REQUEST: usize = 100;
 
+/// The API's limit of files per upload-documents request (sf-api.md §2.6; the SDK chunks at 20).
+pub const MAX_DOCUMENTS_PER_REQUEST: usize = 20;
+
+/// The API's limit of one uploaded file (sf-api.md §2.6: larger files get 413).
+pub const MAX_DOCUMENT_BYTES: usize = 2 * 1024 * 1024;
+
 /// The largest ticket page the API serves (sf-api.md §5).
 pub const TICKET_PAGE_LIMIT: u32 = 200;
 
@@ -50,6 +56,11 @@ pub enum OperationData {
     },
     /// `deliver`: the order's identifier only.
     Deliver,
+    /// `upload-documents`: one invoice, a PDF sent as a `files[]` part of the multipart request
+    /// (shared: a retried request does not copy it).
+    Invoice {
+        pdf: std::sync::Arc<Vec<u8>>,
+    },
 }
 
 impl OperationData {
@@ -60,6 +71,7 @@ impl OperationData {
             OperationData::Cancel { .. } => Operation::Cancel,
             OperationData::Refund { .. } => Operation::Refund,
             OperationData::Deliver => Operation::Deliver,
+            OperationData::Invoice { .. } => Operation::UploadDocuments,
         }
     }
 }
@@ -137,6 +149,14 @@ impl Serialize for OrderOperation {
                 )?;
             }
             OperationData::Deliver => {}
+            OperationData::Invoice { .. } => {
+                // As the SDK: the identifier's other form explicitly null beside it.
+                if let OrderIdentifier::Id(_) = self.identifier {
+                    map.serialize_entry("reference", &Value::Null)?;
+                    map.serialize_entry("channelName", &Value::Null)?;
+                }
+                map.serialize_entry("documents", &[serde_json::json!({"type": "invoice"})])?;
+            }
         }
         map.end()
     }

@@ -21,6 +21,8 @@ pub struct OrderContext {
     /// The legacy module `shoppingfluxexport`: installed, and active for the order's shop.
     pub legacy_installed: bool,
     pub legacy_active: bool,
+    /// `order_state.invoice` of the state given to [`load_context`] (false when none was given).
+    pub state_makes_invoice: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -28,6 +30,7 @@ pub struct SfOrderLink {
     pub id_shoppingfeed_order: u32,
     pub id_order_marketplace: Option<String>,
     pub id_internal_shoppingfeed: Option<String>,
+    pub name_marketplace: Option<String>,
 }
 
 impl SfOrderLink {
@@ -55,14 +58,18 @@ fn col<T: mysql_async::prelude::FromValue>(
 }
 
 /// Loads the order, its link row, the legacy module state and the hook's configuration for the
-/// order's shop, in one query; `None` when the order does not exist.
+/// order's shop, and whether `state` makes an invoice, in one query; `None` when the order does
+/// not exist.
 pub async fn load_context(
     db: &Db,
     conn: &mut Conn,
     id_order: u32,
+    state: Option<u32>,
 ) -> Result<Option<(OrderContext, ShopConfig)>, DbError> {
     let ctx = "loading the order";
-    let mut params: Vec<Value> = keys::HOOK.iter().map(|k| Value::from(*k)).collect();
+    let mut params: Vec<Value> = Vec::with_capacity(keys::HOOK.len() + 2);
+    params.push(state.unwrap_or(0).into());
+    params.extend(keys::HOOK.iter().map(|k| Value::from(*k)));
     params.push(id_order.into());
     let rows: Vec<Row> = conn
         .exec(db.sql().order_context.as_str(), params)
@@ -94,11 +101,13 @@ fn context_from(row: &mut Row, ctx: &str) -> Result<OrderContext, DbError> {
             id_shoppingfeed_order: id,
             id_order_marketplace: col(row, 7, ctx)?,
             id_internal_shoppingfeed: col(row, 8, ctx)?,
+            name_marketplace: col(row, 15, ctx)?,
         }),
         None => None,
     };
     let legacy_active: Option<i64> = col(row, 9, ctx)?;
     let legacy_installed: i64 = col(row, 10, ctx)?;
+    let invoice: Option<i64> = col(row, 16, ctx)?;
     Ok(OrderContext {
         id_order: col(row, 0, ctx)?,
         id_shop: col(row, 1, ctx)?,
@@ -109,6 +118,7 @@ fn context_from(row: &mut Row, ctx: &str) -> Result<OrderContext, DbError> {
         link,
         legacy_installed: legacy_installed > 0,
         legacy_active: legacy_active == Some(1),
+        state_makes_invoice: invoice == Some(1),
     })
 }
 

@@ -16,6 +16,10 @@ pub mod keys {
     /// How the feed names a product (the reference module's setting): empty for
     /// `{id_product}_{id_product_attribute}`, else a product column (`reference`, `ean13`, ...).
     pub const PRODUCT_REFERENCE_FORMAT: &str = "SHOPPINGFEED_PRODUCT_FEED_REFERENCE_FORMAT";
+    /// The marketplaces whose orders get their invoice uploaded (`upload-documents`): a JSON
+    /// list of names, or a map name ⇒ enabled (the reference module's form, keyed by the MD5 of the
+    /// lower-cased name, with `{"name", "isEnabled"}` values, is read too). Default `[]`: none.
+    pub const INVOICE_MARKETPLACES: &str = "SHOPPINGFEED_ORDER_INVOICE_SYNC_MARKETPLACES";
     pub const TIME_SHIFT: &str = "SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT";
     pub const MAX_ORDERS: &str = "SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS";
     pub const AUTH_TOKEN: &str = "SHOPPINGFEED_AUTH_TOKEN";
@@ -26,7 +30,7 @@ pub mod keys {
     pub const LANG_DEFAULT: &str = "PS_LANG_DEFAULT";
 
     /// The keys the hook needs, read in one query.
-    pub const HOOK: [&str; 8] = [
+    pub const HOOK: [&str; 9] = [
         ORDER_SYNC_ENABLED,
         SHIPPED_ORDERS,
         CANCELLED_ORDERS,
@@ -35,6 +39,7 @@ pub mod keys {
         TIME_SHIFT,
         LEGACY_STATUS_SHIPPED,
         LEGACY_STATUS_CANCELED,
+        INVOICE_MARKETPLACES,
     ];
 }
 
@@ -63,7 +68,8 @@ pub const LEGACY_MODULE: &str = "shoppingfluxexport";
 
 pub struct Sql {
     /// One order with its Shopping Feed link, the legacy module's state for the order's shop and
-    /// the hook's configuration rows (`keys::HOOK` then the order id as parameters).
+    /// the hook's configuration rows, then the marketplace and whether the new state makes an
+    /// invoice (params: the new state or 0, `keys::HOOK`, the order id).
     pub order_context: String,
     /// Upsert of the one pending SYNC_STATUS task of an order (re-arms `update_at`).
     pub upsert_sync_task: String,
@@ -78,6 +84,7 @@ pub struct Sql {
     pub notice: NoticeSql,
     pub tracking: TrackingSql,
     pub refund: RefundSql,
+    pub invoice: InvoiceSql,
 }
 
 /// The statements of the CRON run.
@@ -148,7 +155,9 @@ impl Sql {
                         (SELECT m.active FROM {module} m JOIN {module_shop} ms ON ms.id_module = m.id_module \
                          WHERE m.name = '{legacy}' AND ms.id_shop = o.id_shop) AS legacy_active, \
                         (SELECT COUNT(*) FROM {module} m WHERE m.name = '{legacy}') AS legacy_installed, \
-                        c.name, c.value, c.id_shop, c.id_shop_group \
+                        c.name, c.value, c.id_shop, c.id_shop_group, \
+                        so.name_marketplace, \
+                        (SELECT os.invoice FROM {order_state} os WHERE os.id_order_state = ?) \
                  FROM {orders} o LEFT JOIN {sf_order} so ON so.id_order = o.id_order \
                  LEFT JOIN {configuration} c ON c.name IN ({config_placeholders}) \
                    AND (c.id_shop = o.id_shop OR (c.id_shop IS NULL AND (c.id_shop_group = o.id_shop_group OR c.id_shop_group IS NULL))) \
@@ -159,6 +168,7 @@ impl Sql {
                 orders = t("orders"),
                 sf_order = t("shoppingfeed_order"),
                 configuration = t("configuration"),
+                order_state = t("order_state"),
             ),
             upsert_sync_task: format!(
                 "INSERT INTO {} (action, id_order, update_at, date_add, date_upd) \
@@ -190,6 +200,7 @@ impl Sql {
             notice: NoticeSql::new(prefix),
             tracking: TrackingSql::new(prefix),
             refund: RefundSql::new(prefix),
+            invoice: InvoiceSql::new(prefix),
         }
     }
 }
@@ -487,6 +498,50 @@ impl RefundSql {
                  WHERE sd.product_quantity > 0 AND sd.id_order_slip IN ",
                 detail = t("order_slip_detail"),
                 od = t("order_detail"),
+            ),
+        }
+    }
+}
+
+/// The invoice uploads: one UPLOAD_INVOICE task per order (unique `pending_invoice`), its PDF
+/// rendered by the module into the invoice directory before the CRON sends it.
+pub struct InvoiceSql {
+    /// The order's task; ignored while it already has one pending or being checked.
+    pub insert_task: String,
+    /// The UPLOAD_INVOICE tasks a lease owner holds, with their age and the order's link.
+    pub claimed: String,
+    /// Due, unleased UPLOAD_INVOICE tasks of active shops, oldest first: the PDFs the module
+    /// renders before a run (params: id_shop, id_shop, limit; id_shop 0: every shop).
+    pub pending: String,
+}
+
+impl InvoiceSql {
+    fn new(prefix: &TablePrefix) -> Self {
+        let t = |name: &str| prefix.table(name);
+        let task = t("shoppingfeed_task_order");
+        InvoiceSql {
+            insert_task: format!(
+                "INSERT IGNORE INTO {task} (action, id_order, update_at, date_add, date_upd) \
+                 VALUES ('UPLOAD_INVOICE', ?, NOW(), NOW(), NOW())"
+            ),
+            claimed: format!(
+                "SELECT t.id_shoppingfeed_task_order, t.id_order, t.attempts, t.version, \
+                        TIMESTAMPDIFF(MINUTE, t.date_add, NOW()), \
+                        so.id_internal_shoppingfeed, so.id_order_marketplace, so.name_marketplace \
+                 FROM {task} t LEFT JOIN {sf} so ON so.id_order = t.id_order \
+                 WHERE t.lease_owner = ? AND t.action = 'UPLOAD_INVOICE' \
+                 ORDER BY t.update_at, t.id_shoppingfeed_task_order",
+                sf = t("shoppingfeed_order"),
+            ),
+            pending: format!(
+                "SELECT t.id_order, o.id_shop FROM {task} t \
+                 JOIN {orders} o ON o.id_order = t.id_order \
+                 JOIN {shop} s ON s.id_shop = o.id_shop AND s.active = 1 AND s.deleted = 0 \
+                 WHERE t.action = 'UPLOAD_INVOICE' AND t.update_at <= NOW() \
+                   AND (t.lease_until IS NULL OR t.lease_until < NOW()) AND (? = 0 OR o.id_shop = ?) \
+                 ORDER BY t.update_at, t.id_shoppingfeed_task_order LIMIT ?",
+                orders = t("orders"),
+                shop = t("shop"),
             ),
         }
     }

@@ -4,6 +4,7 @@
 //! claimed with a lease so two overlapping runs never send the same task while a lease is valid.
 
 pub mod conveyor;
+mod invoices;
 pub mod notices;
 mod refunds;
 pub mod report;
@@ -43,6 +44,8 @@ pub struct CronOptions {
     pub concurrency: usize,
     /// Only this shop (None: every active shop).
     pub shop: Option<u32>,
+    /// Where the module renders the invoices to upload (`{dir}/{id_order}.pdf`).
+    pub invoice_dir: std::path::PathBuf,
 }
 
 impl Default for CronOptions {
@@ -57,6 +60,7 @@ impl Default for CronOptions {
             requeue_delay_minutes: 5,
             concurrency: 8,
             shop: None,
+            invoice_dir: crate::invoice::default_dir(),
         }
     }
 }
@@ -591,11 +595,12 @@ async fn account_turn(
     log: &mut ProcessLogger,
 ) -> Result<(), DbError> {
     tickets::check(run, conn, report, log).await?;
-    // An API that just failed the statuses would fail the refunds too: they wait for the next run.
+    // An API that just failed the statuses would fail the refunds and invoices too: they wait for the next run.
     if send::send_due(run, conn, report, log).await? {
         return Ok(());
     }
-    refunds::send_refunds(run, conn, report, log).await
+    refunds::send_refunds(run, conn, report, log).await?;
+    invoices::send_invoices(run, conn, report, log).await
 }
 
 /// The failure e-mail and the summary line of a shop.

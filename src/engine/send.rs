@@ -5,7 +5,10 @@
 use super::report::{Failure, ShopReport};
 use super::tickets::requeue;
 use super::ShopRun;
-use crate::api::{ApiClient, BatchAccepted, OperationData, OrderIdentifier, OrderOperation};
+use crate::api::{
+    ApiClient, BatchAccepted, OperationData, OrderIdentifier, OrderOperation,
+    MAX_DOCUMENTS_PER_REQUEST,
+};
 use crate::db::claim::claim_due;
 use crate::db::logger::ProcessLogger;
 use crate::db::retry::LockRetry;
@@ -558,9 +561,15 @@ fn spawn_requests(
     set: &mut InFlight,
 ) {
     for (operation, tasks) in groups {
+        // upload-documents carries files: 20 per request at most (sf-api.md §2.6).
+        let size = if operation == Operation::UploadDocuments {
+            run.chunk.min(MAX_DOCUMENTS_PER_REQUEST)
+        } else {
+            run.chunk
+        };
         let mut tasks = tasks.into_iter().peekable();
         while tasks.peek().is_some() {
-            let chunk: Vec<Prepared> = tasks.by_ref().take(run.chunk).collect();
+            let chunk: Vec<Prepared> = tasks.by_ref().take(size).collect();
             set.spawn(send_request(
                 run.db.clone(),
                 run.api.clone(),

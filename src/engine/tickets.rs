@@ -363,6 +363,7 @@ async fn apply_batch(
     let tasks = batch_tasks(run, conn, kind, batch).await?;
     let alone = tasks.len() == 1;
     let mut done: Vec<u32> = Vec::new();
+    let mut done_orders: Vec<u32> = Vec::new();
     let deadline = i64::from(run.opts.ticket_deadline_minutes);
     for task in &tasks {
         match find_ticket(task, tickets, alone) {
@@ -384,6 +385,7 @@ async fn apply_batch(
                     report.tickets_succeeded += 1;
                     report.succeeded.push(task.id_order);
                     done.push(task.id_task);
+                    done_orders.push(task.id_order);
                 }
                 TicketState::Failed => {
                     let reason = t
@@ -426,6 +428,7 @@ async fn apply_batch(
                     notices::save(run.db, conn, run.id_shop, &failure).await?;
                     report.failures.push(failure);
                     done.push(task.id_task);
+                    done_orders.push(task.id_order);
                 }
                 TicketState::Scheduled | TicketState::Running => {
                     if task.ticket_number.is_none() {
@@ -446,5 +449,11 @@ async fn apply_batch(
         }
     }
     report.tasks_removed += super::send::delete_tasks(run.db, conn, &done).await?;
+    if kind == TaskKind::Invoice {
+        // The upload is final (done or refused): its rendered PDF is no longer needed.
+        for id_order in done_orders {
+            super::invoices::remove_pdf(run, id_order, log);
+        }
+    }
     Ok(())
 }

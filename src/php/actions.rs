@@ -484,6 +484,8 @@ fn prepared_array(operation: Operation, p: &Prepared) -> PhpResult<ZBox<ZendHash
             payload.insert("products", list)?;
         }
         OperationData::Deliver => {}
+        // Conveyors carry status tasks only; an invoice's payload is its file.
+        OperationData::Invoice { .. } => {}
     }
     a.insert("payload", payload)?;
     Ok(a)

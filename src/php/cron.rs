@@ -35,6 +35,7 @@ pub fn options(given: Option<&ZendHashTable>) -> Result<CronOptions, ConfigError
     let mut opts = CronOptions {
         api_base_url: settings.api_base_url.clone(),
         http_timeout: settings.http_timeout,
+        invoice_dir: settings.invoice_dir.clone(),
         ..CronOptions::default()
     };
     let Some(given) = given else { return Ok(opts) };

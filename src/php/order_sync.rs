@@ -17,6 +17,10 @@ fn flush_error(e: pending_logs::FlushError) -> ext_php_rs::exception::PhpExcepti
     }
 }
 
+/// Invoices listed per `pendingInvoices()` call: rendering a PDF takes PrestaShop ~0.1-0.5 s,
+/// and a CRON request must answer before web timeouts; the rest are listed at the next run.
+const PENDING_INVOICES_LIMIT: u32 = 100;
+
 #[php_class]
 #[php(name = "Shoppingfeed\\Sync\\OrderSync")]
 #[php(flags = ClassFlags::Final)]
@@ -77,6 +81,34 @@ impl OrderSync {
     /// (through the configured mailer). Returns the report (see README).
     pub fn run_cron(options: Option<&ZendHashTable>) -> PhpResult<ZBox<ZendHashTable>> {
         crate::php::cron::run(options)
+    }
+
+    /// The invoices to render before `runCron()`: the due UPLOAD_INVOICE tasks of active shops
+    /// (`idShop` 0: all), at most 100, oldest first, each as `['id_order' => int, 'id_shop' =>
+    /// int, 'path' => string]`: the module writes the order's invoice PDF at `path`
+    /// (`{invoice_dir}/{id_order}.pdf`), which the CRON uploads and deletes once it succeeded.
+    pub fn pending_invoices(id_shop: Option<i64>) -> PhpResult<ZBox<ZendHashTable>> {
+        let id_shop = match id_shop.unwrap_or(0) {
+            0 => 0,
+            n => id_arg("idShop", n)?,
+        };
+        let settings = settings::current()?;
+        let db = runtime::db(&settings)?;
+        let pending = runtime::block_on(crate::invoice::pending(
+            &db,
+            &settings.invoice_dir,
+            id_shop,
+            PENDING_INVOICES_LIMIT,
+        ))??;
+        let mut list = ZendHashTable::new();
+        for p in pending {
+            let mut item = ZendHashTable::new();
+            item.insert("id_order", i64::from(p.id_order))?;
+            item.insert("id_shop", i64::from(p.id_shop))?;
+            item.insert("path", p.path.to_string_lossy().into_owned())?;
+            list.push(item)?;
+        }
+        Ok(list)
     }
 
     /// The extension version and the git revision it was built from.
