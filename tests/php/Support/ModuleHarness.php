@@ -9,6 +9,7 @@ namespace Shoppingfeed\Sync\Tests;
 final class ModuleHarness
 {
     private static ?string $modulesDir = null;
+    private static ?string $cacheDir = null;
 
     /** The harness's PrestaShop tables (hook registry, configuration_lang), once per run. */
     public static function boot(): void
@@ -37,6 +38,43 @@ final class ModuleHarness
         }
 
         return self::$modulesDir;
+    }
+
+    /** PrestaShop's cache directory (_PS_CACHE_DIR_) of the requests, with its slash; removed at exit. */
+    public static function cacheDir(): string
+    {
+        if (self::$cacheDir === null) {
+            $dir = sys_get_temp_dir() . '/sfsync-ps-cache-' . getmypid() . '/';
+            self::removeTree($dir);
+            mkdir($dir, 0700);
+            self::$cacheDir = $dir;
+            $pid = getmypid();
+            register_shutdown_function(static function () use ($dir, $pid): void {
+                if (getmypid() === $pid) {
+                    self::removeTree($dir);
+                }
+            });
+        }
+
+        return self::$cacheDir;
+    }
+
+    /** Where the module renders the invoice PDFs: ShoppingfeedSync::invoiceDir() under cacheDir(). */
+    public static function invoiceDir(): string
+    {
+        return self::cacheDir() . 'shoppingfeedsync/invoices';
+    }
+
+    public static function removeTree(string $path): void
+    {
+        if (is_dir($path) && !is_link($path)) {
+            foreach (array_diff(scandir($path) ?: [], ['.', '..']) as $entry) {
+                self::removeTree(rtrim($path, '/') . '/' . $entry);
+            }
+            @rmdir($path);
+        } elseif (file_exists($path) || is_link($path)) {
+            @unlink($path);
+        }
     }
 
     public static function extensionPath(): string
@@ -78,6 +116,7 @@ final class ModuleHarness
             'PATH' => (string) getenv('PATH'),
             'SFSYNC_HARNESS_DB_URL' => TestDatabase::$url,
             'SFSYNC_HARNESS_MODULE_DIR' => $modulesDir ?? self::modulesDir(),
+            'SFSYNC_HARNESS_CACHE_DIR' => self::cacheDir(),
             'SFSYNC_HARNESS_CONTEXT' => json_encode($context + ['shop' => 1, 'shop_context' => 'shop', 'lang' => 'en']),
             'SFSYNC_HARNESS_OUT' => $outFile,
         ];

@@ -16,7 +16,7 @@ final class Shop
         // Rows a previous test left in the request's log buffer must not land in this one.
         \Shoppingfeed\Sync\OrderSync::flushLogs();
         $pdo = TestDatabase::pdo();
-        foreach (['orders', 'order_carrier', 'carrier', 'message', 'module', 'module_shop',
+        foreach (['orders', 'order_carrier', 'order_invoice', 'carrier', 'message', 'module', 'module_shop',
                   'shoppingfeed_task_order', 'shoppingfeed_order', 'shoppingfeed_processlogger',
                   'shoppingfeed_processmonitor', 'shoppingfeed_sync_notice', 'shoppingfeed_sync_shipment'] as $t) {
             $pdo->exec("DELETE FROM ps_$t");
@@ -117,6 +117,17 @@ final class Shop
         $id = self::order($state, true, 'sfpayment', 'Amazon', $idShop, $reference);
         TestDatabase::pdo()->prepare('UPDATE ps_shoppingfeed_order SET id_internal_shoppingfeed = ? WHERE id_order = ?')
             ->execute([(string) $sfId, $id]);
+        return $id;
+    }
+
+    /** An invoice of the order (PrestaShop's order_invoice), numbered `number`; returns its id. */
+    public static function invoice(int $idOrder, int $number): int
+    {
+        $pdo = TestDatabase::pdo();
+        $pdo->prepare('INSERT INTO ps_order_invoice (id_order, number, delivery_number, shipping_tax_computation_method, date_add) VALUES (?, ?, 0, 0, NOW())')
+            ->execute([$idOrder, $number]);
+        $id = (int) $pdo->lastInsertId();
+        $pdo->prepare('UPDATE ps_orders SET invoice_number = ? WHERE id_order = ?')->execute([$number, $idOrder]);
         return $id;
     }
 

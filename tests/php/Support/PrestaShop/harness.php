@@ -5,16 +5,20 @@
  *
  * Signatures are PrestaShop 8.1's (classes/module/Module.php, classes/Configuration.php,
  * classes/db/Db.php, classes/Hook.php, classes/Tools.php, classes/helper/HelperForm.php,
- * classes/Translate.php, classes/Mail.php). Where the module's behaviour depends on a semantic it is
+ * classes/Translate.php, classes/Mail.php, classes/order/Order.php, classes/pdf/PDF.php,
+ * classes/PrestaShopCollection.php). Where the module's behaviour depends on a semantic it is
  * reproduced: the configuration cache and its shop -> group -> global fallback, updateValue()
  * following the shop context (a single-shop install writes global rows), Db::insert() not escaping
  * values (callers pSQL() them), Module::l() returning HTML-escaped text from translations/<iso>.php,
- * the upgrade/ file discovery and upgrade_module_X_Y_Z() calls. What a module cannot observe here
- * (module_access, group restrictions, overrides, Smarty, the new translator) is left out.
+ * the upgrade/ file discovery and upgrade_module_X_Y_Z() calls, PDF::render() returning the document
+ * for `false`/'S' and cleaning the output buffer it finds. What a module cannot observe here
+ * (module_access, group restrictions, overrides, Smarty templates, TCPDF, the new translator's
+ * catalogues) is left out: the PDF is a small valid document naming the invoices it renders.
  *
  * Configured by the environment: SFSYNC_HARNESS_DB_URL (mysql://user:pass@host:port/db),
  * SFSYNC_HARNESS_MODULE_DIR (the modules/ folder), SFSYNC_HARNESS_CONTEXT (JSON: shop, shop_context,
- * multishop, lang), SFSYNC_HARNESS_OUT (a file receiving the mails and logs as JSON lines).
+ * multishop, lang), SFSYNC_HARNESS_OUT (a file receiving the mails, logs, hooks and PDFs as JSON
+ * lines), SFSYNC_HARNESS_CACHE_DIR (PrestaShop's var/cache/<env>/).
  */
 
 // ---- constants (config/defines.inc.php, app/config/parameters.php) ---------------------------------
@@ -29,6 +33,8 @@ define('_DB_PREFIX_', 'ps_');
 define('_COOKIE_KEY_', 'harnesscookiekey0123456789abcdefghijklmnopqrstuvwxyz0123456789ab');
 define('_PS_MODULE_DIR_', rtrim((string) getenv('SFSYNC_HARNESS_MODULE_DIR'), '/') . '/');
 define('_PS_MAIL_DIR_', sys_get_temp_dir() . '/ps-harness-mails/');
+// PrestaShop 8: _PS_ROOT_DIR_ . '/var/cache/' . _PS_ENV_ . '/' (absolute, with its slash).
+define('_PS_CACHE_DIR_', rtrim((string) (getenv('SFSYNC_HARNESS_CACHE_DIR') ?: sys_get_temp_dir() . '/ps-harness-cache'), '/') . '/');
 define('__PS_BASE_URI__', '/');
 define('_THEME_NAME_', 'classic');
 define('_PS_USE_SQL_SLAVE_', false);
@@ -573,6 +579,8 @@ class Context
     public $controller;
     public $smarty;
     public $cookie;
+    /** @var Translator|null */
+    protected $translator;
 
     public static function getContext()
     {
@@ -582,6 +590,43 @@ class Context
 
         return self::$instance;
     }
+
+    /** PrestaShop 8: the Symfony translator, its locale the context language's. */
+    public function getTranslator($isInstaller = false)
+    {
+        if ($this->translator === null) {
+            $this->translator = new Translator($this->language && $this->language->locale ? $this->language->locale : 'en-US');
+        }
+
+        return $this->translator;
+    }
+}
+
+/** The translator's locale only (PrestaShopBundle\Translation\Translator): what a PDF is rendered in. */
+class Translator
+{
+    private $locale;
+
+    public function __construct($locale)
+    {
+        $this->locale = $locale;
+    }
+
+    public function getLocale()
+    {
+        return $this->locale;
+    }
+
+    public function setLocale($locale)
+    {
+        $this->locale = $locale;
+    }
+}
+
+/** Smarty's instance in the context: PDF clones it (its templates are not rendered here). */
+class Smarty
+{
+    public $escape_html = true;
 }
 
 // ---- Configuration (classes/Configuration.php) ------------------------------------------------------
@@ -785,6 +830,22 @@ class OrderState
 
 class Hook
 {
+    /** No module answers in the harness; the call is reported (name, and the invoices of a PDF hook). */
+    public static function exec($hook_name, $hook_args = [], $id_module = null, $array_return = false, $check_exceptions = true,
+        $use_push = false, $id_shop = null, $chain = false)
+    {
+        $data = ['name' => $hook_name];
+        if (isset($hook_args['order_invoice_list'])) {
+            $data['invoices'] = [];
+            foreach ($hook_args['order_invoice_list'] as $invoice) {
+                $data['invoices'][] = (int) $invoice->id;
+            }
+        }
+        harness_out('hook', $data);
+
+        return $array_return ? [] : '';
+    }
+
     public static function getIdByName($hookName, $withAliases = true, $refreshCache = false)
     {
         $id = Db::getInstance()->getValue('SELECT `id_hook` FROM `' . _DB_PREFIX_ . "hook` WHERE `name` = '" . pSQL($hookName) . "'");
@@ -907,6 +968,241 @@ class PrestaShopLogger
         harness_out('prestashop_log', ['message' => $message, 'severity' => $severity, 'object_type' => $objectType, 'object_id' => $objectId]);
 
         return true;
+    }
+}
+
+// ---- Order, OrderInvoice, PrestaShopCollection, PDF ----------------------------------------------------
+
+/** ObjectModel's loading: the row's columns into the properties the class declares (its fields). */
+abstract class HarnessObjectModel
+{
+    public $id;
+
+    public function __construct($id = null)
+    {
+        if ($id) {
+            $row = Db::getInstance()->getRow('SELECT * FROM `' . _DB_PREFIX_ . static::$definition['table'] . '` WHERE `'
+                . static::$definition['primary'] . '` = ' . (int) $id);
+            if ($row) {
+                foreach ($row as $column => $value) {
+                    if (property_exists($this, $column)) {
+                        $this->$column = $value;
+                    }
+                }
+                $this->id = (int) $id;
+            }
+        }
+    }
+}
+
+class Order extends HarnessObjectModel
+{
+    public static $definition = ['table' => 'orders', 'primary' => 'id_order'];
+    public $id_shop;
+    public $id_shop_group;
+    public $id_lang;
+    public $id_customer;
+    public $current_state;
+    public $module;
+    public $payment;
+    public $reference;
+    public $invoice_number;
+    public $date_add;
+
+    /** PrestaShop 8: the order's invoices, a lazy PrestaShopCollection of OrderInvoice. */
+    public function getInvoicesCollection()
+    {
+        $order_invoices = new PrestaShopCollection('OrderInvoice');
+        $order_invoices->where('id_order', '=', $this->id);
+
+        return $order_invoices;
+    }
+}
+
+class OrderInvoice extends HarnessObjectModel
+{
+    public static $definition = ['table' => 'order_invoice', 'primary' => 'id_order_invoice'];
+    public $id_order;
+    public $number;
+    public $date_add;
+}
+
+/** Iterator and Countable over the objects of a class, read at first use ('=' filters only). */
+class PrestaShopCollection implements Iterator, Countable
+{
+    protected $classname;
+    protected $where = [];
+    protected $results;
+    protected $position = 0;
+
+    public function __construct($classname, $id_lang = null)
+    {
+        $this->classname = $classname;
+    }
+
+    public function where($field, $operator, $value, $method = 'where')
+    {
+        if ($operator !== '=') {
+            throw new PrestaShopException('The harness collection filters with = only');
+        }
+        $this->where[] = '`' . bqSQL($field) . "` = '" . pSQL((string) $value) . "'";
+
+        return $this;
+    }
+
+    public function getAll($display_query = false)
+    {
+        if ($this->results === null) {
+            $class = $this->classname;
+            $definition = $class::$definition;
+            $ids = Db::getInstance()->executeS('SELECT `' . $definition['primary'] . '` AS id FROM `' . _DB_PREFIX_ . $definition['table'] . '`'
+                . ($this->where ? ' WHERE ' . implode(' AND ', $this->where) : '') . ' ORDER BY `' . $definition['primary'] . '`') ?: [];
+            $this->results = array_map(static function ($row) use ($class) {
+                return new $class((int) $row['id']);
+            }, $ids);
+        }
+
+        return $this;
+    }
+
+    #[\ReturnTypeWillChange]
+    public function count()
+    {
+        return count($this->getAll()->results);
+    }
+
+    #[\ReturnTypeWillChange]
+    public function rewind()
+    {
+        $this->getAll();
+        $this->position = 0;
+    }
+
+    #[\ReturnTypeWillChange]
+    public function current()
+    {
+        return $this->results[$this->position] ?? null;
+    }
+
+    #[\ReturnTypeWillChange]
+    public function key()
+    {
+        return $this->position;
+    }
+
+    #[\ReturnTypeWillChange]
+    public function next()
+    {
+        ++$this->position;
+    }
+
+    #[\ReturnTypeWillChange]
+    public function valid()
+    {
+        return isset($this->results[$this->position]);
+    }
+}
+
+/**
+ * classes/pdf/PDF.php with PDFGenerator::render()'s output modes; the document is a one-page PDF
+ * naming each invoice, the context language and the translator's locale (TCPDF's layout of the
+ * invoice template is PrestaShop's business, not the module's).
+ */
+class PDF
+{
+    const TEMPLATE_INVOICE = 'Invoice';
+    const TEMPLATE_ORDER_RETURN = 'OrderReturn';
+    const TEMPLATE_ORDER_SLIP = 'OrderSlip';
+    const TEMPLATE_DELIVERY_SLIP = 'DeliverySlip';
+    const TEMPLATE_SUPPLY_ORDER_FORM = 'SupplyOrderForm';
+
+    /** @var list<int> orders whose invoice fails to render, as a broken template makes TCPDF throw (request's pdf_fail) */
+    public static $failOrders = [];
+
+    public $filename;
+    public $objects;
+    public $template;
+    public $smarty;
+    public $send_bulk_flag = false;
+
+    public function __construct($objects, $template, $smarty, $orientation = 'P')
+    {
+        $this->template = $template;
+        // PrestaShop clones the context's Smarty (with HTML escaping off) for the templates.
+        $this->smarty = clone $smarty;
+        $this->smarty->escape_html = false;
+        $this->objects = $objects;
+        if (!($objects instanceof Iterator) && !is_array($objects)) {
+            $this->objects = [$objects];
+        }
+        if (count($this->objects) > 1) {
+            $this->send_bulk_flag = true;
+        }
+    }
+
+    /** @param bool|string $display true/'D' download, 'I' inline, false/'S' the document returned */
+    public function render($display = true)
+    {
+        if ($this->template !== self::TEMPLATE_INVOICE) {
+            throw new PrestaShopException('The harness renders invoices only');
+        }
+        $lines = [];
+        foreach ($this->objects as $invoice) {
+            if (in_array((int) $invoice->id_order, self::$failOrders, true)) {
+                throw new PrestaShopException('TCPDF ERROR: cannot render the invoice of order ' . (int) $invoice->id_order);
+            }
+            if (empty($this->filename)) {
+                $this->filename = sprintf('IN%06d.pdf', (int) $invoice->number);
+            }
+            $lines[] = sprintf('Invoice %06d of order %d', (int) $invoice->number, (int) $invoice->id_order);
+        }
+        if (!$lines) {
+            return null; // nothing rendered: PDF::render() returns nothing
+        }
+        $context = Context::getContext();
+        $lines[] = sprintf('Language %s, locale %s', $context->language->iso_code, $context->getTranslator()->getLocale());
+        $document = self::document($lines);
+        harness_out('pdf', ['template' => $this->template, 'lines' => $lines, 'bytes' => strlen($document)]);
+        // PDF::render() cleans the output buffer before PDFGenerator::render().
+        if (ob_get_level() && ob_get_length() > 0) {
+            ob_clean();
+        }
+        if ($display === false || $display === 'S') {
+            return $document;
+        }
+        echo $document;
+
+        return '';
+    }
+
+    /** A valid one-page PDF 1.4 showing the lines (Helvetica), with its cross-reference table. */
+    public static function document(array $lines)
+    {
+        $text = 'BT /F1 12 Tf 50 800 Td';
+        foreach ($lines as $i => $line) {
+            $text .= ($i ? ' 0 -16 Td' : '') . ' (' . strtr($line, ['\\' => '\\\\', '(' => '\\(', ')' => '\\)']) . ') Tj';
+        }
+        $text .= ' ET';
+        $objects = [
+            '<< /Type /Catalog /Pages 2 0 R >>',
+            '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+            '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>',
+            '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
+            '<< /Length ' . strlen($text) . " >>\nstream\n" . $text . "\nendstream",
+        ];
+        $pdf = "%PDF-1.4\n";
+        $offsets = [];
+        foreach ($objects as $i => $object) {
+            $offsets[] = strlen($pdf);
+            $pdf .= ($i + 1) . " 0 obj\n" . $object . "\nendobj\n";
+        }
+        $xref = strlen($pdf);
+        $pdf .= 'xref' . "\n0 " . (count($objects) + 1) . "\n0000000000 65535 f \n";
+        foreach ($offsets as $offset) {
+            $pdf .= sprintf("%010d 00000 n \n", $offset);
+        }
+
+        return $pdf . 'trailer << /Size ' . (count($objects) + 1) . " /Root 1 0 R >>\nstartxref\n" . $xref . "\n%%EOF\n";
     }
 }
 
@@ -1390,6 +1686,7 @@ class HelperForm extends Helper
     $context->language = new Language((int) (Language::getIdByIso($ctx['lang'] ?? 'en') ?: 1));
     $context->employee = new Employee();
     $context->link = new Link();
+    $context->smarty = new Smarty();
     $type = ['shop' => Shop::CONTEXT_SHOP, 'group' => Shop::CONTEXT_GROUP, 'all' => Shop::CONTEXT_ALL][$ctx['shop_context'] ?? 'shop'];
     Shop::setContext($type, $type === Shop::CONTEXT_GROUP ? $context->shop->id_shop_group : $idShop);
 })();

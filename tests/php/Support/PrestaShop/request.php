@@ -4,7 +4,7 @@
  * module from SFSYNC_HARNESS_MODULE_DIR, runs the action read as JSON on stdin, prints a JSON result.
  *
  *   {"action": "install" | "uninstall" | "reset" | "content" | "front" | "upgrade" | "status_update" | "tracking_update" | "slip_add" | "cron" | "l",
- *    "post": {...}, "get": {...}, ...}
+ *    "post": {...}, "get": {...}, "mail_accept": bool, "pdf_fail": [id_order, ...], ...}
  */
 
 require __DIR__ . '/harness.php';
@@ -18,6 +18,9 @@ $_POST = $request['post'] ?? [];
 $_GET = $request['get'] ?? [];
 if (isset($request['mail_accept'])) {
     Mail::$accept = (bool) $request['mail_accept'];
+}
+if (isset($request['pdf_fail'])) {
+    PDF::$failOrders = array_map('intval', $request['pdf_fail']);
 }
 
 require_once _PS_MODULE_DIR_ . 'shoppingfeedsync/shoppingfeedsync.php';
