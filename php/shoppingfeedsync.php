@@ -44,6 +44,10 @@ class ShoppingfeedSync extends Module
     const AUTH_TOKEN = 'SHOPPINGFEED_AUTH_TOKEN';
     /** 1: each credit slip of a Shopping Feed order is sent as a partial refund (the reference's key). */
     const PARTIAL_REFUND = 'SHOPPINGFEED_ALLOW_PARTIAL_REFUND';
+    /** The marketplaces whose invoices are uploaded (the reference's key): a JSON list of names, or its map form. */
+    const INVOICE_MARKETPLACES = 'SHOPPINGFEED_ORDER_INVOICE_SYNC_MARKETPLACES';
+    /** shoppingfeed_order.name_marketplace is a VARCHAR(255): a longer name matches no order. */
+    const MAX_MARKETPLACE_NAME = 255;
 
     const SUBMIT = 'submitShoppingfeedSync';
     /** A week: a longer wait for a tracking number is a typing error. */
@@ -62,7 +66,7 @@ class ShoppingfeedSync extends Module
     {
         $this->name = 'shoppingfeedsync';
         $this->tab = 'market_place';
-        $this->version = '0.3.0';
+        $this->version = '0.4.0';
         $this->author = 'Shopping Feed';
         $this->need_instance = 0;
         $this->bootstrap = true;
@@ -200,6 +204,8 @@ class ShoppingfeedSync extends Module
             self::MAX_ORDERS => (string) self::MAX_ORDERS_LIMIT,
             // Not every marketplace takes partial refunds (sf-api.md §2.8): the merchant opts in.
             self::PARTIAL_REFUND => '0',
+            // The merchant names the marketplaces that take invoices from the shop: none by default.
+            self::INVOICE_MARKETPLACES => '[]',
         ];
     }
 
@@ -277,6 +283,11 @@ class ShoppingfeedSync extends Module
         if (!in_array($partial, ['0', '1'], true)) {
             $errors[] = $this->l('The value of "Send credit slips as partial refunds" is not valid.');
         }
+        $marketplaces = Tools::getValue(self::INVOICE_MARKETPLACES, '');
+        $posted[self::INVOICE_MARKETPLACES] = is_string($marketplaces) ? $marketplaces : '';
+        if (!is_string($marketplaces) || self::parseMarketplaces($marketplaces) === null) {
+            $errors[] = sprintf($this->l('The marketplaces whose invoices are uploaded must be names separated by commas, each of at most %d characters, without control characters.'), self::MAX_MARKETPLACE_NAME);
+        }
 
         $known = [];
         foreach (OrderState::getOrderStates((int) $this->context->language->id) as $state) {
@@ -349,6 +360,11 @@ class ShoppingfeedSync extends Module
         }
         $ok = Configuration::updateValue(self::TIME_SHIFT, (string) (int) $values[self::TIME_SHIFT]) && $ok;
         $ok = Configuration::updateValue(self::PARTIAL_REFUND, $values[self::PARTIAL_REFUND]) && $ok;
+        $marketplaces = self::marketplacesValue(
+            self::parseMarketplaces($values[self::INVOICE_MARKETPLACES]),
+            (string) Configuration::get(self::INVOICE_MARKETPLACES)
+        );
+        $ok = Configuration::updateValue(self::INVOICE_MARKETPLACES, $marketplaces) && $ok;
         if ($values[self::AUTH_TOKEN] !== '') {
             $ok = Configuration::updateValue(self::AUTH_TOKEN, $values[self::AUTH_TOKEN]) && $ok;
         }
@@ -451,6 +467,13 @@ class ShoppingfeedSync extends Module
                 ],
                 [
                     'type' => 'text',
+                    'name' => self::INVOICE_MARKETPLACES,
+                    'label' => $this->l('Upload the invoices of these marketplaces'),
+                    'class' => 'fixed-width-xxl',
+                    'desc' => $this->l('Marketplace names separated by commas, as the Shopping Feed orders name them (e.g. Amazon, Cdiscount); case does not matter. When an order of one of them reaches a state that makes an invoice, its invoice PDF is uploaded to the marketplace by the CRON URL. Empty: none.'),
+                ],
+                [
+                    'type' => 'text',
                     'name' => self::TIME_SHIFT,
                     'label' => $this->l('Delay before sending a shipped status'),
                     'suffix' => $this->l('minutes'),
@@ -506,6 +529,9 @@ class ShoppingfeedSync extends Module
         foreach ([self::ENABLED, self::PARTIAL_REFUND, self::TIME_SHIFT, self::MAX_ORDERS] as $key) {
             $values[$key] = $posted !== null ? $posted[$key] : (string) Configuration::get($key);
         }
+        $values[self::INVOICE_MARKETPLACES] = $posted !== null
+            ? $posted[self::INVOICE_MARKETPLACES]
+            : self::marketplacesText((string) Configuration::get(self::INVOICE_MARKETPLACES));
         foreach (self::STATE_LISTS as $key) {
             $ids = $posted !== null ? $posted[$key] : json_decode((string) Configuration::get($key), true);
             // HelperForm matches the options of a multiple select on the field name, brackets included.
@@ -513,6 +539,109 @@ class ShoppingfeedSync extends Module
         }
 
         return $values;
+    }
+
+    /**
+     * The names typed in the marketplaces field ("Amazon, Cdiscount"), trimmed, without empty
+     * items or duplicates (compared as the extension does, case-insensitively); null when one is
+     * too long or holds a control character.
+     *
+     * @return list<string>|null
+     */
+    public static function parseMarketplaces($text)
+    {
+        $names = [];
+        foreach (explode(',', (string) $text) as $name) {
+            $name = trim($name);
+            if ($name === '') {
+                continue;
+            }
+            // /u also refuses invalid UTF-8.
+            if (!preg_match('/^[^\x00-\x1f\x7f]+$/u', $name) || mb_strlen($name, 'UTF-8') > self::MAX_MARKETPLACE_NAME) {
+                return null;
+            }
+            $key = mb_strtolower($name, 'UTF-8');
+            if (!isset($names[$key])) {
+                $names[$key] = $name;
+            }
+        }
+
+        return array_values($names);
+    }
+
+    /**
+     * The stored setting for these names: a JSON list, unless the stored value is the Shopping
+     * Feed module's map (id => {name, isEnabled}, or name => bool), which keeps its form so that
+     * the module sharing the key still reads it: its entries are switched on or off, new names
+     * are added as {name, isEnabled} entries.
+     *
+     * @param list<string> $names
+     */
+    public static function marketplacesValue(array $names, $stored)
+    {
+        $map = json_decode((string) $stored, true);
+        if (!is_array($map) || !$map || self::isList($map)) {
+            return json_encode($names, JSON_UNESCAPED_UNICODE);
+        }
+        $wanted = [];
+        foreach ($names as $name) {
+            $wanted[mb_strtolower($name, 'UTF-8')] = $name;
+        }
+        foreach ($map as $key => $entry) {
+            $name = is_array($entry) && isset($entry['name']) && is_string($entry['name']) ? $entry['name'] : (string) $key;
+            $id = mb_strtolower(trim($name), 'UTF-8');
+            if (is_array($entry)) {
+                $map[$key]['isEnabled'] = isset($wanted[$id]);
+            } else {
+                $map[$key] = isset($wanted[$id]);
+            }
+            unset($wanted[$id]);
+        }
+        foreach ($wanted as $name) {
+            $map[$name] = ['name' => $name, 'isEnabled' => true];
+        }
+
+        return json_encode($map, JSON_UNESCAPED_UNICODE);
+    }
+
+    /**
+     * The enabled names of a stored setting, as the field shows them ("Amazon, Cdiscount"); read as
+     * the extension reads it (a list, a map name => bool, the map id => {name, isEnabled}). A value
+     * that is not JSON is shown as it is, so that saving the page repairs it.
+     */
+    public static function marketplacesText($stored)
+    {
+        $value = json_decode((string) $stored, true);
+        if (!is_array($value)) {
+            return $value === null && json_last_error() === JSON_ERROR_NONE ? '' : (string) $stored;
+        }
+        // PHP-like truthiness, as the extension reads the flags.
+        $on = static function ($v) {
+            return $v === true || (is_numeric($v) && (float) $v != 0)
+                || (is_string($v) && in_array(strtolower(trim($v)), ['1', 'true', 'yes', 'on'], true));
+        };
+        $names = [];
+        $list = self::isList($value);
+        foreach ($value as $key => $entry) {
+            if ($list) {
+                if (is_string($entry)) {
+                    $names[] = trim($entry);
+                }
+            } elseif (is_array($entry)) {
+                if (isset($entry['isEnabled']) && $on($entry['isEnabled'])) {
+                    $names[] = trim(isset($entry['name']) && is_string($entry['name']) ? $entry['name'] : (string) $key);
+                }
+            } elseif ($on($entry)) {
+                $names[] = trim((string) $key);
+            }
+        }
+
+        return implode(', ', array_filter($names, 'strlen'));
+    }
+
+    private static function isList(array $value)
+    {
+        return $value === [] || array_keys($value) === range(0, count($value) - 1);
     }
 
     private function renderCronPanel()
@@ -662,12 +791,126 @@ class ShoppingfeedSync extends Module
         }
     }
 
-    /** Runs the whole CRON (every shop) and returns the extension's report. */
+    /**
+     * Runs the whole CRON (every shop) and returns the extension's report, with
+     * `invoices_rendered`: the invoice PDFs written for this run's uploads first.
+     */
     public function runCron()
     {
         $this->configureExtension();
+        $rendered = $this->renderPendingInvoices();
+        $report = OrderSync::runCron();
+        if (is_array($report)) {
+            $report['invoices_rendered'] = $rendered;
+        }
 
-        return OrderSync::runCron();
+        return $report;
+    }
+
+    /**
+     * Writes the invoice PDF of each invoice upload the extension lists as due (at most 100 a
+     * run) at the path it gives, for the CRON run that follows to upload. An order without an
+     * invoice is skipped (the extension gives up on it after its deadline, with a notice); a
+     * rendering that fails is logged and the others go on, as does the run.
+     *
+     * @return int the PDFs written
+     */
+    public function renderPendingInvoices()
+    {
+        // An extension older than the module (updated separately) has no invoice upload.
+        if (!method_exists(OrderSync::class, 'pendingInvoices')) {
+            return 0;
+        }
+        try {
+            $pending = OrderSync::pendingInvoices();
+        } catch (\Throwable $e) {
+            $this->logFailure('invoice PDFs', 0, $e);
+
+            return 0;
+        }
+        $written = 0;
+        foreach ($pending as $invoice) {
+            $idOrder = (int) $invoice['id_order'];
+            $path = (string) $invoice['path'];
+            // Rendered by an earlier run and still waiting to be sent: not rendered again at every run.
+            if (is_file($path) && filesize($path) > 0) {
+                continue;
+            }
+            try {
+                $written += $this->renderInvoice($idOrder, $path) ? 1 : 0;
+            } catch (\Throwable $e) {
+                $this->logFailure('invoice PDF', $idOrder, $e);
+            }
+        }
+
+        return $written;
+    }
+
+    /**
+     * Renders the order's invoices as PrestaShop does for the invoice it attaches to the
+     * customer's e-mail (OrderHistory: the actionPDFInvoiceRender hook, PDF::TEMPLATE_INVOICE, in
+     * the order's language), into a temporary file renamed onto $path, so that the extension never
+     * reads half a file.
+     *
+     * @return bool false when the order has no invoice
+     */
+    private function renderInvoice($idOrder, $path)
+    {
+        $order = new Order((int) $idOrder);
+        if (!Validate::isLoadedObject($order)) {
+            return false;
+        }
+        $invoices = $order->getInvoicesCollection();
+        if (!count($invoices)) {
+            return false;
+        }
+        $dir = dirname($path);
+        if (!is_dir($dir) && !@mkdir($dir, 0750, true) && !is_dir($dir)) {
+            throw new \RuntimeException('Cannot create the invoice directory ' . $dir);
+        }
+        Hook::exec('actionPDFInvoiceRender', ['order_invoice_list' => $invoices]);
+        $context = Context::getContext();
+        $language = $context->language;
+        $translator = method_exists($context, 'getTranslator') ? $context->getTranslator() : null;
+        $locale = $translator ? $translator->getLocale() : null;
+        $orderLanguage = new Language((int) $order->id_lang);
+        if (Validate::isLoadedObject($orderLanguage)) {
+            $context->language = $orderLanguage;
+            if ($translator && $orderLanguage->locale) {
+                $translator->setLocale($orderLanguage->locale);
+            }
+        }
+        // PDF::render() cleans the output buffer it finds: this one, not the CRON's answer.
+        ob_start();
+        try {
+            $pdf = (new PDF($invoices, PDF::TEMPLATE_INVOICE, $context->smarty))->render(false);
+        } finally {
+            ob_end_clean();
+            $context->language = $language;
+            if ($translator && $locale) {
+                $translator->setLocale($locale);
+            }
+        }
+        if (!is_string($pdf) || strncmp($pdf, '%PDF', 4) !== 0) {
+            throw new \RuntimeException('PrestaShop rendered no PDF for the invoice.');
+        }
+        // A dot file beside the target (same file system, never a name the extension reads).
+        $tmp = $dir . '/.' . basename($path) . '.' . bin2hex(random_bytes(6)) . '.tmp';
+        if (@file_put_contents($tmp, $pdf) !== strlen($pdf) || !@rename($tmp, $path)) {
+            @unlink($tmp);
+            throw new \RuntimeException('Cannot write the invoice PDF ' . $path);
+        }
+
+        return true;
+    }
+
+    /**
+     * Where the invoice PDFs wait for their upload: PrestaShop's cache directory (absolute, the
+     * web server's and the CLI's); the extension deletes each once its upload is final.
+     */
+    public static function invoiceDir()
+    {
+        return rtrim(_PS_CACHE_DIR_, '/') . '/shoppingfeedsync/invoices';
     }
 
     public function getSecureKey()
@@ -703,7 +946,10 @@ class ShoppingfeedSync extends Module
             'mailer' => function (array $mail) {
                 return $this->sendMail($mail);
             },
-        ]);
+        ] + (method_exists(OrderSync::class, 'pendingInvoices')
+            // Only an extension with the invoice upload knows this option (it refuses unknown ones).
+            ? ['invoice_dir' => self::invoiceDir()]
+            : []));
         self::$extensionConfigured = true;
     }
 
@@ -751,14 +997,17 @@ class ShoppingfeedSync extends Module
         return file_exists($dir . self::MAIL_TEMPLATE . '.txt') && file_exists($dir . self::MAIL_TEMPLATE . '.html');
     }
 
+    /** @param int $idOrder 0: not about one order */
     private function logFailure($hook, $idOrder, \Throwable $e)
     {
         PrestaShopLogger::addLog(
-            sprintf('[shoppingfeedsync] %s, order %d: %s (%s)', $hook, $idOrder, $e->getMessage(), get_class($e)),
+            $idOrder
+                ? sprintf('[shoppingfeedsync] %s, order %d: %s (%s)', $hook, $idOrder, $e->getMessage(), get_class($e))
+                : sprintf('[shoppingfeedsync] %s: %s (%s)', $hook, $e->getMessage(), get_class($e)),
             3,
             null,
-            'Order',
-            $idOrder,
+            $idOrder ? 'Order' : null,
+            $idOrder ?: null,
             true
         );
     }

@@ -5,7 +5,9 @@
  *   php -d extension=shoppingfeed_sync.so sync-orders.php --database-url=mysql://user:pass@host:3306/db
  *
  * Exit codes: 0 done, 1 a shop had errors (or the run failed), 2 bad arguments, 3 another run holds the lock.
- * There is no Mail::Send here: failure e-mails are printed, or written to --mail-dir.
+ * There is no Mail::Send here: failure e-mails are printed, or written to --mail-dir. Nor is there
+ * PrestaShop's PDF class: invoice PDFs are rendered by the module's CRON URL only, and the
+ * invoice uploads still waiting after the run are counted in a note.
  */
 
 declare(strict_types=1);
@@ -38,6 +40,7 @@ Usage: php -d extension=shoppingfeed_sync.so sync-orders.php --database-url=URL 
   --help               this text
 
 Exit codes: 0 done, 1 a shop had errors, 2 bad arguments, 3 another run is in progress.
+Invoice uploads need their PDF, which only the module's CRON URL renders (PrestaShop's PDF class).
 
 TXT;
 
@@ -121,6 +124,19 @@ function shopLine(array $s): string
         $s['tickets_failed'] + $s['tickets_canceled'], $s['tickets_pending'], $s['tasks_removed'], $s['requeued'],
         count($s['errors']), $mail, $s['budget_exhausted'] ? ', time budget spent (the rest waits for the next run)' : ''
     );
+}
+
+/** The invoice uploads due after the run (at most 100), 0 when unknown: a note, never a failure. */
+function waitingInvoices(?int $idShop): int
+{
+    if (!method_exists(OrderSync::class, 'pendingInvoices')) {
+        return 0;
+    }
+    try {
+        return count(OrderSync::pendingInvoices($idShop));
+    } catch (\Throwable $e) {
+        return 0;
+    }
 }
 
 function main(array $argv): int
@@ -214,6 +230,10 @@ function main(array $argv): int
             count($report['shops']), $t['sent'], $t['ok'], $t['failed'], $t['pending'], $t['removed'], $t['requeued'],
             $t['errors'], $t['mails'], $report['duration_ms'], $report['http_requests']
         );
+        $invoices = waitingInvoices($run['id_shop'] ?? null);
+        if ($invoices > 0) {
+            printf("note: %d invoice upload(s) waiting: this command cannot render invoice PDFs; the module's CRON URL renders them before its run\n", $invoices);
+        }
     }
 
     return $t['errors'] > 0 ? EXIT_ERRORS : EXIT_OK;

@@ -167,6 +167,22 @@ final class GlueTest extends TestCase
         self::assertSame(0, $report['shops'][1]['statuses_sent']);
     }
 
+    public function testCliNotesTheInvoiceUploadsItCannotRender(): void
+    {
+        Shop::reset();
+        [, $out] = self::cli('--database-url=' . TestDatabase::$url, self::NO_API);
+        self::assertStringNotContainsString('note:', $out);
+        // An invoice upload queued by the hook: its PDF comes from PrestaShop, which this command lacks.
+        $id = Shop::order(Shop::PAYMENT_ACCEPTED);
+        TestDatabase::pdo()->exec("INSERT INTO ps_shoppingfeed_task_order (action, id_order, update_at, date_add, date_upd) VALUES ('UPLOAD_INVOICE', $id, NOW(), NOW(), NOW())");
+        [$rc, $out, $err] = self::cli('--database-url=' . TestDatabase::$url, self::NO_API);
+        self::assertSame(0, $rc, "stdout:\n$out\nstderr:\n$err");
+        self::assertStringContainsString("note: 1 invoice upload(s) waiting: this command cannot render invoice PDFs; the module's CRON URL renders them before its run\n", $out);
+        // --json prints the report alone.
+        [, $out] = self::cli('--database-url=' . TestDatabase::$url, self::NO_API, '--json');
+        self::assertIsArray(json_decode($out, true), $out);
+    }
+
     public function testCliExitsWith1WhenAShopHasErrorsAndPrintsNoSecret(): void
     {
         Shop::reset();

@@ -143,7 +143,7 @@ final class ModuleTest extends TestCase
         }
         $row = self::moduleRow();
         $this->assertNotNull($row);
-        $this->assertSame('0.3.0', $row['version']);
+        $this->assertSame('0.4.0', $row['version']);
         $this->assertSame(1, (int) $row['active']);
         $this->assertSame(1, (int) TestDatabase::pdo()->query("SELECT COUNT(*) FROM ps_module_shop WHERE id_module = {$row['id_module']} AND id_shop = 1")->fetchColumn());
         $this->assertSame(self::HOOKS, self::hooks());
@@ -155,6 +155,7 @@ final class ModuleTest extends TestCase
             'SHOPPINGFEED_AUTH_TOKEN' => 'legacy-token',
             'SHOPPINGFEED_CANCELLED_ORDERS' => json_encode([$ps('PS_OS_CANCELED')]),
             'SHOPPINGFEED_DELIVERED_ORDERS' => '[]',
+            'SHOPPINGFEED_ORDER_INVOICE_SYNC_MARKETPLACES' => '[]',
             'SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS' => '100',
             'SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT' => '12',
             'SHOPPINGFEED_ORDER_SYNC_ENABLED' => '0',
@@ -319,10 +320,10 @@ final class ModuleTest extends TestCase
         $r = self::request(['action' => 'upgrade'])['result'];
         $this->assertTrue($r['needed']);
         $this->assertTrue($r['upgrade']['success']);
-        $this->assertSame(2, $r['upgrade']['number_upgraded']);
-        $this->assertSame('0.3.0', $r['upgrade']['upgraded_to']);
+        $this->assertSame(3, $r['upgrade']['number_upgraded']);
+        $this->assertSame('0.4.0', $r['upgrade']['upgraded_to']);
 
-        $this->assertSame('0.3.0', self::moduleRow()['version']);
+        $this->assertSame('0.4.0', self::moduleRow()['version']);
         $this->assertTrue(ModuleHarness::tableExists('ps_shoppingfeed_sync_notice'));
         $this->assertSame('100', ModuleHarness::settings()['SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS']);
         $this->assertSame(self::HOOKS, self::hooks());
@@ -347,8 +348,8 @@ final class ModuleTest extends TestCase
 
         $r = self::request(['action' => 'upgrade'])['result'];
         $this->assertTrue($r['upgrade']['success'], json_encode($r));
-        $this->assertSame(1, $r['upgrade']['number_upgraded']);
-        $this->assertSame('0.3.0', self::moduleRow()['version']);
+        $this->assertSame(2, $r['upgrade']['number_upgraded']);
+        $this->assertSame('0.4.0', self::moduleRow()['version']);
         $type = $pdo->query("SELECT COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'ps_shoppingfeed_task_order' AND COLUMN_NAME = 'action'")->fetchColumn();
         $this->assertStringContainsString("'ACTION_CHECK_TICKET_PARTIAL_REFUND'", (string) $type);
         $this->assertStringContainsString("'UPLOAD_INVOICE'", (string) $type);
@@ -503,6 +504,7 @@ final class ModuleTest extends TestCase
             'SHOPPINGFEED_ALLOW_PARTIAL_REFUND' => '0',
             'SHOPPINGFEED_CANCELLED_ORDERS' => '["6"]',
             'SHOPPINGFEED_DELIVERED_ORDERS' => '[]',
+            'SHOPPINGFEED_ORDER_INVOICE_SYNC_MARKETPLACES' => '[]',
             'SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS' => '50',
             'SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT' => '0',
             'SHOPPINGFEED_ORDER_SYNC_ENABLED' => '1',
