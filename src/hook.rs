@@ -1,7 +1,8 @@
 //! The hook half of the sync: an order status change becomes a queued task (SPEC §5), and a new
 //! Shopping Feed order gets its link row (`saveOrder`).
 
-use crate::db::logger::{ProcessLogger, DEFAULT_PROCESS};
+use crate::db::hook_call::{self, CallOutcome, Expected};
+use crate::db::logger::{order_msg, ProcessLogger, DEFAULT_PROCESS};
 use crate::db::orders::{self, SfOrderLink};
 use crate::db::queue::{self, Upsert};
 use crate::db::shop_config::ShopConfig;
@@ -18,6 +19,9 @@ pub const SF_PAYMENT_MODULE: &str = "sfpayment";
 pub const DEFAULT_TIME_SHIFT: i64 = 5;
 /// The largest delay accepted from the configuration (a week), so a typo cannot park a task for years.
 const MAX_TIME_SHIFT: i64 = 7 * 24 * 60;
+/// The two log rows of a queued status (the reference's words).
+const STARTED_MSG: &str = "Process started Order";
+const QUEUED_MSG: &str = "Order registered for synchronization; action SYNC_STATUS";
 
 /// Why synchronization is off for a shop (SPEC §1); each is logged as an error.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,6 +169,59 @@ pub async fn queue_status_change(
     queue_order(db, &mut conn, log, id_order, new_state).await
 }
 
+/// What the hook writes for `state` when the configuration is `config` and the order is a
+/// Shopping Feed order with an identifier whose shop has the legacy module active: the delay of
+/// its SYNC_STATUS task, or `None` when it writes anything else (nothing, an error row, an
+/// invoice task, a malformed list's error), which only the full path does.
+fn planned_delay(config: &ShopConfig, state: u32) -> Option<u32> {
+    availability(config, true, true).ok()?;
+    let mut malformed = false;
+    let lists = StateLists::read(config, |_| malformed = true);
+    let no_invoices = invoice::enabled_marketplaces(config.get(keys::INVOICE_MARKETPLACES))
+        .is_ok_and(|names| names.is_empty());
+    if malformed || !no_invoices || !lists.contains(state) {
+        return None;
+    }
+    Some(if lists.shipped.contains(&state) {
+        time_shift(config)
+    } else {
+        0
+    })
+}
+
+/// The hook in one round trip when the cached configuration of the last shop seen says the
+/// state is queued (`db::hook_call`); `None` when the full path must run.
+async fn queue_in_one_call(
+    db: &Db,
+    conn: &mut Conn,
+    log: &ProcessLogger,
+    id_order: u32,
+    state: u32,
+) -> Result<Option<HookOutcome>, DbError> {
+    let Some((id_shop, cached)) = hook_call::cache(db.hook_cache_lock()).guess() else {
+        return Ok(None);
+    };
+    let Some(delay_minutes) = planned_delay(&cached.config, state) else {
+        return Ok(None);
+    };
+    let expected = Expected {
+        id_order,
+        id_shop,
+        fingerprint: cached.fingerprint,
+        delay_minutes,
+        process: log.name(),
+        started_msg: order_msg(id_order, &format!("{STARTED_MSG} {id_order}")),
+        queued_msg: order_msg(id_order, QUEUED_MSG),
+    };
+    Ok(match hook_call::call(db, conn, &expected).await? {
+        CallOutcome::Written(Upsert::Inserted) => Some(HookOutcome::Queued { delay_minutes }),
+        CallOutcome::Written(Upsert::Rearmed) => Some(HookOutcome::Rearmed { delay_minutes }),
+        CallOutcome::NotShoppingFeedOrder => Some(HookOutcome::NotShoppingFeedOrder),
+        // The full path logs an unknown order.
+        CallOutcome::UnknownOrder | CallOutcome::FullPath => None,
+    })
+}
+
 async fn queue_order(
     db: &Db,
     conn: &mut Conn,
@@ -172,6 +229,11 @@ async fn queue_order(
     id_order: u32,
     new_state: Option<u32>,
 ) -> Result<HookOutcome, DbError> {
+    if let Some(state) = new_state {
+        if let Some(outcome) = queue_in_one_call(db, conn, log, id_order, state).await? {
+            return Ok(outcome);
+        }
+    }
     let Some((order, config)) = orders::load_context(db, conn, id_order, new_state).await? else {
         log.order(
             LogLevel::Error,
@@ -180,6 +242,11 @@ async fn queue_order(
         );
         return Ok(HookOutcome::UnknownOrder);
     };
+    hook_call::cache(db.hook_cache_lock()).remember(
+        order.id_shop,
+        order.config_fingerprint,
+        config.clone(),
+    );
     // Most orders of a shop are not marketplace orders: skip them silently, as the reference does.
     let Some(link) = order.link.clone() else {
         return Ok(HookOutcome::NotShoppingFeedOrder);
@@ -251,14 +318,10 @@ async fn queue_order(
     log.order(
         LogLevel::Info,
         id_order,
-        &format!("Process started Order {id_order}"),
+        &format!("{STARTED_MSG} {id_order}"),
     );
     let upsert = queue::upsert_sync_task(db, conn, id_order, delay_minutes).await?;
-    log.order(
-        LogLevel::Success,
-        id_order,
-        "Order registered for synchronization; action SYNC_STATUS",
-    );
+    log.order(LogLevel::Success, id_order, QUEUED_MSG);
     Ok(match upsert {
         Upsert::Inserted => HookOutcome::Queued { delay_minutes },
         Upsert::Rearmed => HookOutcome::Rearmed { delay_minutes },

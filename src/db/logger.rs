@@ -36,12 +36,22 @@ pub fn order_prefix(id_order: u32) -> String {
     format!("[Order: {id_order}]")
 }
 
+/// The message of an order's log row: `[Order: N] msg`.
+pub fn order_msg(id_order: u32, msg: &str) -> String {
+    format!("{} {msg}", order_prefix(id_order))
+}
+
 impl ProcessLogger {
     pub fn new(name: &str) -> Self {
         ProcessLogger {
             name: name.to_string(),
             entries: Vec::new(),
         }
+    }
+
+    /// The process name its rows are written with.
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     pub fn len(&self) -> usize {
@@ -103,7 +113,7 @@ impl ProcessLogger {
     pub fn order(&mut self, level: LogLevel, id_order: u32, msg: &str) {
         self.log(
             level,
-            format!("{} {msg}", order_prefix(id_order)),
+            order_msg(id_order, msg),
             Some((ORDER_OBJECT, id_order)),
         )
     }

@@ -1,6 +1,7 @@
 //! The database layer: one `mysql_async` pool per runtime, prepared statements only, SQL in [`sql`].
 
 pub mod claim;
+pub mod hook_call;
 pub mod logger;
 pub mod orders;
 pub mod queue;
@@ -11,7 +12,7 @@ pub mod sql;
 use crate::config::{DatabaseUrl, TablePrefix};
 use crate::error::DbError;
 use mysql_async::{Conn, OptsBuilder, Pool, PoolConstraints, PoolOpts};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub use sql::Sql;
@@ -22,6 +23,8 @@ pub struct Db {
     pool: Pool,
     sql: Arc<Sql>,
     url: DatabaseUrl,
+    /// The hook's guess of each shop's configuration (`hook_call`), shared by the clones.
+    hook_cache: Arc<Mutex<hook_call::HookCache>>,
 }
 
 impl Db {
@@ -50,6 +53,7 @@ impl Db {
             pool: Pool::new(opts),
             sql: Arc::new(Sql::new(prefix)),
             url: url.clone(),
+            hook_cache: Arc::default(),
         }
     }
 
@@ -58,6 +62,10 @@ impl Db {
     }
 
     /// True when both reach the same database with the same table prefix.
+    pub fn hook_cache_lock(&self) -> &Mutex<hook_call::HookCache> {
+        &self.hook_cache
+    }
+
     pub fn same_target(&self, other: &Db) -> bool {
         self.url == other.url && self.sql.prefix == other.sql.prefix
     }

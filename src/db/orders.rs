@@ -1,5 +1,6 @@
 //! PrestaShop orders and their Shopping Feed link rows (`shoppingfeed_order`).
 
+use crate::db::hook_call::Fingerprint;
 use crate::db::shop_config::{ConfigRow, ShopConfig};
 use crate::db::sql::keys;
 use crate::db::Db;
@@ -23,6 +24,8 @@ pub struct OrderContext {
     pub legacy_active: bool,
     /// `order_state.invoice` of the state given to [`load_context`] (false when none was given).
     pub state_makes_invoice: bool,
+    /// The fingerprint of the configuration rows read with the order (see `hook_call`).
+    pub config_fingerprint: Fingerprint,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -34,9 +37,13 @@ pub struct SfOrderLink {
 }
 
 impl SfOrderLink {
-    /// True when the API can identify the order (SF id, or marketplace reference).
+    /// True when the API can identify the order (SF id, or marketplace reference). Blank means
+    /// empty once spaces are trimmed, as SQL's `TRIM()` in the hook procedure sees it.
     pub fn has_identifier(&self) -> bool {
-        let filled = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
+        let filled = |v: &Option<String>| {
+            v.as_deref()
+                .is_some_and(|s| !s.trim_matches(' ').is_empty())
+        };
         filled(&self.id_order_marketplace) || filled(&self.id_internal_shoppingfeed)
     }
 }
@@ -91,7 +98,11 @@ pub async fn load_context(
             context = Some(context_from(&mut row, ctx)?);
         }
     }
-    Ok(context.map(|c| (c, ShopConfig::from_rows(config_rows))))
+    let fingerprint = Fingerprint::of(&config_rows);
+    Ok(context.map(|mut c| {
+        c.config_fingerprint = fingerprint;
+        (c, ShopConfig::from_rows(config_rows))
+    }))
 }
 
 fn context_from(row: &mut Row, ctx: &str) -> Result<OrderContext, DbError> {
@@ -119,6 +130,7 @@ fn context_from(row: &mut Row, ctx: &str) -> Result<OrderContext, DbError> {
         legacy_installed: legacy_installed > 0,
         legacy_active: legacy_active == Some(1),
         state_makes_invoice: invoice == Some(1),
+        config_fingerprint: Fingerprint::of(&[]),
     })
 }
 

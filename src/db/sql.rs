@@ -2,7 +2,8 @@
 //! placeholders; only the validated prefix is pasted in.
 
 use crate::config::TablePrefix;
-use crate::model::TaskKind;
+use crate::db::logger::ORDER_OBJECT;
+use crate::model::{LogLevel, TaskKind};
 
 /// Configuration keys read by the extension (table `configuration`).
 pub mod keys {
@@ -66,6 +67,17 @@ pub const CRON_KEYS: [&str; 16] = [
 /// The legacy module whose order sync must be off for ours to run.
 pub const LEGACY_MODULE: &str = "shoppingfluxexport";
 
+/// The configuration rows `c` of a shop, as `Configuration::get` looks them up: the shop's, its
+/// group's and the global ones (`shop`, `group`: SQL expressions, e.g. `o.id_shop` or `?`).
+fn shop_config_rows(shop: &str, group: &str) -> String {
+    format!("(c.id_shop = {shop} OR (c.id_shop IS NULL AND (c.id_shop_group = {group} OR c.id_shop_group IS NULL)))")
+}
+
+/// One configuration row `c` as the bytes its fingerprint hashes: `CONCAT_WS` with 0x1f of the
+/// name, the shop and group ids (`-` for NULL), then the value's byte length and the value (both
+/// left out for a NULL value). `db::hook_call::Fingerprint` builds the same bytes in Rust.
+const CONFIG_ROW_BYTES: &str = "CONCAT_WS(0x1f, c.name, IFNULL(c.id_shop, '-'), IFNULL(c.id_shop_group, '-'), LENGTH(c.value), c.value)";
+
 pub struct Sql {
     /// One order with its Shopping Feed link, the legacy module's state for the order's shop and
     /// the hook's configuration rows, then the marketplace and whether the new state makes an
@@ -85,9 +97,20 @@ pub struct Sql {
     pub tracking: TrackingSql,
     pub refund: RefundSql,
     pub invoice: InvoiceSql,
+    pub hook_call: HookCallSql,
 }
 
-/// The statements of the CRON run.
+/// The hook's one-round-trip procedure (`db::hook_call`): created by the extension on first use,
+/// named after a hash of its text so that a changed body gets a new name.
+pub struct HookCallSql {
+    pub name: String,
+    pub create: String,
+    /// Params: order, expected shop, the shop configuration's fingerprint (rows, crc, reversed
+    /// crc), delay in minutes, process name, the two log messages. Returns one row: the order's
+    /// shop (NULL: no such order), its link id (NULL: not a Shopping Feed order), whether the
+    /// expectation held, and what was written (0 nothing, 1 inserted, 2 re-armed).
+    pub call: String,
+}
 pub struct CronSql {
     pub active_shops: String,
     /// The active Shopping Feed accounts of a shop (`shoppingfeed_token`), oldest first.
@@ -159,9 +182,9 @@ impl Sql {
                         so.name_marketplace, \
                         (SELECT os.invoice FROM {order_state} os WHERE os.id_order_state = ?) \
                  FROM {orders} o LEFT JOIN {sf_order} so ON so.id_order = o.id_order \
-                 LEFT JOIN {configuration} c ON c.name IN ({config_placeholders}) \
-                   AND (c.id_shop = o.id_shop OR (c.id_shop IS NULL AND (c.id_shop_group = o.id_shop_group OR c.id_shop_group IS NULL))) \
+                 LEFT JOIN {configuration} c ON c.name IN ({config_placeholders}) AND {order_shop} \
                  WHERE o.id_order = ?",
+                order_shop = shop_config_rows("o.id_shop", "o.id_shop_group"),
                 module = t("module"),
                 module_shop = t("module_shop"),
                 legacy = LEGACY_MODULE,
@@ -201,6 +224,88 @@ impl Sql {
             tracking: TrackingSql::new(prefix),
             refund: RefundSql::new(prefix),
             invoice: InvoiceSql::new(prefix),
+            hook_call: HookCallSql::new(prefix),
+        }
+    }
+}
+
+impl HookCallSql {
+    fn new(prefix: &TablePrefix) -> Self {
+        let t = |name: &str| prefix.table(name);
+        let hook_keys = keys::HOOK
+            .iter()
+            .map(|k| format!("'{k}'"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let task = t("shoppingfeed_task_order");
+        // First the order and its link (all a non-Shopping Feed order costs); then, for a
+        // Shopping Feed order with an identifier in the expected shop, the legacy module's state
+        // and the fingerprint of the shop's configuration rows. The write happens only if all of
+        // them are as the caller expects: the task upsert (an UPDATE by the unique
+        // `pending_order` first, cheaper than an INSERT that hits the duplicate key), then the
+        // hook's two log rows. The statements of a procedure are prepared once per connection.
+        let body = format!(
+            "(IN p_order INT UNSIGNED, IN p_shop INT UNSIGNED, IN p_rows INT UNSIGNED, \
+               IN p_crc BIGINT UNSIGNED, IN p_crc_rev BIGINT UNSIGNED, IN p_delay INT UNSIGNED, \
+               IN p_process VARCHAR(100) CHARACTER SET utf8mb4, IN p_started TEXT CHARACTER SET utf8mb4, \
+               IN p_queued TEXT CHARACTER SET utf8mb4) \
+             MODIFIES SQL DATA SQL SECURITY INVOKER \
+             BEGIN \
+               DECLARE v_shop, v_group, v_link INT UNSIGNED DEFAULT NULL; \
+               DECLARE v_ok, v_written TINYINT DEFAULT 0; \
+               DECLARE v_legacy, v_rows, v_crc, v_crc_rev BIGINT UNSIGNED DEFAULT NULL; \
+               SELECT o.id_shop, o.id_shop_group, so.id_shoppingfeed_order, \
+                      (TRIM(so.id_order_marketplace) <> '' OR TRIM(so.id_internal_shoppingfeed) <> '') IS TRUE \
+                 INTO v_shop, v_group, v_link, v_ok \
+                 FROM {orders} o LEFT JOIN {sf} so ON so.id_order = o.id_order WHERE o.id_order = p_order; \
+               IF v_ok AND v_shop = p_shop THEN \
+                 SELECT COUNT(*) INTO v_legacy FROM {module} m JOIN {module_shop} ms \
+                   ON ms.id_module = m.id_module AND ms.id_shop = v_shop \
+                   WHERE m.name = '{LEGACY_MODULE}' AND m.active = 1; \
+                 SELECT COUNT(*), BIT_XOR(CRC32({CONFIG_ROW_BYTES})), BIT_XOR(CRC32(REVERSE({CONFIG_ROW_BYTES}))) \
+                   INTO v_rows, v_crc, v_crc_rev FROM {configuration} c \
+                   WHERE c.name IN ({hook_keys}) AND {shop_rows}; \
+                 SET v_ok = (v_legacy > 0 AND v_rows = p_rows AND v_crc = p_crc AND v_crc_rev = p_crc_rev) IS TRUE; \
+               ELSE \
+                 SET v_ok = 0; \
+               END IF; \
+               IF v_ok THEN \
+                 UPDATE {task} SET update_at = NOW() + INTERVAL p_delay MINUTE, date_upd = NOW(), \
+                   version = version + 1 WHERE pending_order = p_order; \
+                 IF ROW_COUNT() > 0 THEN SET v_written = 2; \
+                 ELSE \
+                   INSERT INTO {task} (action, id_order, update_at, date_add, date_upd) \
+                   VALUES ('SYNC_STATUS', p_order, NOW() + INTERVAL p_delay MINUTE, NOW(), NOW()) \
+                   ON DUPLICATE KEY UPDATE update_at = VALUES(update_at), date_upd = VALUES(date_upd), \
+                     version = version + 1; \
+                   SET v_written = IF(ROW_COUNT() = 1, 1, 2); \
+                 END IF; \
+                 INSERT INTO {log} (name, msg, level, object_name, object_id, date_add) \
+                 VALUES (p_process, p_started, '{info}', '{object}', p_order, NOW()), \
+                        (p_process, p_queued, '{success}', '{object}', p_order, NOW()); \
+               END IF; \
+               SELECT v_shop, v_link, v_ok, v_written; \
+             END",
+            shop_rows = shop_config_rows("v_shop", "v_group"),
+            orders = t("orders"),
+            sf = t("shoppingfeed_order"),
+            module = t("module"),
+            module_shop = t("module_shop"),
+            configuration = t("configuration"),
+            log = t("shoppingfeed_processlogger"),
+            info = LogLevel::Info.as_str(),
+            success = LogLevel::Success.as_str(),
+            object = ORDER_OBJECT,
+        );
+        // FNV-1a of the text: stable across builds (std's hasher is not), 8 hex digits.
+        let hash = body.bytes().fold(0x811c_9dc5u32, |h, b| {
+            (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+        });
+        let name = format!("{}sfsync_hook_{hash:08x}", prefix.as_str());
+        HookCallSql {
+            create: format!("CREATE PROCEDURE `{name}`{body}"),
+            call: format!("CALL `{name}`(?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+            name,
         }
     }
 }
@@ -268,10 +373,10 @@ impl CronSql {
                  GROUP BY so.id_shoppingfeed_token"
             ),
             cron_config: format!(
-                "SELECT name, value, id_shop, id_shop_group FROM {} \
-                 WHERE name IN ({config_placeholders}) \
-                   AND (id_shop = ? OR (id_shop IS NULL AND (id_shop_group = ? OR id_shop_group IS NULL)))",
-                t("configuration")
+                "SELECT c.name, c.value, c.id_shop, c.id_shop_group FROM {} c \
+                 WHERE c.name IN ({config_placeholders}) AND {}",
+                t("configuration"),
+                shop_config_rows("?", "?"),
             ),
             legacy_module: format!(
                 "SELECT (SELECT COUNT(*) FROM {module} WHERE name = '{LEGACY_MODULE}'), \

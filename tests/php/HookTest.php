@@ -272,19 +272,31 @@ final class HookTest extends TestCase
         return (int) TestDatabase::pdo()->query('SELECT COUNT(*) FROM ps_shoppingfeed_processlogger')->fetchColumn();
     }
 
-    public function testHookLogRowsAreBufferedAndWrittenTogether(): void
+    public function testRowsOfAQueuedStatusGoWithItOthersAreBufferedForTheRequest(): void
     {
+        // Once the process knows the shop, a queued status is one round trip that writes its two
+        // rows with the task: nothing is left for the end of the request.
+        $warm = Shop::order(Shop::CANCELED);
+        OrderSync::onOrderStatusUpdate($warm, Shop::CANCELED);
+        OrderSync::flushLogs();
+        $before = self::logCount();
         $id = Shop::order(Shop::CANCELED);
-        OrderSync::onOrderStatusUpdate($id, Shop::CANCELED);
-        $this->assertSame(0, self::logCount(), 'buffered, not yet written');
-        $this->assertSame(2, OrderSync::flushLogs());
-        $this->assertSame(2, self::logCount());
+        $this->assertTrue(OrderSync::onOrderStatusUpdate($id, Shop::CANCELED));
+        $this->assertSame($before + 2, self::logCount(), 'written with the task');
         $this->assertSame(0, OrderSync::flushLogs());
-        // 50 calls give 100 rows: written without being asked, in one insert.
-        for ($i = 0; $i < 50; $i++) {
-            OrderSync::onOrderStatusUpdate($id, $i % 2 ? Shop::CANCELED : Shop::REFUNDED);
+        // The full path's rows (here an unknown order's error) wait for the end of the request...
+        $this->assertFalse(OrderSync::onOrderStatusUpdate(999999, Shop::CANCELED));
+        $this->assertSame($before + 2, self::logCount(), 'buffered, not yet written');
+        $this->assertSame(1, OrderSync::flushLogs());
+        $this->assertSame($before + 3, self::logCount());
+        $this->assertSame(0, OrderSync::flushLogs());
+        // ...or for 100 rows, written without being asked, in one insert.
+        for ($i = 0; $i < 99; $i++) {
+            OrderSync::onOrderStatusUpdate(999999, Shop::CANCELED);
         }
-        $this->assertSame(102, self::logCount());
+        $this->assertSame($before + 3, self::logCount(), '99 rows wait');
+        OrderSync::onOrderStatusUpdate(999999, Shop::REFUNDED);
+        $this->assertSame($before + 103, self::logCount(), 'the 100th writes them');
     }
 
     public function testBufferedRowsAreWrittenAtTheEndOfTheRequest(): void
