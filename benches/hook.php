@@ -8,7 +8,7 @@
  *
  * Each implementation gets 2,000 Shopping Feed orders of its own (same data: ids 1..2000 for the
  * extension, 2001..4000 for the baseline, 4001..6000 for the extension in bulk mode (below), states
- * by id as in lib.php) and 5 changes per order: the
+ * by id as in lib.php) and 5 changes per order, in alternating blocks of 500 calls: the
  * first queues a task (insert), the next four re-arm it (update). Before each block the orders'
  * `current_state` is set to the new state (untimed), as PrestaShop does before the hook fires.
  * Only the hook call is timed (hrtime). Database round trips come from MariaDB's global counters
@@ -25,7 +25,7 @@ require __DIR__ . '/baseline/HookBaseline.php';
 $calls = 10000;
 foreach ($argv as $i => $a) { if ($a === '--calls') { $calls = (int) $argv[$i + 1]; } }
 $perImpl = 2000;
-$block = 250;
+$block = 500; // the bulk mode's request: 500 status changes (a bulk update in the back office)
 $warmup = 200;
 $dbName = 'sfsync_bench_hook';
 
@@ -38,11 +38,12 @@ out(sprintf('   database %s ready (%d orders) in %.1f s', $dbName, 3 * $perImpl 
 
 OrderSync::configure(['database_url' => bench_db_url($dbName)]);
 $baseline = new HookBaseline(bench_pdo($dbName));
-// The extension buffers the hook's log rows for the PHP request and writes them at its end, or
-// every 100 rows. `extension` is one status change per request, the usual back-office case: the
-// call plus the end-of-request write (OrderSync::flushLogs(), what the request shutdown does) are
-// timed together. `extension-bulk` is many changes in one request (a bulk status update): rows
-// written 100 at a time, inside the call that reaches 100. The baseline writes its two rows in
+// A queued status writes its log rows with the task (one round trip, the stored procedure); rows of
+// the full path (the first change of a shop in a process, errors) wait for the end of the PHP
+// request, or 100 rows. `extension` is one status change per request, the usual back-office case:
+// the call plus the end-of-request write (OrderSync::flushLogs(), what the request shutdown does)
+// are timed together. `extension-bulk` is 500 changes in one request (a bulk status update): the
+// end-of-request write is timed with the request's last call. The baseline writes its two rows in
 // every call, as the reference's hook does (ProcessLoggerHandler::closeLogger()).
 $flush = method_exists(OrderSync::class, 'flushLogs');
 $impls = [
@@ -85,14 +86,15 @@ for ($b = 0; $b < $nBlocks; $b++) {
         }
         $before = db_status($pdo);
         $call = $impl['call'];
-        foreach ($changes as [$o, $s]) {
+        $last = count($changes) - 1;
+        foreach ($changes as $k => [$o, $s]) {
             $t0 = hrtime(true);
             $ok = $call($o, $s);
+            if ($flush && $name === 'extension-bulk' && $k === $last) {
+                OrderSync::flushLogs(); // the end of the request
+            }
             $lat[$name][] = hrtime(true) - $t0;
             if (!$ok) { throw new RuntimeException("$name: order $o state $s not queued"); }
-        }
-        if ($flush && $name === 'extension-bulk') {
-            OrderSync::flushLogs(); // untimed: the rows still buffered belong to this block, not to the next call
         }
         $d = db_delta($before, db_status($pdo));
         foreach ($d as $k => $v) { $db[$name][$k] = ($db[$name][$k] ?? 0) + $v; }
@@ -130,4 +132,47 @@ foreach (['ratio' => 'extension', 'ratio_bulk' => 'extension-bulk'] as $key => $
     $rows[] = ["ratio php/$ext", '', $res[$key]['p50'] . 'x', '', $res[$key]['p99'] . 'x', $res[$key]['mean'] . 'x', '', ''];
 }
 out(table(['hook', 'calls', 'p50 µs', 'p90 µs', 'p99 µs', 'mean µs', 'DB round trips/call', 'per call: queries / prepares / admin cmds / new connections'], $rows));
+
+// Where the extension's one-change time goes, p50 of interleaved samples on the same orders:
+// a call into the extension that does nothing; a bare round trip (PDO `SELECT 1`); the hook's
+// procedure called by PDO with the arguments the extension gives it (the database's share: one
+// round trip plus MariaDB's execution); the extension's whole call. The fingerprint below must
+// be computed as src/db/sql.rs CONFIG_ROW_BYTES and src/db/hook_call.rs do.
+$proc = $pdo->query("SELECT ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE() AND ROUTINE_NAME LIKE 'ps\\_sfsync\\_hook\\_%'")->fetchColumn();
+if ($proc !== false) {
+    $row = "CONCAT_WS(0x1f, c.name, IFNULL(c.id_shop, '-'), IFNULL(c.id_shop_group, '-'), LENGTH(c.value), c.value)";
+    $keys = "'SHOPPINGFEED_ORDER_SYNC_ENABLED','SHOPPINGFEED_SHIPPED_ORDERS','SHOPPINGFEED_CANCELLED_ORDERS','SHOPPINGFEED_REFUNDED_ORDERS','SHOPPINGFEED_DELIVERED_ORDERS','SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT','SHOPPING_FLUX_STATUS_SHIPPED','SHOPPING_FLUX_STATUS_CANCELED','SHOPPINGFEED_ORDER_INVOICE_SYNC_MARKETPLACES'";
+    [$fpRows, $fpCrc, $fpRev] = $pdo->query("SELECT COUNT(*), BIT_XOR(CRC32($row)), BIT_XOR(CRC32(REVERSE($row))) FROM ps_configuration c
+        WHERE c.name IN ($keys) AND (c.id_shop = 1 OR (c.id_shop IS NULL AND (c.id_shop_group = 1 OR c.id_shop_group IS NULL)))")->fetch(PDO::FETCH_NUM);
+    $native = bench_pdo($dbName);
+    $native->setAttribute(PDO::ATTR_EMULATE_PREPARES, false); // a real prepared CALL, as the extension sends it
+    $callStmt = $native->prepare("CALL `$proc`(?, ?, ?, ?, ?, ?, 'default', ?, ?)");
+    $ping = $native->prepare('SELECT 1');
+    $probes = [
+        'no-op call into the extension (OrderSync::version())' => static function (int $o): void { OrderSync::version(); },
+        'one round trip (PDO SELECT 1, prepared)' => static function (int $o) use ($ping): void { $ping->execute(); $ping->fetchAll(); },
+        'the procedure called by PDO (round trip + MariaDB execution)' => static function (int $o) use ($callStmt, $fpRows, $fpCrc, $fpRev): void {
+            $callStmt->execute([$o, 1, $fpRows, $fpCrc, $fpRev, 0, "[Order: $o] Process started Order $o", "[Order: $o] Order registered for synchronization; action SYNC_STATUS"]);
+            do { $callStmt->fetchAll(); } while ($callStmt->nextRowset());
+        },
+        'the extension (OrderSync::onOrderStatusUpdate)' => static function (int $o): void { OrderSync::onOrderStatusUpdate($o, STATE_CANCELED); },
+    ];
+    $samples = array_fill_keys(array_keys($probes), []);
+    $n = min($calls, 3000);
+    for ($i = 0; $i < $n; $i++) {
+        $o = 2 * $perImpl + 1 + $i % $perImpl; // the bulk orders: Shopping Feed orders of shop 1
+        foreach ($probes as $label => $f) { $t0 = hrtime(true); $f($o); $samples[$label][] = hrtime(true) - $t0; }
+    }
+    OrderSync::flushLogs();
+    $split = [];
+    foreach ($samples as $label => $ns) { sort($ns); $split[$label] = round(percentile($ns, 50) / 1000, 1); }
+    $labels = array_keys($split);
+    $v = array_values($split);
+    $res['split'] = ['p50_us' => $split, 'samples' => $n,
+        'extension_and_runtime_us' => round($v[3] - $v[2], 1), 'mariadb_execution_us' => round($v[2] - $v[1], 1), 'round_trip_us' => $v[1]];
+    out('   where one change goes (p50 µs, ' . $n . ' interleaved samples each):');
+    out(table(['', 'p50 µs'], array_map(null, $labels, $v)));
+    out(sprintf('   => round trip %.1f µs, MariaDB executing the procedure %.1f µs, extension + PHP call + runtime %.1f µs',
+        $v[1], $v[2] - $v[1], $v[3] - $v[2]));
+}
 out('RESULT hook ' . json_encode($res));

@@ -94,41 +94,24 @@ pub struct CachedShop {
     pub config: Arc<ShopConfig>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Procedure {
-    /// Not called yet on this database.
-    Unknown,
-    Ready,
-    /// The database user may not create or run it: the full path only, for this process.
-    Unavailable,
-}
-
 /// Per database and process: the shops' configurations and the shop of the last order seen (the
 /// next order is guessed to be of the same shop; a wrong guess costs the full path).
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct HookCache {
     shops: HashMap<u32, CachedShop>,
     last_shop: Option<u32>,
-    procedure: Procedure,
+    /// The database user may not create or run the procedure: the full path only, for the rest of
+    /// the process (asking again would cost a round trip per call).
+    refused: bool,
 }
 
 /// Shops kept at most: a multistore of more shops re-reads the others.
 const MAX_SHOPS: usize = 64;
 
-impl Default for HookCache {
-    fn default() -> Self {
-        HookCache {
-            shops: HashMap::new(),
-            last_shop: None,
-            procedure: Procedure::Unknown,
-        }
-    }
-}
-
 impl HookCache {
     /// The shop to guess and its configuration, unless the procedure cannot be used.
     pub fn guess(&self) -> Option<(u32, CachedShop)> {
-        if self.procedure == Procedure::Unavailable {
+        if self.refused {
             return None;
         }
         let shop = self.last_shop?;
@@ -207,10 +190,7 @@ pub async fn call(
     let mut created = false;
     loop {
         match call_once(db, conn, expected).await {
-            Ok(outcome) => {
-                db.set_hook_procedure(Procedure::Ready);
-                return Ok(outcome);
-            }
+            Ok(outcome) => return Ok(outcome),
             Err(e) if retry.wants(&e) => retry.pause().await,
             Err(e) if server_code(&e) == Some(NO_SUCH_PROCEDURE) && !created => {
                 created = true;
@@ -219,7 +199,7 @@ pub async fn call(
                 }
             }
             Err(e) if server_code(&e).is_some_and(|c| REFUSED.contains(&c)) => {
-                db.set_hook_procedure(Procedure::Unavailable);
+                cache(db.hook_cache_lock()).refused = true;
                 return Ok(CallOutcome::FullPath);
             }
             Err(e) => return Err(e),
@@ -278,20 +258,10 @@ async fn create(db: &Db, conn: &mut Conn) -> Result<bool, DbError> {
         // Another process created it in the meantime.
         Err(e) if server_code(&e) == Some(PROCEDURE_EXISTS) => Ok(true),
         Err(e) if server_code(&e).is_some_and(|c| REFUSED.contains(&c)) => {
-            db.set_hook_procedure(Procedure::Unavailable);
+            cache(db.hook_cache_lock()).refused = true;
             Ok(false)
         }
         Err(e) => Err(e),
-    }
-}
-
-impl Db {
-    fn set_hook_procedure(&self, state: Procedure) {
-        let mut cache = cache(self.hook_cache_lock());
-        // Once refused, it stays so for the process: asking again would cost a round trip per call.
-        if cache.procedure != Procedure::Unavailable {
-            cache.procedure = state;
-        }
     }
 }
 
