@@ -238,9 +238,10 @@ impl HookCallSql {
             .collect::<Vec<_>>()
             .join(",");
         let task = t("shoppingfeed_task_order");
-        // First the order and its link (all a non-Shopping Feed order costs); then, for a
-        // Shopping Feed order with an identifier in the expected shop, the legacy module's state
-        // and the fingerprint of the shop's configuration rows. The write happens only if all of
+        // First the order, its link and the legacy module's state for its shop (primary and
+        // unique keys: all a non-Shopping Feed order costs); then, for a Shopping Feed order with
+        // an identifier in the expected shop with the legacy module on, the fingerprint of the
+        // shop's configuration rows. The write happens only if all of
         // them are as the caller expects: the task upsert (an UPDATE by the unique
         // `pending_order` first, cheaper than an INSERT that hits the duplicate key), then the
         // hook's two log rows. The statements of a procedure are prepared once per connection.
@@ -252,20 +253,21 @@ impl HookCallSql {
              MODIFIES SQL DATA SQL SECURITY INVOKER \
              BEGIN \
                DECLARE v_shop, v_group, v_link INT UNSIGNED DEFAULT NULL; \
-               DECLARE v_ok, v_written TINYINT DEFAULT 0; \
-               DECLARE v_legacy, v_rows, v_crc, v_crc_rev BIGINT UNSIGNED DEFAULT NULL; \
+               DECLARE v_ok, v_legacy, v_written TINYINT DEFAULT 0; \
+               DECLARE v_rows, v_crc, v_crc_rev BIGINT UNSIGNED DEFAULT NULL; \
                SELECT o.id_shop, o.id_shop_group, so.id_shoppingfeed_order, \
-                      (TRIM(so.id_order_marketplace) <> '' OR TRIM(so.id_internal_shoppingfeed) <> '') IS TRUE \
-                 INTO v_shop, v_group, v_link, v_ok \
-                 FROM {orders} o LEFT JOIN {sf} so ON so.id_order = o.id_order WHERE o.id_order = p_order; \
-               IF v_ok AND v_shop = p_shop THEN \
-                 SELECT COUNT(*) INTO v_legacy FROM {module} m JOIN {module_shop} ms \
-                   ON ms.id_module = m.id_module AND ms.id_shop = v_shop \
-                   WHERE m.name = '{LEGACY_MODULE}' AND m.active = 1; \
+                      (TRIM(so.id_order_marketplace) <> '' OR TRIM(so.id_internal_shoppingfeed) <> '') IS TRUE, \
+                      (m.active = 1 AND ms.id_module IS NOT NULL) IS TRUE \
+                 INTO v_shop, v_group, v_link, v_ok, v_legacy \
+                 FROM {orders} o LEFT JOIN {sf} so ON so.id_order = o.id_order \
+                 LEFT JOIN {module} m ON m.name = '{LEGACY_MODULE}' \
+                 LEFT JOIN {module_shop} ms ON ms.id_module = m.id_module AND ms.id_shop = o.id_shop \
+                 WHERE o.id_order = p_order; \
+               IF v_ok AND v_legacy AND v_shop = p_shop THEN \
                  SELECT COUNT(*), BIT_XOR(CRC32({CONFIG_ROW_BYTES})), BIT_XOR(CRC32(REVERSE({CONFIG_ROW_BYTES}))) \
                    INTO v_rows, v_crc, v_crc_rev FROM {configuration} c \
                    WHERE c.name IN ({hook_keys}) AND {shop_rows}; \
-                 SET v_ok = (v_legacy > 0 AND v_rows = p_rows AND v_crc = p_crc AND v_crc_rev = p_crc_rev) IS TRUE; \
+                 SET v_ok = (v_rows = p_rows AND v_crc = p_crc AND v_crc_rev = p_crc_rev) IS TRUE; \
                ELSE \
                  SET v_ok = 0; \
                END IF; \
