@@ -2,7 +2,8 @@
 //! `SHOPPINGFEED_ORDER_INVOICE_SYNC_MARKETPLACES` reaches a state that makes an invoice
 //! (`order_state.invoice = 1`), the status hook also queues an UPLOAD_INVOICE task. The module
 //! renders the PDF before the CRON (PrestaShop's `PDF` class), which uploads it
-//! (`upload-documents`), checks its ticket and deletes the file once it succeeded.
+//! (`upload-documents`), checks its ticket and deletes the file once the task leaves the queue for
+//! good (ticket succeeded or canceled, retries exhausted, deadline passed, file refused).
 
 use crate::db::Db;
 use crate::error::{DbError, DbResultExt};
@@ -105,7 +106,27 @@ pub struct PendingInvoice {
     pub path: PathBuf,
 }
 
-/// Due UPLOAD_INVOICE tasks of active shops (`id_shop` 0: all), at most `limit`, oldest first.
+/// Due tasks read per query while listing the invoices to render.
+const PENDING_PAGE: u32 = 500;
+
+/// Due tasks looked at per listing at most, rendered or not: the listing stays bounded however
+/// many rendered PDFs wait for their upload (an order without a Shopping Feed id waits up to a day).
+const PENDING_SCAN_MAX: u32 = 5_000;
+
+/// Before every `update_at` (the keyset cursor's start).
+const CURSOR_START: &str = "1000-01-01 00:00:00";
+
+/// Whether the order's PDF is already in the directory (a non-empty file, as the module checks):
+/// it waits for its upload and is not rendered again.
+fn already_rendered(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() > 0)
+}
+
+/// The invoices the module must render: due UPLOAD_INVOICE tasks of active shops (`id_shop` 0:
+/// all) whose PDF is not in `dir` yet, at most `limit`, oldest first. Tasks whose PDF is there
+/// (waiting for their upload, e.g. an order without a Shopping Feed id yet) are left out before
+/// the limit, so they never hold back newer invoices; at most `PENDING_SCAN_MAX` tasks are looked
+/// at, a page at a time.
 pub async fn pending(
     db: &Db,
     dir: &Path,
@@ -113,18 +134,47 @@ pub async fn pending(
     limit: u32,
 ) -> Result<Vec<PendingInvoice>, DbError> {
     let mut conn = db.conn().await?;
-    let rows: Vec<(u32, u32)> = conn
-        .exec(db.sql().invoice.pending.as_str(), (id_shop, id_shop, limit))
-        .await
-        .ctx("listing the invoices to render")?;
-    Ok(rows
-        .into_iter()
-        .map(|(id_order, id_shop)| PendingInvoice {
-            id_order,
-            id_shop,
-            path: pdf_path(dir, id_order),
-        })
-        .collect())
+    let mut list: Vec<PendingInvoice> = Vec::new();
+    let mut after: (String, u32) = (CURSOR_START.to_string(), 0);
+    let mut scanned: u32 = 0;
+    while (list.len() as u32) < limit && scanned < PENDING_SCAN_MAX {
+        let page = PENDING_PAGE.min(PENDING_SCAN_MAX - scanned);
+        let rows: Vec<(u32, String, u32, u32)> = conn
+            .exec(
+                db.sql().invoice.pending.as_str(),
+                (
+                    id_shop,
+                    id_shop,
+                    after.0.as_str(),
+                    after.0.as_str(),
+                    after.1,
+                    page,
+                ),
+            )
+            .await
+            .ctx("listing the invoices to render")?;
+        let last_page = (rows.len() as u32) < page;
+        scanned += rows.len() as u32;
+        for (id_task, update_at, id_order, id_shop) in rows {
+            after = (update_at, id_task);
+            let path = pdf_path(dir, id_order);
+            if already_rendered(&path) {
+                continue;
+            }
+            list.push(PendingInvoice {
+                id_order,
+                id_shop,
+                path,
+            });
+            if list.len() as u32 >= limit {
+                break;
+            }
+        }
+        if last_page {
+            break;
+        }
+    }
+    Ok(list)
 }
 
 #[cfg(test)]
@@ -152,6 +202,22 @@ mod tests {
         );
         assert!(enabled_marketplaces(Some("Amazon")).is_err());
         assert!(enabled_marketplaces(Some("42")).is_err());
+    }
+
+    #[test]
+    fn a_pdf_is_already_rendered_when_a_non_empty_file_is_there() {
+        let dir = std::env::temp_dir().join(format!("sfsync-rendered-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("3.pdf")).unwrap();
+        std::fs::write(dir.join("1.pdf"), b"%PDF-1.4").unwrap();
+        std::fs::write(dir.join("2.pdf"), b"").unwrap();
+        assert!(already_rendered(&pdf_path(&dir, 1)));
+        assert!(
+            !already_rendered(&pdf_path(&dir, 2)),
+            "empty: rendered again"
+        );
+        assert!(!already_rendered(&pdf_path(&dir, 3)), "not a file");
+        assert!(!already_rendered(&pdf_path(&dir, 4)), "missing");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -393,3 +393,202 @@ async fn twenty_five_invoices_go_in_two_requests_of_at_most_twenty_files() {
     assert_eq!(sizes, [5, 20]);
     teardown(t, sim, dir).await;
 }
+
+/// `n` (≤ 1000) orders of Amazon without a Shopping Feed id (their uploads wait for one), each
+/// with its UPLOAD_INVOICE task due an hour ago, in one statement each; their ids, in order.
+async fn waiting_invoices(t: &TestDb, n: u32) -> Vec<u32> {
+    let digits = "(SELECT 0 d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL \
+                  SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL \
+                  SELECT 8 UNION ALL SELECT 9)";
+    t.exec_params(
+        &format!(
+            "INSERT INTO PREFIX_orders (reference, id_shop_group, id_shop, id_carrier, id_lang, \
+               id_customer, id_cart, id_currency, id_address_delivery, id_address_invoice, \
+               current_state, payment, module, invoice_date, delivery_date, valid, date_add, date_upd) \
+             SELECT CONCAT('W', a.d * 100 + b.d * 10 + c.d), 1, 1, 1, 1, 1, 1, 1, 1, 1, ?, 'Amazon', \
+               'sfpayment', NOW(), NOW(), 1, NOW(), NOW() \
+             FROM {digits} a, {digits} b, {digits} c WHERE a.d * 100 + b.d * 10 + c.d < ? \
+             ORDER BY a.d, b.d, c.d"
+        ),
+        (state::PAYMENT_ACCEPTED, n),
+    )
+    .await;
+    t.exec(
+        "INSERT INTO PREFIX_shoppingfeed_order (id_order_marketplace, name_marketplace, id_order, date_add, date_upd) \
+         SELECT CONCAT('MP-', id_order), 'Amazon', id_order, NOW(), NOW() FROM PREFIX_orders WHERE reference LIKE 'W%'; \
+         INSERT INTO PREFIX_shoppingfeed_task_order (action, id_order, update_at, date_add, date_upd) \
+         SELECT 'UPLOAD_INVOICE', id_order, NOW() - INTERVAL 1 HOUR, NOW() - INTERVAL 1 HOUR, NOW() \
+         FROM PREFIX_orders WHERE reference LIKE 'W%'",
+    )
+    .await;
+    t.query(
+        "SELECT id_order FROM PREFIX_orders WHERE reference LIKE 'W%' ORDER BY id_order",
+        (),
+    )
+    .await
+}
+
+async fn sim_post(sim: &SimHandle, path: &str, body: Value) {
+    let r = reqwest::Client::new()
+        .post(format!("{}{path}", sim.base_url()))
+        .json(&body)
+        .send()
+        .await
+        .expect("simulator control");
+    assert!(r.status().is_success(), "{path}: {}", r.status());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rendered_invoices_waiting_for_their_upload_do_not_hold_back_newer_ones() {
+    let (t, sim, dir) = setup().await;
+    // 600 older uploads (over a page of the listing, all due at the same second) whose PDF is
+    // rendered but cannot be sent yet: their orders have no Shopping Feed id.
+    let waiting = waiting_invoices(&t, 600).await;
+    assert_eq!(waiting.len(), 600);
+    for id in &waiting {
+        std::fs::write(dir.join(format!("{id}.pdf")), PDF).expect("pdf");
+    }
+    // Newer ones: one to render, one whose file is empty (rendered again, as the module does),
+    // one rendered already.
+    let newer = queued_invoice(&t).await;
+    let empty = queued_invoice(&t).await;
+    std::fs::write(dir.join(format!("{empty}.pdf")), b"").expect("empty file");
+    let rendered = queued_invoice(&t).await;
+    std::fs::write(dir.join(format!("{rendered}.pdf")), PDF).expect("pdf");
+    // One old upload whose PDF is gone (the cache was cleared): listed first, oldest first.
+    let cleared = waiting[300];
+    std::fs::remove_file(dir.join(format!("{cleared}.pdf"))).expect("rm");
+
+    let ids = |list: Vec<shoppingfeed_sync::invoice::PendingInvoice>| {
+        list.into_iter().map(|p| p.id_order).collect::<Vec<_>>()
+    };
+    let listed = shoppingfeed_sync::invoice::pending(&t.db, &dir, 0, 100)
+        .await
+        .expect("pending");
+    assert_eq!(
+        listed.iter().map(|p| p.path.clone()).collect::<Vec<_>>(),
+        [cleared, newer, empty].map(|id| dir.join(format!("{id}.pdf")))
+    );
+    assert_eq!(ids(listed), [cleared, newer, empty]);
+    // The limit counts the invoices to render only.
+    let two = shoppingfeed_sync::invoice::pending(&t.db, &dir, 0, 2)
+        .await
+        .expect("pending");
+    assert_eq!(ids(two), [cleared, newer]);
+    let other_shop = shoppingfeed_sync::invoice::pending(&t.db, &dir, 2, 100)
+        .await
+        .expect("pending");
+    assert!(other_shop.is_empty());
+
+    // A run sends the one rendered and sendable; the waiting ones stay, with their file.
+    let report = run_cron(&t.db, &reqwest::Client::new(), &opts(&sim, &dir))
+        .await
+        .expect("run");
+    assert_eq!(report.shops[0].invoices_sent, 1, "{:?}", report.shops[0]);
+    assert_eq!(actions(&t, waiting[0]).await, ["UPLOAD_INVOICE"]);
+    assert!(dir.join(format!("{}.pdf", waiting[0])).exists());
+    teardown(t, sim, dir).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invoice_whose_tickets_keep_failing_gives_up_and_its_file_is_deleted() {
+    let (t, sim, dir) = setup().await;
+    let http = reqwest::Client::new();
+    let id = queued_invoice(&t).await;
+    let pdf = dir.join(format!("{id}.pdf"));
+    std::fs::write(&pdf, PDF).expect("pdf");
+    sim_post(
+        &sim,
+        "/_sim/outcomes/default",
+        json!({"outcome": "failed", "message": "Invoice refused by the marketplace"}),
+    )
+    .await;
+    // Two sends at most; a failed ticket is resent in the run that checked it.
+    let two_tries = CronOptions {
+        max_attempts: 2,
+        ..opts(&sim, &dir)
+    };
+    let (mut failed, mut gave_up, mut failures) = (0, 0, Vec::new());
+    for _ in 0..8 {
+        let r = run_cron(&t.db, &http, &two_tries).await.expect("run");
+        let shop = &r.shops[0];
+        assert!(shop.errors.is_empty(), "{shop:?}");
+        failed += shop.tickets_failed;
+        gave_up += shop.gave_up;
+        failures.extend(shop.failures.clone());
+        if failed == 1 {
+            assert!(pdf.exists(), "kept for the resend after the first failure");
+        }
+        if t.tasks(id).await.is_empty() {
+            break;
+        }
+    }
+    assert_eq!((failed, gave_up), (2, 1));
+    assert!(t.tasks(id).await.is_empty(), "given up");
+    assert_eq!(uploads(&sim).await.len(), 2, "sent twice");
+    assert_eq!(failures.len(), 2, "{failures:?}");
+    assert!(failures[1].gave_up, "{failures:?}");
+    assert!(!pdf.exists(), "the file of an upload given up is deleted");
+    assert_eq!(
+        std::fs::read_dir(&dir).expect("dir").count(),
+        0,
+        "nothing left in the invoice directory"
+    );
+    teardown(t, sim, dir).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invoice_given_up_after_an_ignored_upload_or_a_stuck_ticket_loses_its_file() {
+    let (t, sim, dir) = setup().await;
+    let http = reqwest::Client::new();
+    let one_try = CronOptions {
+        max_attempts: 1,
+        ..opts(&sim, &dir)
+    };
+
+    // Ignored by the API in the 202: requeued at once, out of tries.
+    let ignored = queued_invoice(&t).await;
+    let ignored_pdf = dir.join(format!("{ignored}.pdf"));
+    std::fs::write(&ignored_pdf, PDF).expect("pdf");
+    sim_post(
+        &sim,
+        "/_sim/faults",
+        json!({"route": "order_op", "first": 1, "fault": {"kind": "ignore", "message": "Order not found"}}),
+    )
+    .await;
+    let r = run_cron(&t.db, &http, &one_try).await.expect("run");
+    assert_eq!(r.shops[0].gave_up, 1, "{:?}", r.shops[0]);
+    assert!(t.tasks(ignored).await.is_empty());
+    assert!(!ignored_pdf.exists(), "deleted with the task");
+
+    // A ticket still running past the deadline: stuck, out of tries.
+    let stuck = queued_invoice(&t).await;
+    let stuck_pdf = dir.join(format!("{stuck}.pdf"));
+    std::fs::write(&stuck_pdf, PDF).expect("pdf");
+    sim_post(
+        &sim,
+        "/_sim/outcomes/default",
+        json!({"outcome": "running"}),
+    )
+    .await;
+    run_cron(&t.db, &http, &one_try).await.expect("send");
+    assert_eq!(
+        t.tasks(stuck).await[0].action,
+        "CHECK_TICKET_UPLOAD_INVOICE"
+    );
+    t.exec_params(
+        "UPDATE PREFIX_shoppingfeed_task_order SET sent_at = NOW() - INTERVAL 2 DAY WHERE id_order = ?",
+        (stuck,),
+    )
+    .await;
+    let r = run_cron(&t.db, &http, &one_try).await.expect("check");
+    assert_eq!(
+        (r.shops[0].tickets_stuck, r.shops[0].gave_up),
+        (1, 1),
+        "{:?}",
+        r.shops[0]
+    );
+    assert!(t.tasks(stuck).await.is_empty());
+    assert!(!stuck_pdf.exists(), "deleted with the task");
+    teardown(t, sim, dir).await;
+}

@@ -617,8 +617,10 @@ pub struct InvoiceSql {
     pub insert_task: String,
     /// The UPLOAD_INVOICE tasks a lease owner holds, with their age and the order's link.
     pub claimed: String,
-    /// Due, unleased UPLOAD_INVOICE tasks of active shops, oldest first: the PDFs the module
-    /// renders before a run (params: id_shop, id_shop, limit; id_shop 0: every shop).
+    /// Due, unleased UPLOAD_INVOICE tasks of active shops, oldest first, after a cursor (keyset
+    /// paging on the `due` index): the PDFs the module renders before a run, each as (task id,
+    /// `update_at` as text, order, shop) (params: id_shop, id_shop, the cursor's `update_at`
+    /// twice, its task id, limit; id_shop 0: every shop).
     pub pending: String,
 }
 
@@ -641,11 +643,13 @@ impl InvoiceSql {
                 sf = t("shoppingfeed_order"),
             ),
             pending: format!(
-                "SELECT t.id_order, o.id_shop FROM {task} t \
+                "SELECT t.id_shoppingfeed_task_order, CAST(t.update_at AS CHAR), t.id_order, o.id_shop \
+                 FROM {task} t \
                  JOIN {orders} o ON o.id_order = t.id_order \
                  JOIN {shop} s ON s.id_shop = o.id_shop AND s.active = 1 AND s.deleted = 0 \
                  WHERE t.action = 'UPLOAD_INVOICE' AND t.update_at <= NOW() \
                    AND (t.lease_until IS NULL OR t.lease_until < NOW()) AND (? = 0 OR o.id_shop = ?) \
+                   AND (t.update_at > ? OR (t.update_at = ? AND t.id_shoppingfeed_task_order > ?)) \
                  ORDER BY t.update_at, t.id_shoppingfeed_task_order LIMIT ?",
                 orders = t("orders"),
                 shop = t("shop"),

@@ -1,7 +1,10 @@
 //! Invoice uploads: each due UPLOAD_INVOICE task sends the PDF the module rendered into the
 //! invoice directory (`{invoice_dir}/{id_order}.pdf`) as an `upload-documents` request (multipart,
 //! at most 20 files). The claim, lease, batch-id save and ticket check are the status tasks' (see
-//! `send`, `tickets`); the file is deleted once its ticket is final.
+//! `send`, `tickets`); the file is deleted once the task leaves the queue for good: its ticket
+//! succeeded or was canceled (`tickets::apply_batch`), its retries ran out (`tickets::requeue`:
+//! failed or stuck tickets, an order the API ignored), or it is dropped here (deadline, refused
+//! file).
 //!
 //! A task whose PDF is not there yet (the module renders before each run; an order without an
 //! invoice has none) or whose order has no Shopping Feed id waits, and is removed with a notice

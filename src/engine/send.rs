@@ -3,7 +3,7 @@
 //! tasks to CHECK_TICKET_SYNC_STATUS with its batch id in one statement.
 
 use super::report::{Failure, ShopReport};
-use super::tickets::requeue;
+use super::tickets::{requeue, Retry};
 use super::ShopRun;
 use crate::api::{
     ApiClient, BatchAccepted, OperationData, OrderIdentifier, OrderOperation,
@@ -633,16 +633,13 @@ async fn record_outcome(
         let reason = format!("ignored by Shopping Feed: {}", ignored.message);
         log.order(LogLevel::Error, t.id_order, &reason);
         let failure = Failure::new(t.id_order, Some(outcome.operation), reason);
-        requeue(
-            run,
-            conn,
-            report,
-            (t.id_task, t.attempts),
-            None,
-            failure,
-            true,
-        )
-        .await?;
+        let retry = Retry {
+            kind: outcome.kind,
+            id_task: t.id_task,
+            attempts: t.attempts,
+            ticket: None,
+        };
+        requeue(run, conn, report, log, retry, failure, true).await?;
     }
     Ok(false)
 }

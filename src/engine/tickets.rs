@@ -24,20 +24,35 @@ pub(crate) enum Requeue {
     Superseded,
 }
 
-/// A failed send of one task: sends it back to SYNC_STATUS with attempts + 1 (keeping the failed
-/// ticket's number and the reason), or removes it when attempts run out. The failure is saved for
-/// the e-mail first, when `mail` is set or the retries ran out, so no change of the task can lose
-/// it; then it is counted in the report.
+/// A task sent back for another try: its kind, id and attempts so far, and the failed ticket's
+/// number (if any).
+pub(crate) struct Retry<'a> {
+    pub kind: TaskKind,
+    pub id_task: u32,
+    pub attempts: u32,
+    pub ticket: Option<&'a str>,
+}
+
+/// A failed send of one task: sends it back to its pending action with attempts + 1 (keeping the
+/// failed ticket's number and the reason), or removes it when attempts run out. The failure is
+/// saved for the e-mail first, when `mail` is set or the retries ran out, so no change of the task
+/// can lose it; then it is counted in the report. An invoice upload that leaves the queue here
+/// takes its rendered PDF with it; one requeued keeps it for the resend.
 pub(crate) async fn requeue(
     run: &ShopRun<'_>,
     conn: &mut Conn,
     report: &mut ShopReport,
-    task: (u32, u32),
-    ticket: Option<&str>,
+    log: &mut ProcessLogger,
+    task: Retry<'_>,
     mut failure: Failure,
     mail: bool,
 ) -> Result<Requeue, DbError> {
-    let (id_task, attempts) = task;
+    let Retry {
+        kind,
+        id_task,
+        attempts,
+        ticket,
+    } = task;
     let sql = &run.db.sql().cron;
     failure.gave_up = attempts + 1 >= run.opts.max_attempts;
     let mailed = mail || failure.gave_up;
@@ -73,6 +88,11 @@ pub(crate) async fn requeue(
             report.gave_up += 1;
             report.tasks_removed += 1;
         }
+    }
+    if kind == TaskKind::Invoice && outcome != Requeue::Done {
+        // Removed for good: its PDF will never be sent (an upload of the order queued later gets
+        // its PDF rendered again).
+        super::invoices::remove_pdf(run, failure.id_order, log);
     }
     if mailed {
         report.failures.push(failure);
@@ -117,8 +137,14 @@ impl FromRow for BatchTask {
 }
 
 impl BatchTask {
-    fn key(&self) -> (u32, u32) {
-        (self.id_task, self.attempts)
+    /// The task to requeue, with the failed ticket's number if any.
+    fn retry<'a>(&self, kind: TaskKind, ticket: Option<&'a str>) -> Retry<'a> {
+        Retry {
+            kind,
+            id_task: self.id_task,
+            attempts: self.attempts,
+            ticket,
+        }
     }
 }
 
@@ -320,7 +346,8 @@ async fn requeue_batch(
             &format!("Ticket check: {reason}. Requeued."),
         );
         let failure = Failure::new(task.id_order, None, reason);
-        requeue(run, conn, report, task.key(), None, failure, false).await?;
+        let retry = task.retry(kind, None);
+        requeue(run, conn, report, log, retry, failure, false).await?;
     }
     Ok(())
 }
@@ -330,13 +357,13 @@ async fn requeue_batch(
 async fn pending_or_stuck(
     run: &ShopRun<'_>,
     conn: &mut Conn,
+    kind: TaskKind,
     task: &BatchTask,
-    deadline: i64,
     reason: String,
     report: &mut ShopReport,
     log: &mut ProcessLogger,
 ) -> Result<(), DbError> {
-    if task.age_minutes < deadline {
+    if task.age_minutes < i64::from(run.opts.ticket_deadline_minutes) {
         report.tickets_pending += 1;
         return Ok(());
     }
@@ -347,7 +374,8 @@ async fn pending_or_stuck(
         &format!("Ticket status : stuck ({reason}). Requeued."),
     );
     let failure = Failure::new(task.id_order, None, reason);
-    requeue(run, conn, report, task.key(), None, failure, false).await?;
+    let retry = task.retry(kind, None);
+    requeue(run, conn, report, log, retry, failure, false).await?;
     Ok(())
 }
 
@@ -364,7 +392,6 @@ async fn apply_batch(
     let alone = tasks.len() == 1;
     let mut done: Vec<u32> = Vec::new();
     let mut done_orders: Vec<u32> = Vec::new();
-    let deadline = i64::from(run.opts.ticket_deadline_minutes);
     for task in &tasks {
         match find_ticket(task, tickets, alone) {
             None => {
@@ -373,7 +400,7 @@ async fn apply_batch(
                     "no ticket visible {} minutes after the send",
                     task.age_minutes
                 );
-                pending_or_stuck(run, conn, task, deadline, reason, report, log).await?;
+                pending_or_stuck(run, conn, kind, task, reason, report, log).await?;
             }
             Some(t) => match t.state {
                 TicketState::Succeed => {
@@ -401,7 +428,8 @@ async fn apply_batch(
                     );
                     report.tickets_failed += 1;
                     let failure = Failure::new(task.id_order, None, reason);
-                    requeue(run, conn, report, task.key(), Some(&t.id), failure, true).await?;
+                    let retry = task.retry(kind, Some(&t.id));
+                    requeue(run, conn, report, log, retry, failure, true).await?;
                 }
                 TicketState::Canceled => {
                     let message = t
@@ -443,7 +471,7 @@ async fn apply_batch(
                         "ticket still {} {} minutes after the send",
                         t.state, task.age_minutes
                     );
-                    pending_or_stuck(run, conn, task, deadline, reason, report, log).await?;
+                    pending_or_stuck(run, conn, kind, task, reason, report, log).await?;
                 }
             },
         }

@@ -18,7 +18,8 @@ fn flush_error(e: pending_logs::FlushError) -> ext_php_rs::exception::PhpExcepti
 }
 
 /// Invoices listed per `pendingInvoices()` call: rendering a PDF takes PrestaShop ~0.1-0.5 s,
-/// and a CRON request must answer before web timeouts; the rest are listed at the next run.
+/// and a CRON request must answer before web timeouts; the rest are listed at the next run (those
+/// whose PDF is already written are not listed, so they never count against it).
 const PENDING_INVOICES_LIMIT: u32 = 100;
 
 #[php_class]
@@ -84,9 +85,10 @@ impl OrderSync {
     }
 
     /// The invoices to render before `runCron()`: the due UPLOAD_INVOICE tasks of active shops
-    /// (`idShop` 0: all), at most 100, oldest first, each as `['id_order' => int, 'id_shop' =>
-    /// int, 'path' => string]`: the module writes the order's invoice PDF at `path`
-    /// (`{invoice_dir}/{id_order}.pdf`), which the CRON uploads and deletes once it succeeded.
+    /// (`idShop` 0: all) whose PDF is not written yet (a non-empty file at `path`), at most 100,
+    /// oldest first, each as `['id_order' => int, 'id_shop' => int, 'path' => string]`: the module
+    /// writes the order's invoice PDF at `path` (`{invoice_dir}/{id_order}.pdf`), which the CRON
+    /// uploads and deletes once the upload is final (done, refused or given up).
     pub fn pending_invoices(id_shop: Option<i64>) -> PhpResult<ZBox<ZendHashTable>> {
         let id_shop = match id_shop.unwrap_or(0) {
             0 => 0,
