@@ -58,6 +58,11 @@ class ShoppingfeedSync extends Module
     /** Tables of sql/install.sql; the ones the Shopping Feed module shares come first. */
     const SHARED_TABLES = ['shoppingfeed_task_order', 'shoppingfeed_order', 'shoppingfeed_processlogger', 'shoppingfeed_processmonitor', 'shoppingfeed_token'];
     const OWN_TABLES = ['shoppingfeed_sync_notice'];
+    /**
+     * Seconds the CRON URL spends rendering invoice PDFs at most before its run (PrestaShop takes
+     * ~0.1-0.5 s a PDF, and the run's own budget comes on top): the rest wait for the next run.
+     */
+    const INVOICE_RENDER_BUDGET = 20;
 
     /** @var bool the extension is configured for this request (the mailer is request-scoped) */
     private static $extensionConfigured = false;
@@ -131,6 +136,9 @@ class ShoppingfeedSync extends Module
                 Configuration::deleteByName($key);
             }
         }
+        // No upload of ours follows (the tables are gone, or left to the Shopping Feed module,
+        // which renders its own PDFs): the rendered invoices waiting for it go.
+        self::removeInvoiceDir();
 
         return true;
     }
@@ -793,15 +801,17 @@ class ShoppingfeedSync extends Module
 
     /**
      * Runs the whole CRON (every shop) and returns the extension's report, with
-     * `invoices_rendered`: the invoice PDFs written for this run's uploads first.
+     * `invoices_rendered`: the invoice PDFs written for this run's uploads first, and
+     * `invoices_deferred`: those left for the next run when rendering took its whole budget.
      */
     public function runCron()
     {
         $this->configureExtension();
-        $rendered = $this->renderPendingInvoices();
+        $invoices = $this->renderPendingInvoices();
         $report = OrderSync::runCron();
         if (is_array($report)) {
-            $report['invoices_rendered'] = $rendered;
+            $report['invoices_rendered'] = $invoices['rendered'];
+            $report['invoices_deferred'] = $invoices['deferred'];
         }
 
         return $report;
@@ -809,41 +819,49 @@ class ShoppingfeedSync extends Module
 
     /**
      * Writes the invoice PDF of each invoice upload the extension lists as due (at most 100 a
-     * run) at the path it gives, for the CRON run that follows to upload. An order without an
-     * invoice is skipped (the extension gives up on it after its deadline, with a notice); a
-     * rendering that fails is logged and the others go on, as does the run.
+     * run, those whose PDF is not written yet) at the path it gives, for the CRON run that follows
+     * to upload, for INVOICE_RENDER_BUDGET seconds at most: the invoices left then are deferred to
+     * the next run (at least one is rendered per run). An order without an invoice is skipped (the
+     * extension gives up on it after its deadline, with a notice); a rendering that fails is logged
+     * and the others go on, as does the run.
      *
-     * @return int the PDFs written
+     * @return array{rendered: int, deferred: int} the PDFs written, and those left for the next run
      */
     public function renderPendingInvoices()
     {
+        $done = ['rendered' => 0, 'deferred' => 0];
         // An extension older than the module (updated separately) has no invoice upload.
         if (!method_exists(OrderSync::class, 'pendingInvoices')) {
-            return 0;
+            return $done;
         }
         try {
             $pending = OrderSync::pendingInvoices();
         } catch (\Throwable $e) {
             $this->logFailure('invoice PDFs', 0, $e);
 
-            return 0;
+            return $done;
         }
-        $written = 0;
+        $started = microtime(true);
         foreach ($pending as $invoice) {
             $idOrder = (int) $invoice['id_order'];
             $path = (string) $invoice['path'];
-            // Rendered by an earlier run and still waiting to be sent: not rendered again at every run.
+            // Rendered by an earlier run and still waiting to be sent: not rendered again at every
+            // run (an extension that lists them too is older than this module).
             if (is_file($path) && filesize($path) > 0) {
                 continue;
             }
+            if (microtime(true) - $started >= static::INVOICE_RENDER_BUDGET) {
+                ++$done['deferred'];
+                continue;
+            }
             try {
-                $written += $this->renderInvoice($idOrder, $path) ? 1 : 0;
+                $done['rendered'] += $this->renderInvoice($idOrder, $path) ? 1 : 0;
             } catch (\Throwable $e) {
                 $this->logFailure('invoice PDF', $idOrder, $e);
             }
         }
 
-        return $written;
+        return $done;
     }
 
     /**
@@ -911,6 +929,22 @@ class ShoppingfeedSync extends Module
     public static function invoiceDir()
     {
         return rtrim(_PS_CACHE_DIR_, '/') . '/shoppingfeedsync/invoices';
+    }
+
+    /** Deletes the invoice directory with the PDFs in it (best effort), and its parent if empty. */
+    private static function removeInvoiceDir()
+    {
+        $dir = self::invoiceDir();
+        if (!is_dir($dir)) {
+            return;
+        }
+        foreach (scandir($dir) ?: [] as $file) {
+            if (is_file($dir . '/' . $file)) {
+                @unlink($dir . '/' . $file);
+            }
+        }
+        @rmdir($dir);
+        @rmdir(dirname($dir));
     }
 
     public function getSecureKey()

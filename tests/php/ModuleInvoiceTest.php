@@ -274,6 +274,7 @@ final class ModuleInvoiceTest extends TestCase
         $first = self::request(['action' => 'cron']);
         $report = $first['result']['report'];
         $this->assertSame(1, $report['invoices_rendered'], json_encode($report));
+        $this->assertSame(0, $report['invoices_deferred'], json_encode($report));
         $this->assertSame(1, $report['shops'][1]['invoices_sent'], json_encode($report));
         $this->assertSame([], $report['shops'][1]['errors']);
         $this->assertSame([], self::out($first, 'prestashop_log'));
@@ -364,7 +365,56 @@ final class ModuleInvoiceTest extends TestCase
         $this->assertSame([7402, 7401], array_map(static fn ($r) => self::bodyPart($r)['order'][0]['id'], self::uploads()));
     }
 
+    public function testRenderingStopsAfterItsBudgetAndLeavesTheRestForTheNextRun(): void
+    {
+        self::install();
+        Shop::cronConfig(Simulator::TOKEN, Simulator::STORE);
+        Shop::config('SHOPPINGFEED_ORDER_SYNC_ENABLED', '1');
+        Shop::config(self::KEY, '["Amazon"]');
+        $orders = [];
+        foreach ([7501, 7502, 7503] as $i => $sfId) {
+            $orders[$sfId] = Shop::sfOrder(Shop::PAYMENT_ACCEPTED, $sfId, "MP-$sfId");
+            Shop::invoice($orders[$sfId], 61 + $i);
+        }
+        self::$sim->seedOrders([7501 => 'MP-7501', 7502 => 'MP-7502', 7503 => 'MP-7503']);
+        foreach ($orders as $id) {
+            self::paid($id);
+        }
+        $sent = static fn () => array_map(static fn ($r) => self::bodyPart($r)['order'][0]['id'], self::uploads());
+
+        // Each rendering takes longer than the whole budget: one PDF a run, oldest first.
+        $slow = ['action' => 'cron', 'pdf_delay_ms' => 300, 'invoice_render_budget' => 0.2];
+        $first = self::request($slow);
+        $report = $first['result']['report'];
+        $this->assertSame(1, $report['invoices_rendered'], json_encode($report));
+        $this->assertSame(2, $report['invoices_deferred'], json_encode($report));
+        $this->assertCount(1, self::out($first, 'pdf'));
+        $this->assertSame(1, $report['shops'][1]['invoices_sent'], json_encode($report));
+        $this->assertSame([], self::out($first, 'prestashop_log'), 'a deferred invoice is no failure');
+        $this->assertSame([$orders[7501] . '.pdf'], self::invoiceFiles());
+        $this->assertSame(['UPLOAD_INVOICE'], self::actions($orders[7503]), 'waits for the next run');
+
+        $report = self::request($slow)['result']['report'];
+        $this->assertSame([1, 1], [$report['invoices_rendered'], $report['invoices_deferred']], json_encode($report));
+
+        // The default budget (INVOICE_RENDER_BUDGET) renders the last one at once.
+        $report = self::request(['action' => 'cron', 'pdf_delay_ms' => 300])['result']['report'];
+        $this->assertSame([1, 0], [$report['invoices_rendered'], $report['invoices_deferred']], json_encode($report));
+        $this->assertSame([7501, 7502, 7503], $sent());
+    }
+
     // ---- install, upgrade, uninstall ----------------------------------------------------------
+
+    public function testUninstallingDeletesTheInvoicesWaitingForTheirUpload(): void
+    {
+        self::install();
+        mkdir(ModuleHarness::invoiceDir(), 0750, true);
+        file_put_contents(self::pdfPath(41), "%PDF-1.4\n");
+        file_put_contents(ModuleHarness::invoiceDir() . '/.41.pdf.0a1b2c.tmp', '%PDF');
+        $this->assertTrue(self::request(['action' => 'uninstall'])['result']['result']);
+        $this->assertDirectoryDoesNotExist(ModuleHarness::invoiceDir());
+        $this->assertDirectoryDoesNotExist(ModuleHarness::cacheDir() . 'shoppingfeedsync');
+    }
 
     public function testTheUpgradeTo040WritesTheDefaultOnlyWhereTheSettingIsMissing(): void
     {

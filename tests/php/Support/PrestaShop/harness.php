@@ -1119,6 +1119,9 @@ class PDF
     /** @var list<int> orders whose invoice fails to render, as a broken template makes TCPDF throw (request's pdf_fail) */
     public static $failOrders = [];
 
+    /** @var int milliseconds each rendering takes, as a large invoice does (request's pdf_delay_ms) */
+    public static $delayMs = 0;
+
     public $filename;
     public $objects;
     public $template;
@@ -1158,6 +1161,9 @@ class PDF
         }
         if (!$lines) {
             return null; // nothing rendered: PDF::render() returns nothing
+        }
+        if (self::$delayMs > 0) {
+            usleep(self::$delayMs * 1000);
         }
         $context = Context::getContext();
         $lines[] = sprintf('Language %s, locale %s', $context->language->iso_code, $context->getTranslator()->getLocale());

@@ -4,7 +4,8 @@
  * module from SFSYNC_HARNESS_MODULE_DIR, runs the action read as JSON on stdin, prints a JSON result.
  *
  *   {"action": "install" | "uninstall" | "reset" | "content" | "front" | "upgrade" | "status_update" | "tracking_update" | "slip_add" | "cron" | "l",
- *    "post": {...}, "get": {...}, "mail_accept": bool, "pdf_fail": [id_order, ...], ...}
+ *    "post": {...}, "get": {...}, "mail_accept": bool, "pdf_fail": [id_order, ...], "pdf_delay_ms": int,
+ *    "invoice_render_budget": seconds (the module's INVOICE_RENDER_BUDGET for this request), ...}
  */
 
 require __DIR__ . '/harness.php';
@@ -22,9 +23,20 @@ if (isset($request['mail_accept'])) {
 if (isset($request['pdf_fail'])) {
     PDF::$failOrders = array_map('intval', $request['pdf_fail']);
 }
+if (isset($request['pdf_delay_ms'])) {
+    PDF::$delayMs = (int) $request['pdf_delay_ms'];
+}
 
 require_once _PS_MODULE_DIR_ . 'shoppingfeedsync/shoppingfeedsync.php';
-$module = new ShoppingfeedSync();
+if (isset($request['invoice_render_budget'])) {
+    // The module with a shorter rendering budget (it reads the constant with static::).
+    define('HARNESS_INVOICE_RENDER_BUDGET', (float) $request['invoice_render_budget']);
+    $module = new class() extends ShoppingfeedSync {
+        const INVOICE_RENDER_BUDGET = HARNESS_INVOICE_RENDER_BUDGET;
+    };
+} else {
+    $module = new ShoppingfeedSync();
+}
 $result = ['id_module' => $module->id];
 
 switch ($request['action'] ?? '') {
