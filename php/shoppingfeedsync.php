@@ -139,8 +139,25 @@ class ShoppingfeedSync extends Module
         // No upload of ours follows (the tables are gone, or left to the Shopping Feed module,
         // which renders its own PDFs): the rendered invoices waiting for it go.
         self::removeInvoiceDir();
+        self::dropHookProcedures();
 
         return true;
+    }
+
+    /**
+     * The extension's hook procedures (`{prefix}sfsync_hook_{hash}`, created on first use, one per
+     * extension version) are this module's alone. One left behind is harmless (nothing calls it),
+     * so a user who may not drop it does not fail the uninstall.
+     */
+    private static function dropHookProcedures()
+    {
+        $db = Db::getInstance();
+        $like = addcslashes(_DB_PREFIX_ . 'sfsync_hook_', '\\%_');
+        $names = $db->executeS("SELECT ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE()
+            AND ROUTINE_TYPE = 'PROCEDURE' AND ROUTINE_NAME LIKE '" . pSQL($like) . "%'");
+        foreach (is_array($names) ? $names : [] as $row) {
+            $db->execute('DROP PROCEDURE IF EXISTS `' . bqSQL($row['ROUTINE_NAME']) . '`');
+        }
     }
 
     /**

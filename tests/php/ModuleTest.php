@@ -259,8 +259,14 @@ final class ModuleTest extends TestCase
     {
         self::install();
         Shop::config('SHOPPINGFEED_AUTH_TOKEN', 'merchant-token', 1);
+        // The extension's hook procedures (two versions) go; another prefix's stays.
+        foreach (['ps_sfsync_hook_0badc0de', 'ps_sfsync_hook_620118c6', 'pz_sfsync_hook_0badc0de'] as $proc) {
+            TestDatabase::pdo()->exec("CREATE PROCEDURE `$proc`() SELECT 1");
+        }
         $r = self::request(['action' => 'uninstall'])['result'];
         $this->assertTrue($r['result'], json_encode($r['errors']));
+        $left = TestDatabase::pdo()->query("SELECT ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE() ORDER BY 1")->fetchAll(PDO::FETCH_COLUMN);
+        $this->assertSame(['pz_sfsync_hook_0badc0de'], $left);
 
         $this->assertNull(self::moduleRow());
         $this->assertSame([], self::hooks());
