@@ -7,7 +7,9 @@
  *
  * Needs the ./dev db server (SFSYNC_TEST_DATABASE_URL), the simulator (SFSYNC_SIM_BIN or target/)
  * and the `chromium` package. The data is real: the module is installed, its settings saved through
- * the page, two orders sent by CRON runs through the module to the simulator, one of them refused.
+ * the page (one state in each list, partial refunds on, Amazon's invoices to upload), three orders
+ * sent by CRON runs through the module to the simulator, one of them refused. The window's height
+ * fits the whole page: raise it if the page grows.
  */
 
 use Shoppingfeed\Sync\Tests\ModuleHarness;
@@ -45,7 +47,9 @@ $request(['action' => 'install']);
 Shop::cronConfig(Simulator::TOKEN, Simulator::STORE);
 $request(['action' => 'content', 'post' => [
     'submitShoppingfeedSync' => '1', 'SHOPPINGFEED_ORDER_SYNC_ENABLED' => '1',
-    'SHOPPINGFEED_SHIPPED_ORDERS' => ['4', '5'], 'SHOPPINGFEED_CANCELLED_ORDERS' => ['6'], 'SHOPPINGFEED_REFUNDED_ORDERS' => ['7'],
+    'SHOPPINGFEED_SHIPPED_ORDERS' => ['4'], 'SHOPPINGFEED_CANCELLED_ORDERS' => ['6'], 'SHOPPINGFEED_REFUNDED_ORDERS' => ['7'],
+    'SHOPPINGFEED_DELIVERED_ORDERS' => ['5'], 'SHOPPINGFEED_ALLOW_PARTIAL_REFUND' => '1',
+    'SHOPPINGFEED_ORDER_INVOICE_SYNC_MARKETPLACES' => 'Amazon',
     'SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT' => '0', 'SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS' => '100',
 ]]);
 $orders = [];
@@ -78,6 +82,7 @@ body{margin:0;background:#eff1f2;font:13px/1.45 "Open Sans","DejaVu Sans",Arial,
 select[multiple]{min-width:320px;border:1px solid #bbcdd2;border-radius:3px;padding:2px;font-size:13px}
 select[multiple] option:checked{background:#25b9d7 linear-gradient(#25b9d7,#25b9d7);color:#fff}
 input[type=text],input[type=password]{border:1px solid #bbcdd2;border-radius:3px;padding:5px 8px;font-size:13px;width:90px}input[type=password]{width:280px}
+input.fixed-width-xxl{width:280px}
 .form-control{width:100%!important;box-sizing:border-box}
 .input-group{display:inline-flex}.input-group-addon{border:1px solid #bbcdd2;border-left:0;background:#f5f8f9;padding:5px 8px;border-radius:0 3px 3px 0}
 .help-block{color:#6c868e;font-size:12px;margin:4px 0 0}
@@ -100,8 +105,8 @@ file_put_contents($htmlFile, $doc);
 
 $profile = sys_get_temp_dir() . '/sfsync-chromium-' . getmypid();
 @mkdir($profile);
-$cmd = ['chromium', '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-    '--disable-sync', '--no-first-run', "--user-data-dir=$profile", '--hide-scrollbars', '--window-size=1140,1840',
+$cmd = ['chromium', '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--no-first-run', "--user-data-dir=$profile", '--hide-scrollbars', '--window-size=1140,2460',
     "--screenshot=$png", "file://$htmlFile"];
 $proc = proc_open($cmd, [1 => ['file', '/dev/null', 'w'], 2 => ['file', '/dev/null', 'w']], $pipes);
 $rc = is_resource($proc) ? proc_close($proc) : 1;
