@@ -4,7 +4,11 @@
  * against the plain-PHP PDO baseline (baseline/HookBaseline.php), in the same warm PHP process,
  * on the same database, in alternating blocks of 250 calls.
  *
- *   php -d extension=target/release/libshoppingfeed_sync.so benches/hook.php [--calls 10000]
+ *   php -d extension=target/release/libshoppingfeed_sync.so benches/hook.php [--calls 10000] [--db-delay-us N]
+ *
+ * --db-delay-us N: the extension and the baseline reach the database through latency_proxy.php,
+ * which delays every packet by N µs each way (a database across a network); the results are
+ * printed as RESULT hook_net, with the round trip measured through the proxy.
  *
  * Each implementation gets 2,000 Shopping Feed orders of its own (same data: ids 1..2000 for the
  * extension, 2001..4000 for the baseline, 4001..6000 for the extension in bulk mode (below), states
@@ -23,7 +27,11 @@ require __DIR__ . '/lib.php';
 require __DIR__ . '/baseline/HookBaseline.php';
 
 $calls = 10000;
-foreach ($argv as $i => $a) { if ($a === '--calls') { $calls = (int) $argv[$i + 1]; } }
+$dbDelayUs = null;
+foreach ($argv as $i => $a) {
+    if ($a === '--calls') { $calls = (int) $argv[$i + 1]; }
+    if ($a === '--db-delay-us') { $dbDelayUs = (int) $argv[$i + 1]; }
+}
 $perImpl = 2000;
 $block = 500; // the bulk mode's request: 500 status changes (a bulk update in the back office)
 $warmup = 200;
@@ -36,6 +44,17 @@ $t = microtime(true);
 $pdo = bench_create_db($dbName, 3 * $perImpl + 3 * $warmup);
 out(sprintf('   database %s ready (%d orders) in %.1f s', $dbName, 3 * $perImpl + 3 * $warmup, microtime(true) - $t));
 
+if ($dbDelayUs !== null) {
+    // Setup and counters ($pdo) stay direct; everything measured goes through the proxy.
+    $server = parse_url(bench_server_url());
+    $proxyPort = (int) (getenv('SFSYNC_BENCH_PROXY_PORT') ?: 23399);
+    $proxy = proc_open([PHP_BINARY, __DIR__ . '/latency_proxy.php', (string) $proxyPort, (string) ($server['port'] ?? 3306), (string) $dbDelayUs],
+        [1 => ['pipe', 'w']], $proxyPipes);
+    if (trim((string) fgets($proxyPipes[1])) !== 'ready') { fwrite(STDERR, "latency proxy did not start\n"); exit(1); }
+    register_shutdown_function(static function () use ($proxy): void { proc_terminate($proxy); proc_close($proxy); });
+    putenv('SFSYNC_BENCH_SERVER=' . sprintf('mysql://%s:%s@127.0.0.1:%d', $server['user'] ?? 'root', $server['pass'] ?? '', $proxyPort));
+    out("   through latency_proxy.php on port $proxyPort: $dbDelayUs µs each way");
+}
 OrderSync::configure(['database_url' => bench_db_url($dbName)]);
 $baseline = new HookBaseline(bench_pdo($dbName));
 // A queued status writes its log rows with the task (one round trip, the stored procedure); rows of
@@ -172,7 +191,13 @@ if ($proc !== false) {
         'extension_and_runtime_us' => round($v[3] - $v[2], 1), 'mariadb_execution_us' => round($v[2] - $v[1], 1), 'round_trip_us' => $v[1]];
     out('   where one change goes (p50 µs, ' . $n . ' interleaved samples each):');
     out(table(['', 'p50 µs'], array_map(null, $labels, $v)));
-    out(sprintf('   => round trip %.1f µs, MariaDB executing the procedure %.1f µs, extension + PHP call + runtime %.1f µs',
-        $v[1], $v[2] - $v[1], $v[3] - $v[2]));
+    if ($dbDelayUs === null) {
+        out(sprintf('   => round trip %.1f µs, MariaDB executing the procedure %.1f µs, extension + PHP call + runtime %.1f µs',
+            $v[1], $v[2] - $v[1], $v[3] - $v[2]));
+    } else {
+        // Through the proxy the procedure's answer (result set, then the CALL's OK) and the
+        // proxy's own CPU on this 2-core VM blur the split: only the round trip is reported.
+        out(sprintf('   => round trip through the proxy %.1f µs', $v[1]));
+    }
 }
-out('RESULT hook ' . json_encode($res));
+out('RESULT ' . ($dbDelayUs === null ? 'hook' : 'hook_net') . ' ' . json_encode($res + ['db_delay_us' => $dbDelayUs]));

@@ -52,6 +52,10 @@ out("load average before: {$before['load']}");
 out();
 
 $r = run([$php, '-d', "extension=$ext", __DIR__ . '/hook.php', '--calls', $quick ? '1000' : '10000']);
+if (!$quick) { // the same with the database across a (simulated) network: 100 µs each way
+    out();
+    $r += run([$php, '-d', "extension=$ext", __DIR__ . '/hook.php', '--calls', '3000', '--db-delay-us', '100']);
+}
 out();
 $r += run([$php, __DIR__ . '/cron.php', '--sizes', $quick ? '1000' : '1000,10000,100000', '--baseline-sizes', $quick ? '1000' : '1000,10000', '--latency-ms', '50']);
 if (!$quick) { // the same at 0 ms latency: what is left is each implementation's own CPU and database cost
@@ -76,6 +80,18 @@ out(table(['', 'p50', 'p99', 'mean', 'DB round trips / call'], [
     ['extension, 500 changes in one request (a bulk update; end-of-request write in the last call)', $h['extension-bulk']['p50_us'], $h['extension-bulk']['p99_us'], $h['extension-bulk']['mean_us'], $h['extension-bulk']['round_trips_per_call']],
     ['baseline / extension (bulk)', $h['ratio_bulk']['p50'] . 'x', $h['ratio_bulk']['p99'] . 'x', $h['ratio_bulk']['mean'] . 'x', ''],
 ]));
+if (isset($r['hook_net'])) {
+    $n = $r['hook_net'];
+    out(sprintf("\n(a') the same, the database behind latency_proxy.php (%d µs each way; one round trip measured %.0f µs), %d calls each",
+        $n['db_delay_us'], $n['split']['round_trip_us'] ?? 0, $n['extension']['calls']));
+    out(table(['', 'p50', 'p99', 'mean', 'DB round trips / call'], [
+        ['extension, one change per request', $n['extension']['p50_us'], $n['extension']['p99_us'], $n['extension']['mean_us'], $n['extension']['round_trips_per_call']],
+        ['PHP + PDO baseline', $n['php-pdo']['p50_us'], $n['php-pdo']['p99_us'], $n['php-pdo']['mean_us'], $n['php-pdo']['round_trips_per_call']],
+        ['baseline / extension', $n['ratio']['p50'] . 'x', $n['ratio']['p99'] . 'x', $n['ratio']['mean'] . 'x', ''],
+        ['extension, 500 changes in one request', $n['extension-bulk']['p50_us'], $n['extension-bulk']['p99_us'], $n['extension-bulk']['mean_us'], $n['extension-bulk']['round_trips_per_call']],
+        ['baseline / extension (bulk)', $n['ratio_bulk']['p50'] . 'x', $n['ratio_bulk']['p99'] . 'x', $n['ratio_bulk']['mean'] . 'x', ''],
+    ]));
+}
 $rows = [];
 foreach ($c as $n => $x) {
     $lb = $x['lower_bound'];
