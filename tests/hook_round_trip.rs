@@ -115,6 +115,16 @@ async fn once_the_shop_is_known_a_status_change_is_one_statement() {
     let (n, outcome) = statements_of(&db, hook(&db, third, state::PAYMENT_ERROR)).await;
     assert_eq!(outcome, HookOutcome::UnmappedState(state::PAYMENT_ERROR));
     assert_eq!(n, 1, "an unmapped state (read, nothing to write)");
+    // An order that does not exist: the procedure finds none (a warning, not an error), then the
+    // full path logs it.
+    let missing = third + 100_000;
+    assert_eq!(
+        hook(&db, missing, state::SHIPPED).await,
+        HookOutcome::UnknownOrder
+    );
+    let errors = t.logs(Some("error")).await;
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].3, Some(missing));
 
     // The rows written inside the procedure are the full path's, word for word.
     let rows = |id: u32| {
