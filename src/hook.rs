@@ -190,7 +190,8 @@ fn planned_delay(config: &ShopConfig, state: u32) -> Option<u32> {
 }
 
 /// The hook in one round trip when the cached configuration of the last shop seen says the
-/// state is queued (`db::hook_call`); `None` when the full path must run.
+/// state is queued (`db::hook_call`); two when the order is of another shop whose configuration
+/// is cached; `None` when the full path must run.
 async fn queue_in_one_call(
     db: &Db,
     conn: &mut Conn,
@@ -198,28 +199,45 @@ async fn queue_in_one_call(
     id_order: u32,
     state: u32,
 ) -> Result<Option<HookOutcome>, DbError> {
-    let Some((id_shop, cached)) = hook_call::cache(db.hook_cache_lock()).guess() else {
+    let Some((mut id_shop, mut cached)) = hook_call::cache(db.hook_cache_lock()).guess() else {
         return Ok(None);
     };
-    let Some(delay_minutes) = planned_delay(&cached.config, state) else {
-        return Ok(None);
-    };
-    let expected = Expected {
-        id_order,
-        id_shop,
-        fingerprint: cached.fingerprint,
-        delay_minutes,
-        process: log.name(),
-        started_msg: order_msg(id_order, &format!("{STARTED_MSG} {id_order}")),
-        queued_msg: order_msg(id_order, QUEUED_MSG),
-    };
-    Ok(match hook_call::call(db, conn, &expected).await? {
-        CallOutcome::Written(Upsert::Inserted) => Some(HookOutcome::Queued { delay_minutes }),
-        CallOutcome::Written(Upsert::Rearmed) => Some(HookOutcome::Rearmed { delay_minutes }),
-        CallOutcome::NotShoppingFeedOrder => Some(HookOutcome::NotShoppingFeedOrder),
-        // The full path logs an unknown order.
-        CallOutcome::UnknownOrder | CallOutcome::FullPath => None,
-    })
+    for _ in 0..2 {
+        let Some(delay_minutes) = planned_delay(&cached.config, state) else {
+            return Ok(None);
+        };
+        let expected = Expected {
+            id_order,
+            id_shop,
+            fingerprint: cached.fingerprint,
+            delay_minutes,
+            process: log.name(),
+            started_msg: order_msg(id_order, &format!("{STARTED_MSG} {id_order}")),
+            queued_msg: order_msg(id_order, QUEUED_MSG),
+        };
+        let written = match hook_call::call(db, conn, &expected).await? {
+            CallOutcome::Written(written) => written,
+            CallOutcome::NotShoppingFeedOrder => {
+                return Ok(Some(HookOutcome::NotShoppingFeedOrder))
+            }
+            CallOutcome::OtherShop(shop) => match hook_call::cache(db.hook_cache_lock()).shop(shop)
+            {
+                Some(other) => {
+                    (id_shop, cached) = (shop, other);
+                    continue;
+                }
+                None => return Ok(None),
+            },
+            // The full path logs an unknown order.
+            CallOutcome::UnknownOrder | CallOutcome::FullPath => return Ok(None),
+        };
+        hook_call::cache(db.hook_cache_lock()).seen(id_shop);
+        return Ok(Some(match written {
+            Upsert::Inserted => HookOutcome::Queued { delay_minutes },
+            Upsert::Rearmed => HookOutcome::Rearmed { delay_minutes },
+        }));
+    }
+    Ok(None)
 }
 
 async fn queue_order(

@@ -278,6 +278,20 @@ async fn orders_of_two_shops_are_each_decided_with_their_own_configuration() {
             "an order of shop {shop}"
         );
     }
+    // Both shops known: an order of the other shop than the last costs a second call, the next
+    // one of that shop one call again.
+    for (shop, delay, statements) in [(2, 5, 2), (2, 5, 1), (1, 3, 2), (1, 3, 1)] {
+        let o = in_shop(shop).await;
+        let (n, outcome) = statements_of(&db, hook(&db, o, state::SHIPPED)).await;
+        assert_eq!(
+            outcome,
+            HookOutcome::Queued {
+                delay_minutes: delay
+            },
+            "an order of shop {shop}"
+        );
+        assert_eq!(n, statements, "an order of shop {shop}");
+    }
     t.drop_db().await;
 }
 

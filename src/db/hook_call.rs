@@ -95,7 +95,8 @@ pub struct CachedShop {
 }
 
 /// Per database and process: the shops' configurations and the shop of the last order seen (the
-/// next order is guessed to be of the same shop; a wrong guess costs the full path).
+/// next order is guessed to be of the same shop; a wrong guess costs a second call, or the full
+/// path when the order's shop is not known yet).
 #[derive(Debug, Default)]
 pub struct HookCache {
     shops: HashMap<u32, CachedShop>,
@@ -111,11 +112,21 @@ const MAX_SHOPS: usize = 64;
 impl HookCache {
     /// The shop to guess and its configuration, unless the procedure cannot be used.
     pub fn guess(&self) -> Option<(u32, CachedShop)> {
+        let shop = self.last_shop?;
+        Some((shop, self.shop(shop)?))
+    }
+
+    /// A shop's configuration, unless the procedure cannot be used.
+    pub fn shop(&self, id_shop: u32) -> Option<CachedShop> {
         if self.refused {
             return None;
         }
-        let shop = self.last_shop?;
-        Some((shop, self.shops.get(&shop)?.clone()))
+        self.shops.get(&id_shop).cloned()
+    }
+
+    /// The shop of the order the procedure just queued: the next guess.
+    pub fn seen(&mut self, id_shop: u32) {
+        self.last_shop = Some(id_shop);
     }
 
     /// What the full path read for an order of `id_shop`.
@@ -159,6 +170,8 @@ pub enum CallOutcome {
     Written(Upsert),
     UnknownOrder,
     NotShoppingFeedOrder,
+    /// A Shopping Feed order of another shop than expected: nothing was written.
+    OtherShop(u32),
     /// Not as expected (another shop, a changed configuration, no identifier, the legacy module
     /// off), or the procedure cannot be used: nothing was written, take the full path.
     FullPath,
@@ -241,6 +254,7 @@ async fn call_once(db: &Db, conn: &mut Conn, e: &Expected<'_>) -> Result<CallOut
     Ok(match (shop, link, ok, written) {
         (None, _, _, _) => CallOutcome::UnknownOrder,
         (Some(_), None, _, _) => CallOutcome::NotShoppingFeedOrder,
+        (Some(s), Some(_), _, _) if s != e.id_shop => CallOutcome::OtherShop(s),
         (_, _, Some(1), Some(1)) => CallOutcome::Written(Upsert::Inserted),
         (_, _, Some(1), Some(2)) => CallOutcome::Written(Upsert::Rearmed),
         _ => CallOutcome::FullPath,
