@@ -3,9 +3,9 @@
 //! if it still holds, queues the task and writes the two log rows.
 //!
 //! Why it is never stale: the cache is only a guess. The procedure reads the order, its link, the
-//! legacy module and the shop's configuration rows in the same statement that decides to write,
-//! and writes only if the order is in the expected shop and the configuration rows are the ones
-//! the decision was taken from (same count, same two CRC-32 sums of their bytes). Any change made
+//! legacy module and the shop's configuration rows in the same call that writes, and writes only
+//! if the order is in the expected shop and the configuration rows are the ones the decision was
+//! taken from (same count, same two CRC-32 sums of their bytes). Any change made
 //! by anyone — this module's page, the legacy module, a script — makes it answer "not as
 //! expected", and the caller takes the full path, which reads everything again and refreshes the
 //! cache. On loopback MariaDB a procedure call also beats a multi-statement text batch: the
@@ -172,8 +172,8 @@ pub enum CallOutcome {
     NotShoppingFeedOrder,
     /// A Shopping Feed order of another shop than expected: nothing was written.
     OtherShop(u32),
-    /// Not as expected (another shop, a changed configuration, no identifier, the legacy module
-    /// off), or the procedure cannot be used: nothing was written, take the full path.
+    /// Not as expected (a changed configuration, no identifier, the legacy module off), or the
+    /// procedure cannot be used: nothing was written, take the full path.
     FullPath,
 }
 
