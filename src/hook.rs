@@ -158,7 +158,8 @@ pub async fn on_order_status_update(
 }
 
 /// The same, leaving the log rows in `log` for the caller to write (the PHP glue batches them
-/// per request, as Classlib's ProcessLogger buffers them).
+/// per request, as Classlib's ProcessLogger buffers them). Rows already in `log` (earlier calls)
+/// are written before a call that writes its own rows at once, and are no longer in `log` after.
 pub async fn queue_status_change(
     db: &Db,
     id_order: u32,
@@ -195,7 +196,7 @@ fn planned_delay(config: &ShopConfig, state: u32) -> Option<u32> {
 async fn queue_in_one_call(
     db: &Db,
     conn: &mut Conn,
-    log: &ProcessLogger,
+    log: &mut ProcessLogger,
     id_order: u32,
     state: u32,
 ) -> Result<Option<HookOutcome>, DbError> {
@@ -206,6 +207,9 @@ async fn queue_in_one_call(
         let Some(delay_minutes) = planned_delay(&cached.config, state) else {
             return Ok(None);
         };
+        // Rows the caller still holds (earlier calls of the request) go first: the procedure
+        // writes this call's rows at once, and the log must keep the order of the calls.
+        log.flush(db, conn).await?;
         let expected = Expected {
             id_order,
             id_shop,

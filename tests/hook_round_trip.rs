@@ -149,6 +149,40 @@ async fn once_the_shop_is_known_a_status_change_is_one_statement() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_buffered_by_earlier_calls_are_written_first_and_the_log_keeps_their_order() {
+    let t = available().await;
+    let db = t.new_db();
+    for _ in 0..2 {
+        let o = t.order(state::SHIPPED, true).await;
+        hook(&db, o, state::SHIPPED).await;
+    }
+    // An earlier call of the request left a row (here: an unknown order's error) in the buffer
+    // the caller passes to the next call, which the procedure queues.
+    let mut log = ProcessLogger::new(DEFAULT_PROCESS);
+    let unknown = hook::queue_status_change(&db, 999_999, Some(state::SHIPPED), &mut log)
+        .await
+        .unwrap();
+    assert_eq!(unknown, HookOutcome::UnknownOrder);
+    assert_eq!(log.len(), 1, "buffered");
+    let o = t.order(state::CANCELED, true).await;
+    let queued = hook::queue_status_change(&db, o, Some(state::CANCELED), &mut log)
+        .await
+        .unwrap();
+    assert_eq!(queued, HookOutcome::Queued { delay_minutes: 0 });
+    assert!(log.is_empty(), "written before the procedure's rows");
+    let ids: Vec<(u32, Option<u32>)> = t
+        .query(
+            "SELECT id_shoppingfeed_processlogger, object_id FROM PREFIX_shoppingfeed_processlogger \
+             WHERE object_id IN (?, ?) ORDER BY id_shoppingfeed_processlogger",
+            (999_999u32, o),
+        )
+        .await;
+    let objects: Vec<Option<u32>> = ids.into_iter().map(|(_, id)| id).collect();
+    assert_eq!(objects, vec![Some(999_999), Some(o), Some(o)]);
+    t.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_made_by_anyone_is_seen_by_the_next_call() {
     let t = available().await;
     let db = t.new_db();

@@ -57,7 +57,7 @@ impl OrderSync {
         let id_order = id_arg("idOrder", id_order)?;
         let state = id_arg("newStateId", new_state_id)?;
         let db = runtime::db(&settings::current()?)?;
-        let mut log = pending_logs::call_logger();
+        let mut log = pending_logs::call_logger_with_pending(&db);
         let outcome = runtime::block_on(hook::queue_status_change(
             &db,
             id_order,

@@ -89,3 +89,19 @@ pub fn flush() -> Result<usize, FlushError> {
 pub fn call_logger() -> ProcessLogger {
     ProcessLogger::new(DEFAULT_PROCESS)
 }
+
+/// A logger for one hook call on `db` that carries the rows still waiting for that database: a
+/// call that writes its own rows at once (the hook procedure) writes these first, so the log keeps
+/// the order of the calls. Give it back with [`add`].
+pub fn call_logger_with_pending(db: &Db) -> ProcessLogger {
+    PENDING.with(|cell| {
+        let mut pending = cell.borrow_mut();
+        match pending.take() {
+            Some((target, rows)) if target.same_target(db) => rows,
+            other => {
+                *pending = other;
+                call_logger()
+            }
+        }
+    })
+}

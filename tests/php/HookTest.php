@@ -284,19 +284,26 @@ final class HookTest extends TestCase
         $this->assertTrue(OrderSync::onOrderStatusUpdate($id, Shop::CANCELED));
         $this->assertSame($before + 2, self::logCount(), 'written with the task');
         $this->assertSame(0, OrderSync::flushLogs());
-        // The full path's rows (here an unknown order's error) wait for the end of the request...
+        // The full path's rows (here an unknown order's error) wait for the end of the request,
+        // or for the next call that writes its own rows at once: they go first, in call order.
         $this->assertFalse(OrderSync::onOrderStatusUpdate(999999, Shop::CANCELED));
         $this->assertSame($before + 2, self::logCount(), 'buffered, not yet written');
-        $this->assertSame(1, OrderSync::flushLogs());
-        $this->assertSame($before + 3, self::logCount());
+        $next = Shop::order(Shop::CANCELED);
+        $this->assertTrue(OrderSync::onOrderStatusUpdate($next, Shop::CANCELED));
+        $this->assertSame($before + 5, self::logCount(), 'the buffered row, then the two of the queued status');
+        $objects = TestDatabase::pdo()->query('SELECT object_id FROM ps_shoppingfeed_processlogger ORDER BY id_shoppingfeed_processlogger DESC LIMIT 3')->fetchAll(PDO::FETCH_COLUMN);
+        $this->assertSame([$next, $next, 999999], array_map('intval', $objects));
         $this->assertSame(0, OrderSync::flushLogs());
-        // ...or for 100 rows, written without being asked, in one insert.
+        // With synchronization off, every change logs an error on the full path: the rows wait
+        // for 100, then go in one insert without being asked.
+        Shop::config('SHOPPINGFEED_ORDER_SYNC_ENABLED', '0');
+        $off = Shop::order(Shop::CANCELED);
         for ($i = 0; $i < 99; $i++) {
-            OrderSync::onOrderStatusUpdate(999999, Shop::CANCELED);
+            $this->assertFalse(OrderSync::onOrderStatusUpdate($off, Shop::CANCELED));
         }
-        $this->assertSame($before + 3, self::logCount(), '99 rows wait');
-        OrderSync::onOrderStatusUpdate(999999, Shop::REFUNDED);
-        $this->assertSame($before + 103, self::logCount(), 'the 100th writes them');
+        $this->assertSame($before + 5, self::logCount(), '99 rows wait');
+        OrderSync::onOrderStatusUpdate($off, Shop::REFUNDED);
+        $this->assertSame($before + 105, self::logCount(), 'the 100th writes them');
     }
 
     public function testBufferedRowsAreWrittenAtTheEndOfTheRequest(): void
