@@ -16,15 +16,27 @@ use shoppingfeed_sync::hook::{self, HookOutcome, Unavailable};
 async fn hook(db: &Db, id_order: u32, new_state: u32) -> HookOutcome {
     let mut log = ProcessLogger::new(DEFAULT_PROCESS);
     let outcome = hook::queue_status_change(db, id_order, Some(new_state), &mut log).await;
-    settle().await;
+    settle(db).await;
     log.flush_pooled(db).await.unwrap();
-    settle().await;
+    settle(db).await;
     outcome.unwrap()
 }
 
-/// A dropped connection goes back to the pool asynchronously.
-async fn settle() {
-    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+/// A dropped connection goes back to the pool asynchronously: waits until it is there, so that
+/// the next caller takes it again instead of opening another.
+async fn settle(db: &Db) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let metrics = db.pool_metrics();
+    for _ in 0..1000 {
+        // `connections_in_use` drops at once; the connection is in the pool again only once the
+        // pool's recycler has taken it back.
+        let open = metrics.connection_count.load(Relaxed);
+        if open > 0 && metrics.connections_in_pool.load(Relaxed) == open {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    panic!("a connection of the pool was not given back within 2 s");
 }
 
 async fn available() -> TestDb {
@@ -43,7 +55,7 @@ async fn questions(db: &Db) -> (u64, u64) {
         .await
         .unwrap();
     drop(conn);
-    settle().await;
+    settle(db).await;
     (id.unwrap(), row.unwrap().1)
 }
 

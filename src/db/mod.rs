@@ -62,6 +62,11 @@ impl Db {
     }
 
     /// True when both reach the same database with the same table prefix.
+    /// The pool's gauges (connections open, idle, in use).
+    pub fn pool_metrics(&self) -> Arc<mysql_async::Metrics> {
+        self.pool.metrics()
+    }
+
     pub fn hook_cache_lock(&self) -> &Mutex<hook_call::HookCache> {
         &self.hook_cache
     }
