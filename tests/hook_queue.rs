@@ -22,12 +22,6 @@ async fn hook(t: &TestDb, id_order: u32, new_state: u32) -> HookOutcome {
         .unwrap()
 }
 
-async fn available() -> TestDb {
-    let t = TestDb::create().await;
-    t.reset_shop_available().await;
-    t
-}
-
 fn assert_due_in(actual: Option<i64>, expected: i64, what: &str) {
     let actual = actual.unwrap_or_else(|| panic!("{what}: update_at is NULL"));
     assert!(
@@ -38,7 +32,7 @@ fn assert_due_in(actual: Option<i64>, expected: i64, what: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shipped_state_is_queued_with_the_time_shift() {
-    let t = available().await;
+    let t = TestDb::available().await;
     let id = t.order(state::SHIPPED, true).await;
     assert_eq!(
         hook(&t, id, state::SHIPPED).await,
@@ -62,7 +56,7 @@ async fn shipped_state_is_queued_with_the_time_shift() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_list_queues_and_only_shipped_states_are_delayed() {
-    let t = available().await;
+    let t = TestDb::available().await;
     for (st, minutes) in [
         (state::SHIPPED, 5),
         (state::DELIVERED, 5),
@@ -90,7 +84,7 @@ async fn every_list_queues_and_only_shipped_states_are_delayed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_change_rearms_the_one_pending_task() {
-    let t = available().await;
+    let t = TestDb::available().await;
     let id = t.order(state::SHIPPED, true).await;
     assert_eq!(
         hook(&t, id, state::SHIPPED).await,
@@ -136,7 +130,7 @@ async fn a_new_change_rearms_the_one_pending_task() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queue_store_upsert_inserts_then_rearms() {
-    let t = available().await;
+    let t = TestDb::available().await;
     let id = t.order(state::SHIPPED, true).await;
     let mut conn = t.db.conn().await.unwrap();
     assert_eq!(
@@ -179,7 +173,7 @@ async fn queue_store_upsert_inserts_then_rearms() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_order_waiting_for_its_ticket_gets_a_second_pending_task() {
-    let t = available().await;
+    let t = TestDb::available().await;
     let id = t.order(state::SHIPPED, true).await;
     t.exec_params(
         "INSERT INTO PREFIX_shoppingfeed_task_order (action, id_order, ticket_number, batch_id, update_at, date_add, date_upd) \
@@ -202,7 +196,7 @@ async fn an_order_waiting_for_its_ticket_gets_a_second_pending_task() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn time_shift_zero_is_allowed_and_a_missing_one_defaults_to_five() {
-    let t = available().await;
+    let t = TestDb::available().await;
     t.config("SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT", "0", Some(1), None)
         .await;
     let a = t.order(state::SHIPPED, true).await;
@@ -224,7 +218,7 @@ async fn time_shift_zero_is_allowed_and_a_missing_one_defaults_to_five() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn configuration_falls_back_from_shop_to_group_to_global() {
-    let t = available().await;
+    let t = TestDb::available().await;
     // Time shift: global 5; group 1 says 10; shop 1 says 3; shop 2 (group 1) has no row of its own.
     t.config("SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT", "10", None, Some(1))
         .await;
@@ -356,7 +350,7 @@ async fn each_gate_queues_nothing_and_logs_one_error_naming_why() {
             Unavailable::LegacySyncsOrders,
         ),
     ] {
-        let t = available().await;
+        let t = TestDb::available().await;
         match gate {
             Gate::Disabled => {
                 t.config("SHOPPINGFEED_ORDER_SYNC_ENABLED", "0", Some(1), None)
@@ -406,7 +400,7 @@ async fn each_gate_queues_nothing_and_logs_one_error_naming_why() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unmapped_states_and_non_shopping_feed_orders_do_nothing_silently() {
-    let t = available().await;
+    let t = TestDb::available().await;
     let id = t.order(state::PAYMENT_ACCEPTED, true).await;
     assert_eq!(
         hook(&t, id, state::PAYMENT_ACCEPTED).await,
@@ -443,7 +437,7 @@ async fn unmapped_states_and_non_shopping_feed_orders_do_nothing_silently() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_new_state_the_current_state_is_used() {
-    let t = available().await;
+    let t = TestDb::available().await;
     let cancelled = t.order(state::CANCELED, true).await;
     assert_eq!(
         hook::on_order_status_update(&t.db, cancelled, None)
@@ -468,7 +462,7 @@ async fn without_a_new_state_the_current_state_is_used() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_malformed_list_is_logged_and_the_other_lists_still_work() {
-    let t = available().await;
+    let t = TestDb::available().await;
     t.config("SHOPPINGFEED_SHIPPED_ORDERS", r#"["4","#, None, None)
         .await;
     let a = t.order(state::SHIPPED, true).await;
@@ -511,7 +505,7 @@ async fn a_malformed_list_is_logged_and_the_other_lists_still_work() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_order_logs_an_error() {
-    let t = available().await;
+    let t = TestDb::available().await;
     assert_eq!(
         hook(&t, 999_999, state::SHIPPED).await,
         HookOutcome::UnknownOrder
@@ -532,7 +526,7 @@ async fn an_unknown_order_logs_an_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_reference_is_taken_from_the_legacy_message_when_missing() {
-    let t = available().await;
+    let t = TestDb::available().await;
     let id = t
         .order_with(OrderSpec {
             no_reference: true,
@@ -591,7 +585,7 @@ async fn the_reference_is_taken_from_the_legacy_message_when_missing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sql_metacharacters_in_data_are_stored_verbatim() {
-    let t = available().await;
+    let t = TestDb::available().await;
     let reference = "x'); DROP TABLE ps_orders; -- \"`\\";
     let id = t
         .order_with(OrderSpec {
@@ -620,7 +614,7 @@ async fn sql_metacharacters_in_data_are_stored_verbatim() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_log_rows_are_written_as_the_reference_writes_them() {
-    let t = available().await;
+    let t = TestDb::available().await;
     let id = t.order(state::CANCELED, true).await;
     hook(&t, id, state::CANCELED).await;
     let logs = t.log_rows(None).await;
@@ -660,7 +654,7 @@ async fn the_log_rows_are_written_as_the_reference_writes_them() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn save_order_links_sfpayment_orders_only() {
-    let t = available().await;
+    let t = TestDb::available().await;
     let id = t
         .order_with(OrderSpec {
             sf_linked: false,
@@ -755,7 +749,7 @@ async fn save_order_links_sfpayment_orders_only() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_order_validated_while_the_gate_is_closed_is_synchronized_once_it_opens() {
     for gate in [Gate::Disabled, Gate::LegacyMissing, Gate::LegacyShips] {
-        let t = available().await;
+        let t = TestDb::available().await;
         let expected = match gate {
             Gate::Disabled => {
                 t.config("SHOPPINGFEED_ORDER_SYNC_ENABLED", "0", None, None)
@@ -857,7 +851,7 @@ async fn an_order_validated_while_the_gate_is_closed_is_synchronized_once_it_ope
 async fn concurrent_pools_upserting_the_same_orders_keep_one_pending_task_each() {
     const WORKERS: usize = 8;
     const ORDERS: usize = 20;
-    let t = available().await;
+    let t = TestDb::available().await;
     let mut ids = Vec::with_capacity(ORDERS);
     for _ in 0..ORDERS {
         ids.push(t.order(state::CANCELED, true).await);

@@ -39,12 +39,6 @@ async fn settle(db: &Db) {
     panic!("a connection of the pool was not given back within 2 s");
 }
 
-async fn available() -> TestDb {
-    let t = TestDb::create().await;
-    t.reset_shop_available().await;
-    t
-}
-
 /// `(connection id, Questions)` of the pool's connection: the pool keeps the one connection a
 /// sequential caller uses, so two readings around a call count the statements it sent.
 async fn questions(db: &Db) -> (u64, u64) {
@@ -88,7 +82,7 @@ async fn procedure_exists(t: &TestDb, name: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn once_the_shop_is_known_a_status_change_is_one_statement() {
-    let t = available().await;
+    let t = TestDb::available().await;
     let db = t.new_db();
     let name = db.sql().hook_call.name.clone();
     // The first change reads everything (full path) and learns the shop's configuration; the
@@ -162,7 +156,7 @@ async fn once_the_shop_is_known_a_status_change_is_one_statement() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rows_buffered_by_earlier_calls_are_written_first_and_the_log_keeps_their_order() {
-    let t = available().await;
+    let t = TestDb::available().await;
     let db = t.new_db();
     for _ in 0..2 {
         let o = t.order(state::SHIPPED, true).await;
@@ -196,7 +190,7 @@ async fn rows_buffered_by_earlier_calls_are_written_first_and_the_log_keeps_thei
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_made_by_anyone_is_seen_by_the_next_call() {
-    let t = available().await;
+    let t = TestDb::available().await;
     let db = t.new_db();
     // Warm: the shop's configuration is cached and the procedure exists.
     for _ in 0..2 {
@@ -294,7 +288,7 @@ async fn a_change_made_by_anyone_is_seen_by_the_next_call() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orders_of_two_shops_are_each_decided_with_their_own_configuration() {
-    let t = available().await;
+    let t = TestDb::available().await;
     t.config("SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT", "3", Some(1), None)
         .await;
     t.exec_params(
@@ -343,7 +337,7 @@ async fn orders_of_two_shops_are_each_decided_with_their_own_configuration() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_usable_procedure_every_change_takes_the_full_path() {
-    let t = available().await;
+    let t = TestDb::available().await;
     let db = t.new_db();
     let name = db.sql().hook_call.name.clone();
     // A restored dump whose procedure belongs to a user this server does not have: calling it
@@ -387,7 +381,7 @@ async fn without_a_usable_procedure_every_change_takes_the_full_path() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn processes_creating_the_procedure_at_once_all_queue() {
-    let t = available().await;
+    let t = TestDb::available().await;
     let dbs: Vec<Db> = (0..4).map(|_| t.new_db()).collect();
     // Each process learns the shop on its own first change...
     for db in &dbs {

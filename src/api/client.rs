@@ -17,9 +17,8 @@ use super::error::{error_body, is_retryable_status, ApiError, Problem};
 use super::retry::{backoff_delay, rate_limit_wait};
 use super::secret::Secret;
 use super::types::{
-    decode_object, BatchAccepted, BatchWire, Me, OperationData, OperationRequest, OrderOperation,
-    StoreRef, Ticket, TicketPageWire, MAX_DOCUMENTS_PER_REQUEST, MAX_ORDERS_PER_REQUEST,
-    TICKET_PAGE_LIMIT,
+    decode_object, max_orders_per_request, BatchAccepted, BatchWire, Me, OperationData,
+    OperationRequest, OrderOperation, StoreRef, Ticket, TicketPageWire, TICKET_PAGE_LIMIT,
 };
 use crate::model::Operation;
 
@@ -270,9 +269,8 @@ impl ApiClient {
         Ok(id)
     }
 
-    /// `POST /v1/store/{store_id}/order/{op}` with at most [`MAX_ORDERS_PER_REQUEST`] orders
-    /// ([`MAX_DOCUMENTS_PER_REQUEST`] for upload-documents, sent as multipart), whose data must
-    /// belong to `op`. The caller chunks.
+    /// `POST /v1/store/{store_id}/order/{op}` with at most [`max_orders_per_request`] orders
+    /// (upload-documents is sent as multipart), whose data must belong to `op`. The caller chunks.
     pub async fn send_operation(
         &self,
         store_id: i64,
@@ -284,11 +282,7 @@ impl ApiClient {
                 message: format!("no orders to {op}"),
             });
         }
-        let max = if op == Operation::UploadDocuments {
-            MAX_DOCUMENTS_PER_REQUEST
-        } else {
-            MAX_ORDERS_PER_REQUEST
-        };
+        let max = max_orders_per_request(op);
         if orders.len() > max {
             return Err(ApiError::TooManyOrders {
                 n: orders.len(),

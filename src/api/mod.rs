@@ -15,7 +15,8 @@ pub use error::{ApiError, Problem, MAX_ERROR_BODY};
 pub use retry::{backoff_ceiling, backoff_delay, rate_limit_wait};
 pub use secret::Secret;
 pub use types::{
-    AccountRef, BatchAccepted, IgnoredOrder, Me, OneOrMany, OperationData, OperationRequest,
-    OrderIdentifier, OrderOperation, RefundProduct, StoreRef, Ticket, TicketPayload, TicketResult,
-    MAX_DOCUMENTS_PER_REQUEST, MAX_DOCUMENT_BYTES, MAX_ORDERS_PER_REQUEST, TICKET_PAGE_LIMIT,
+    max_orders_per_request, AccountRef, BatchAccepted, IgnoredOrder, Me, OneOrMany, OperationData,
+    OperationRequest, OrderIdentifier, OrderOperation, RefundProduct, StoreRef, Ticket,
+    TicketPayload, TicketResult, MAX_DOCUMENTS_PER_REQUEST, MAX_DOCUMENT_BYTES,
+    MAX_ORDERS_PER_REQUEST, TICKET_PAGE_LIMIT,
 };

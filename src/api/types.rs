@@ -17,6 +17,16 @@ pub const MAX_ORDERS_PER_REQUEST: usize = 100;
 /// The API's limit of files per upload-documents request (sf-api.md §2.6; the SDK chunks at 20).
 pub const MAX_DOCUMENTS_PER_REQUEST: usize = 20;
 
+/// How many orders one request of `op` may carry: [`MAX_DOCUMENTS_PER_REQUEST`] for
+/// upload-documents (each order brings a file), [`MAX_ORDERS_PER_REQUEST`] for the others.
+pub fn max_orders_per_request(op: Operation) -> usize {
+    if op == Operation::UploadDocuments {
+        MAX_DOCUMENTS_PER_REQUEST
+    } else {
+        MAX_ORDERS_PER_REQUEST
+    }
+}
+
 /// The API's limit of one uploaded file (sf-api.md §2.6: larger files get 413).
 pub const MAX_DOCUMENT_BYTES: usize = 2 * 1024 * 1024;
 

@@ -615,7 +615,7 @@ impl RefundSql {
 pub struct InvoiceSql {
     /// The order's task; ignored while it already has one pending or being checked.
     pub insert_task: String,
-    /// The UPLOAD_INVOICE tasks a lease owner holds, with their age and the order's link.
+    /// The UPLOAD_INVOICE tasks a lease owner holds, with their age and the order's Shopping Feed id.
     pub claimed: String,
     /// Due, unleased UPLOAD_INVOICE tasks of active shops, oldest first, after a cursor (keyset
     /// paging on the `due` index): the PDFs the module renders before a run, each as (task id,
@@ -635,8 +635,7 @@ impl InvoiceSql {
             ),
             claimed: format!(
                 "SELECT t.id_shoppingfeed_task_order, t.id_order, t.attempts, t.version, \
-                        TIMESTAMPDIFF(MINUTE, t.date_add, NOW()), \
-                        so.id_internal_shoppingfeed, so.id_order_marketplace, so.name_marketplace \
+                        TIMESTAMPDIFF(MINUTE, t.date_add, NOW()), so.id_internal_shoppingfeed \
                  FROM {task} t LEFT JOIN {sf} so ON so.id_order = t.id_order \
                  WHERE t.lease_owner = ? AND t.action = 'UPLOAD_INVOICE' \
                  ORDER BY t.update_at, t.id_shoppingfeed_task_order",

@@ -37,17 +37,8 @@ struct InvoiceTask {
 
 impl FromRow for InvoiceTask {
     fn from_row_opt(row: Row) -> Result<Self, FromRowError> {
-        type Columns = (
-            u32,
-            u32,
-            u32,
-            u32,
-            Option<i64>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-        );
-        let (id_task, id_order, attempts, version, age, sf_id, _reference, _marketplace): Columns =
+        type Columns = (u32, u32, u32, u32, Option<i64>, Option<String>);
+        let (id_task, id_order, attempts, version, age, sf_id): Columns =
             mysql_async::from_row_opt(row)?;
         Ok(InvoiceTask {
             id_task,

@@ -6,8 +6,8 @@ use super::report::{Failure, ShopReport};
 use super::tickets::{requeue, Retry};
 use super::ShopRun;
 use crate::api::{
-    ApiClient, BatchAccepted, OperationData, OrderIdentifier, OrderOperation,
-    MAX_DOCUMENTS_PER_REQUEST,
+    max_orders_per_request, ApiClient, BatchAccepted, OperationData, OrderIdentifier,
+    OrderOperation,
 };
 use crate::db::claim::claim_due;
 use crate::db::logger::ProcessLogger;
@@ -561,12 +561,7 @@ fn spawn_requests(
     set: &mut InFlight,
 ) {
     for (operation, tasks) in groups {
-        // upload-documents carries files: 20 per request at most (sf-api.md §2.6).
-        let size = if operation == Operation::UploadDocuments {
-            run.chunk.min(MAX_DOCUMENTS_PER_REQUEST)
-        } else {
-            run.chunk
-        };
+        let size = run.chunk.min(max_orders_per_request(operation));
         let mut tasks = tasks.into_iter().peekable();
         while tasks.peek().is_some() {
             let chunk: Vec<Prepared> = tasks.by_ref().take(size).collect();

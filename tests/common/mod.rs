@@ -266,6 +266,13 @@ impl TestDb {
         Self::create_with_prefix("ps_").await
     }
 
+    /// A new database whose shop 1 can synchronize (see [`TestDb::reset_shop_available`]).
+    pub async fn available() -> TestDb {
+        let t = Self::create().await;
+        t.reset_shop_available().await;
+        t
+    }
+
     /// A new database with the fixtures under `prefix` (e.g. `shop2_`); `db` uses that prefix.
     pub async fn create_with_prefix(prefix: &str) -> TestDb {
         let prefix = TablePrefix::new(prefix).unwrap_or_else(|e| panic!("{e}"));
