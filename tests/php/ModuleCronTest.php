@@ -1,12 +1,12 @@
 <?php
 use PHPUnit\Framework\TestCase;
 use Shoppingfeed\Sync\Tests\ModuleHarness;
+use Shoppingfeed\Sync\Tests\ModuleSimulator;
 use Shoppingfeed\Sync\Tests\Shop;
 use Shoppingfeed\Sync\Tests\Simulator;
 use Shoppingfeed\Sync\Tests\TestDatabase;
 
-require_once __DIR__ . '/Support/ModuleHarness.php';
-require_once __DIR__ . '/Support/Simulator.php';
+require_once __DIR__ . '/Support/ModuleSimulator.php';
 
 /**
  * The module's CRON side end to end: settings saved on the configuration page, status changes
@@ -20,26 +20,11 @@ require_once __DIR__ . '/Support/Simulator.php';
  */
 final class ModuleCronTest extends TestCase
 {
-    private static ?Simulator $sim = null;
-
-    public static function setUpBeforeClass(): void
-    {
-        ModuleHarness::boot();
-        self::$sim = new Simulator();
-    }
-
-    public static function tearDownAfterClass(): void
-    {
-        self::$sim?->stop();
-        self::$sim = null;
-    }
+    use ModuleSimulator;
 
     protected function setUp(): void
     {
-        self::$sim->reset();
-        self::$sim->settings(['lifecycle' => ['mode' => 'polls', 'polls_per_step' => 0]]);
-        Shop::reset();
-        ModuleHarness::forgetModule();
+        self::resetModuleAndSimulator();
     }
 
     protected function tearDown(): void
@@ -47,15 +32,6 @@ final class ModuleCronTest extends TestCase
         TestDatabase::pdo()->exec('DELETE FROM ps_order_state_lang WHERE id_lang > 1');
         ModuleHarness::forgetModule();
         Shop::reset();
-    }
-
-    private static function request(array $request, array $context = []): array
-    {
-        $r = ModuleHarness::request($request, $context, ['shoppingfeed_sync.api_base_url' => self::$sim->url(), 'shoppingfeed_sync.http_timeout_ms' => '2000']);
-        self::assertSame(0, $r['rc'], $r['stderr']);
-        self::assertSame('', $r['stderr'], 'PHP notices or warnings');
-
-        return $r;
     }
 
     private static function runsTable(string $html): array

@@ -1,12 +1,12 @@
 <?php
 use PHPUnit\Framework\TestCase;
 use Shoppingfeed\Sync\Tests\ModuleHarness;
+use Shoppingfeed\Sync\Tests\ModuleSimulator;
 use Shoppingfeed\Sync\Tests\Shop;
 use Shoppingfeed\Sync\Tests\Simulator;
 use Shoppingfeed\Sync\Tests\TestDatabase;
 
-require_once __DIR__ . '/Support/ModuleHarness.php';
-require_once __DIR__ . '/Support/Simulator.php';
+require_once __DIR__ . '/Support/ModuleSimulator.php';
 
 /**
  * The invoice upload, module side: the marketplaces field of the configuration page, the invoice
@@ -23,26 +23,11 @@ final class ModuleInvoiceTest extends TestCase
     private const KEY = 'SHOPPINGFEED_ORDER_INVOICE_SYNC_MARKETPLACES';
     private const UPLOAD_PATH = '/v1/store/1276/order/upload-documents';
 
-    private static ?Simulator $sim = null;
-
-    public static function setUpBeforeClass(): void
-    {
-        ModuleHarness::boot();
-        self::$sim = new Simulator();
-    }
-
-    public static function tearDownAfterClass(): void
-    {
-        self::$sim?->stop();
-        self::$sim = null;
-    }
+    use ModuleSimulator;
 
     protected function setUp(): void
     {
-        self::$sim->reset();
-        self::$sim->settings(['lifecycle' => ['mode' => 'polls', 'polls_per_step' => 0]]);
-        Shop::reset();
-        ModuleHarness::forgetModule();
+        self::resetModuleAndSimulator();
         ModuleHarness::removeTree(ModuleHarness::cacheDir() . 'shoppingfeedsync');
     }
 
@@ -52,15 +37,6 @@ final class ModuleInvoiceTest extends TestCase
         ModuleHarness::forgetModule();
         Shop::reset();
         ModuleHarness::removeTree(ModuleHarness::cacheDir() . 'shoppingfeedsync');
-    }
-
-    private static function request(array $request, array $context = []): array
-    {
-        $r = ModuleHarness::request($request, $context, ['shoppingfeed_sync.api_base_url' => self::$sim->url(), 'shoppingfeed_sync.http_timeout_ms' => '2000']);
-        self::assertSame(0, $r['rc'], $r['stderr']);
-        self::assertSame('', $r['stderr'], 'PHP notices or warnings');
-
-        return $r;
     }
 
     private static function install(): void
