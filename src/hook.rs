@@ -1,77 +1,24 @@
-//! The hook half of the sync: an order status change becomes a queued task (SPEC §5), and a new
-//! Shopping Feed order gets its link row (`saveOrder`).
+//! The hook half of the sync: an order status change becomes a queued task, and a new Shopping
+//! Feed order gets its link row (`saveOrder`).
 
 use crate::db::hook_call::{self, CallOutcome, Expected};
 use crate::db::logger::{order_msg, ProcessLogger, DEFAULT_PROCESS};
 use crate::db::orders::{self, SfOrderLink};
-use crate::db::queue::{self, Upsert};
-use crate::db::shop_config::ShopConfig;
 use crate::db::sql::keys;
 use crate::db::Db;
 use crate::error::DbError;
 use crate::invoice;
 use crate::model::LogLevel;
+use crate::queue::{self, Upsert};
+use crate::shop::lists::delay_for;
+use crate::shop::{availability, ShopConfig, StateLists, Unavailable};
 use mysql_async::Conn;
 
 /// The payment module of orders created by the legacy module's import.
 pub const SF_PAYMENT_MODULE: &str = "sfpayment";
-/// Default shipped delay (minutes) when the configuration has none.
-pub const DEFAULT_TIME_SHIFT: i64 = 5;
-/// The largest delay accepted from the configuration (a week), so a typo cannot park a task for years.
-const MAX_TIME_SHIFT: i64 = 7 * 24 * 60;
 /// The two log rows of a queued status (the reference's words).
 const STARTED_MSG: &str = "Process started Order";
 const QUEUED_MSG: &str = "Order registered for synchronization; action SYNC_STATUS";
-
-/// Why synchronization is off for a shop (SPEC §1); each is logged as an error.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Unavailable {
-    Disabled,
-    LegacyNotInstalled,
-    LegacyInactive,
-    LegacySyncsOrders,
-}
-
-impl Unavailable {
-    pub fn message(&self, id_shop: u32) -> String {
-        match self {
-            Unavailable::Disabled => format!(
-                "synchronization is disabled for shop {id_shop} ({}).",
-                keys::ORDER_SYNC_ENABLED
-            ),
-            Unavailable::LegacyNotInstalled => format!(
-                "synchronization error on shop {id_shop}: the Shopping Feed Official module (shoppingfluxexport) is not installed."
-            ),
-            Unavailable::LegacyInactive => format!(
-                "synchronization error on shop {id_shop}: the Shopping Feed Official module (shoppingfluxexport) is not active for this shop."
-            ),
-            Unavailable::LegacySyncsOrders => format!(
-                "synchronization error on shop {id_shop}: the Shopping Feed Official module (shoppingfluxexport) is enabled for the post-import synchronization. The “Order shipment” & “Order cancellation” options must be disabled in the official module for enabling this type of synchronization in the new module."
-            ),
-        }
-    }
-}
-
-/// The gate of SPEC §1 for one shop.
-pub fn availability(
-    config: &ShopConfig,
-    legacy_installed: bool,
-    legacy_active: bool,
-) -> Result<(), Unavailable> {
-    if !config.flag(keys::ORDER_SYNC_ENABLED) {
-        return Err(Unavailable::Disabled);
-    }
-    if !legacy_installed {
-        return Err(Unavailable::LegacyNotInstalled);
-    }
-    if !legacy_active {
-        return Err(Unavailable::LegacyInactive);
-    }
-    if config.is_set(keys::LEGACY_STATUS_SHIPPED) || config.is_set(keys::LEGACY_STATUS_CANCELED) {
-        return Err(Unavailable::LegacySyncsOrders);
-    }
-    Ok(())
-}
 
 /// What `onOrderStatusUpdate` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,46 +46,6 @@ impl HookOutcome {
             HookOutcome::Queued { .. } | HookOutcome::Rearmed { .. } | HookOutcome::InvoiceQueued
         )
     }
-}
-
-/// The state lists of a shop; a malformed list is logged and read as empty.
-#[derive(Debug, Clone)]
-pub struct StateLists {
-    pub shipped: Vec<u32>,
-    pub cancelled: Vec<u32>,
-    pub refunded: Vec<u32>,
-    /// `SHOPPINGFEED_DELIVERED_ORDERS` (default none): operation `deliver`.
-    pub delivered: Vec<u32>,
-}
-
-impl StateLists {
-    pub fn read(config: &ShopConfig, mut on_error: impl FnMut(String)) -> Self {
-        let mut list = |key: &str| {
-            config.state_list(key).unwrap_or_else(|e| {
-                on_error(e.to_string());
-                Vec::new()
-            })
-        };
-        StateLists {
-            shipped: list(keys::SHIPPED_ORDERS),
-            cancelled: list(keys::CANCELLED_ORDERS),
-            refunded: list(keys::REFUNDED_ORDERS),
-            delivered: list(keys::DELIVERED_ORDERS),
-        }
-    }
-
-    pub fn contains(&self, state: u32) -> bool {
-        self.shipped.contains(&state)
-            || self.cancelled.contains(&state)
-            || self.refunded.contains(&state)
-            || self.delivered.contains(&state)
-    }
-}
-
-fn time_shift(config: &ShopConfig) -> u32 {
-    config
-        .int(keys::TIME_SHIFT, DEFAULT_TIME_SHIFT)
-        .clamp(0, MAX_TIME_SHIFT) as u32
 }
 
 /// Queues (or re-arms) the order's SYNC_STATUS task. `new_state` is the hook's new state; `None`
@@ -183,11 +90,7 @@ fn planned_delay(config: &ShopConfig, state: u32) -> Option<u32> {
     if malformed || !no_invoices || !lists.contains(state) {
         return None;
     }
-    Some(if lists.shipped.contains(&state) {
-        time_shift(config)
-    } else {
-        0
-    })
+    Some(delay_for(&lists, config, state))
 }
 
 /// The hook in one round trip when the cached configuration of the last shop seen says the
@@ -300,7 +203,7 @@ async fn queue_order(
         return Ok(HookOutcome::Unavailable(why));
     }
     if invoice {
-        if invoice::queue(db, conn, id_order).await? {
+        if queue::enqueue_invoice(db, conn, id_order).await? {
             log.order(
                 LogLevel::Success,
                 id_order,
@@ -332,17 +235,13 @@ async fn queue_order(
             }
         }
     }
-    let delay_minutes = if lists.shipped.contains(&state) {
-        time_shift(&config)
-    } else {
-        0
-    };
+    let delay_minutes = delay_for(&lists, &config, state);
     log.order(
         LogLevel::Info,
         id_order,
         &format!("{STARTED_MSG} {id_order}"),
     );
-    let upsert = queue::upsert_sync_task(db, conn, id_order, delay_minutes).await?;
+    let upsert = queue::enqueue_status(db, conn, id_order, delay_minutes).await?;
     log.order(LogLevel::Success, id_order, QUEUED_MSG);
     Ok(match upsert {
         Upsert::Inserted => HookOutcome::Queued { delay_minutes },
@@ -433,52 +332,5 @@ async fn save_order_inner(
         Ok(SaveOrderOutcome::Saved)
     } else {
         Ok(SaveOrderOutcome::AlreadySaved)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn cfg(rows: &[(&str, &str)]) -> ShopConfig {
-        ShopConfig::from_rows(
-            rows.iter()
-                .map(|(k, v)| (k.to_string(), Some(v.to_string()), None, None))
-                .collect(),
-        )
-    }
-
-    #[test]
-    fn gate_checks_each_condition_in_order() {
-        let on = cfg(&[(keys::ORDER_SYNC_ENABLED, "1")]);
-        assert_eq!(availability(&on, true, true), Ok(()));
-        assert_eq!(
-            availability(&cfg(&[]), true, true),
-            Err(Unavailable::Disabled)
-        );
-        assert_eq!(
-            availability(&on, false, false),
-            Err(Unavailable::LegacyNotInstalled)
-        );
-        assert_eq!(
-            availability(&on, true, false),
-            Err(Unavailable::LegacyInactive)
-        );
-        let legacy = cfg(&[
-            (keys::ORDER_SYNC_ENABLED, "1"),
-            (keys::LEGACY_STATUS_CANCELED, "checked"),
-        ]);
-        assert_eq!(
-            availability(&legacy, true, true),
-            Err(Unavailable::LegacySyncsOrders)
-        );
-    }
-
-    #[test]
-    fn time_shift_defaults_to_five_and_is_clamped() {
-        assert_eq!(time_shift(&cfg(&[])), 5);
-        assert_eq!(time_shift(&cfg(&[(keys::TIME_SHIFT, "0")])), 0);
-        assert_eq!(time_shift(&cfg(&[(keys::TIME_SHIFT, "-3")])), 0);
-        assert_eq!(time_shift(&cfg(&[(keys::TIME_SHIFT, "99999999")])), 10080);
     }
 }

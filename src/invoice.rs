@@ -8,7 +8,6 @@
 use crate::db::Db;
 use crate::error::{DbError, DbResultExt};
 use mysql_async::prelude::Queryable;
-use mysql_async::Conn;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -77,14 +76,6 @@ pub fn is_enabled(enabled: &[String], marketplace: Option<&str>) -> bool {
     enabled.contains(&m)
 }
 
-/// Queues the order's UPLOAD_INVOICE task; false when it already has one (pending or checking).
-pub async fn queue(db: &Db, conn: &mut Conn, id_order: u32) -> Result<bool, DbError> {
-    conn.exec_drop(db.sql().invoice.insert_task.as_str(), (id_order,))
-        .await
-        .ctx(format!("queueing the invoice of order {id_order}"))?;
-    Ok(conn.affected_rows() > 0)
-}
-
 /// Where the PDF of an order is expected: `{dir}/{id_order}.pdf`.
 pub fn pdf_path(dir: &Path, id_order: u32) -> PathBuf {
     dir.join(format!("{id_order}.pdf"))
@@ -141,7 +132,7 @@ pub async fn pending(
         let page = PENDING_PAGE.min(PENDING_SCAN_MAX - scanned);
         let rows: Vec<(u32, String, u32, u32)> = conn
             .exec(
-                db.sql().invoice.pending.as_str(),
+                db.sql().queue.invoices_to_render.as_str(),
                 (
                     id_shop,
                     id_shop,

@@ -11,8 +11,11 @@ pub mod error;
 pub mod hook;
 pub mod invoice;
 pub mod model;
+pub mod notices;
+pub mod queue;
 pub mod refund;
 pub mod runtime;
+pub mod shop;
 pub mod tracking;
 
 #[cfg(feature = "extension")]

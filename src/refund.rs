@@ -7,9 +7,10 @@
 use crate::db::logger::{ProcessLogger, DEFAULT_PROCESS};
 use crate::db::sql::keys;
 use crate::db::Db;
-use crate::engine::{gate, shop_config};
 use crate::error::{DbError, DbResultExt};
 use crate::model::LogLevel;
+use crate::queue;
+use crate::shop::{gate, shop_config};
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 
@@ -82,10 +83,7 @@ async fn queue_slip(
     if gate(db, conn, &config, id_shop, log).await?.is_err() {
         return Ok(SlipOutcome::Unavailable);
     }
-    conn.exec_drop(sql.insert_task.as_str(), (id_order, slip))
-        .await
-        .ctx(format!("queueing credit slip {slip} of order {id_order}"))?;
-    if conn.affected_rows() == 0 {
+    if !queue::enqueue_slip(db, conn, id_order, slip).await? {
         return Ok(SlipOutcome::AlreadyQueued(slip));
     }
     log.order(

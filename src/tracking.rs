@@ -7,12 +7,11 @@
 //!   (`shoppingfeed_sync_shipment` records what each ship carried).
 
 use crate::db::logger::{ProcessLogger, DEFAULT_PROCESS};
-use crate::db::queue;
 use crate::db::Db;
-use crate::engine::{gate, shop_config};
 use crate::error::{DbError, DbResultExt};
-use crate::hook::StateLists;
 use crate::model::LogLevel;
+use crate::queue;
+use crate::shop::{gate, shop_config, StateLists};
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 
@@ -52,15 +51,7 @@ pub async fn on_tracking_number_update(db: &Db, id_order: u32) -> Result<Trackin
     Ok(outcome)
 }
 
-type Context = (
-    u32,
-    u32,
-    u32,
-    bool,
-    Option<String>,
-    Option<String>,
-    Option<bool>,
-);
+type Context = (u32, u32, u32, bool, Option<String>, Option<String>);
 
 async fn react(
     db: &Db,
@@ -73,7 +64,7 @@ async fn react(
         .exec_first(sql.context.as_str(), (id_order,))
         .await
         .ctx(format!("loading the shipment of order {id_order}"))?;
-    let Some((id_shop, id_group, state, is_sf, tracking, sent, waiting)) = row else {
+    let Some((id_shop, id_group, state, is_sf, tracking, sent)) = row else {
         return Ok(TrackingOutcome::UnknownOrder);
     };
     if !is_sf {
@@ -91,12 +82,13 @@ async fn react(
     if gate(db, conn, &config, id_shop, log).await?.is_err() {
         return Ok(TrackingOutcome::Unavailable);
     }
-    match waiting {
+    match queue::status_waiting(db, conn, id_order).await? {
         // A pending task reads the tracking number when it is sent: due now if it was waiting.
         Some(true) => {
-            conn.exec_drop(sql.expedite.as_str(), (id_order,))
-                .await
-                .ctx(format!("expediting order {id_order}"))?;
+            if !queue::expedite(db, conn, id_order).await? {
+                // Became due meanwhile: it reads the tracking number when it is sent.
+                return Ok(TrackingOutcome::Unchanged);
+            }
             log.order(
                 LogLevel::Info,
                 id_order,
@@ -111,7 +103,7 @@ async fn react(
             Ok(TrackingOutcome::Unchanged)
         }
         None => {
-            queue::upsert_sync_task(db, conn, id_order, 0).await?;
+            queue::enqueue_status(db, conn, id_order, 0).await?;
             log.order(
                 LogLevel::Success,
                 id_order,

@@ -1,4 +1,4 @@
-//! The CRON's claim of due tasks (`db::claim::claim_due`) on the real test server: which tasks it
+//! The CRON's claim of due tasks (`queue::claim_due`) on the real test server: which tasks it
 //! takes, and that concurrent claims never lease one task twice. The claim must work on servers
 //! without `SKIP LOCKED` (MySQL 5.7, MariaDB < 10.6): `./dev test` runs this file on such a
 //! server too, with `SFSYNC_TEST_NO_SKIP_LOCKED=1`, which the first test checks.
@@ -7,9 +7,9 @@ mod common;
 
 use common::{state, OrderSpec, TestDb};
 use mysql_async::prelude::Queryable;
-use shoppingfeed_sync::db::claim::{claim_due, TaskScope};
 use shoppingfeed_sync::db::Db;
 use shoppingfeed_sync::model::TaskKind;
+use shoppingfeed_sync::queue::{claim_due, TaskScope};
 use std::collections::{BTreeSet, HashMap};
 
 const LEASE: u32 = 600;

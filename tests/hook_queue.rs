@@ -6,9 +6,10 @@ mod common;
 
 use common::{state, OrderSpec, TestDb};
 use shoppingfeed_sync::config::TablePrefix;
-use shoppingfeed_sync::db::queue::{self, Upsert};
 use shoppingfeed_sync::db::Db;
-use shoppingfeed_sync::hook::{self, HookOutcome, SaveOrderOutcome, Unavailable};
+use shoppingfeed_sync::hook::{self, HookOutcome, SaveOrderOutcome};
+use shoppingfeed_sync::queue::{self, Upsert};
+use shoppingfeed_sync::shop::Unavailable;
 
 /// `(name, msg, level, object_name, object_id)` of a log row.
 type LogView<'a> = (&'a str, &'a str, &'a str, &'a str, Option<u32>);
@@ -134,7 +135,7 @@ async fn queue_store_upsert_inserts_then_rearms() {
     let id = t.order(state::SHIPPED, true).await;
     let mut conn = t.db.conn().await.unwrap();
     assert_eq!(
-        queue::upsert_sync_task(&t.db, &mut conn, id, 7)
+        queue::enqueue_status(&t.db, &mut conn, id, 7)
             .await
             .unwrap(),
         Upsert::Inserted
@@ -142,14 +143,14 @@ async fn queue_store_upsert_inserts_then_rearms() {
     let first = t.tasks(id).await.remove(0);
     assert_due_in(first.due_in, 7 * 60, "inserted");
     assert_eq!(
-        queue::upsert_sync_task(&t.db, &mut conn, id, 0)
+        queue::enqueue_status(&t.db, &mut conn, id, 0)
             .await
             .unwrap(),
         Upsert::Rearmed
     );
     // Same values again: MySQL reports 0 affected rows, still a re-arm.
     assert_eq!(
-        queue::upsert_sync_task(&t.db, &mut conn, id, 0)
+        queue::enqueue_status(&t.db, &mut conn, id, 0)
             .await
             .unwrap(),
         Upsert::Rearmed
@@ -161,7 +162,7 @@ async fn queue_store_upsert_inserts_then_rearms() {
     // The queue store does not check the order: any id gets its task (the hook checks).
     let other = id + 1000;
     assert_eq!(
-        queue::upsert_sync_task(&t.db, &mut conn, other, 1)
+        queue::enqueue_status(&t.db, &mut conn, other, 1)
             .await
             .unwrap(),
         Upsert::Inserted

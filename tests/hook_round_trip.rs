@@ -8,7 +8,8 @@ use common::{state, OrderSpec, TestDb};
 use mysql_async::prelude::Queryable;
 use shoppingfeed_sync::db::logger::{ProcessLogger, DEFAULT_PROCESS};
 use shoppingfeed_sync::db::Db;
-use shoppingfeed_sync::hook::{self, HookOutcome, Unavailable};
+use shoppingfeed_sync::hook::{self, HookOutcome};
+use shoppingfeed_sync::shop::Unavailable;
 
 /// The hook as the PHP glue runs it: the call, then the log rows it left (none when the
 /// procedure wrote them) in a write of their own. Each connection is given time to go back to

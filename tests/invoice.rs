@@ -8,7 +8,8 @@ use common::{state, TestDb};
 use serde_json::{json, Value};
 use shoppingfeed_sim::SimHandle;
 use shoppingfeed_sync::engine::{run_cron, CronOptions};
-use shoppingfeed_sync::hook::{on_order_status_update, HookOutcome, Unavailable};
+use shoppingfeed_sync::hook::{on_order_status_update, HookOutcome};
+use shoppingfeed_sync::shop::Unavailable;
 use std::path::{Path, PathBuf};
 
 const TOKEN: &str = "invoice-test-token";

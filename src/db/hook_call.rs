@@ -11,11 +11,11 @@
 //! cache. On loopback MariaDB a procedure call also beats a multi-statement text batch: the
 //! statements inside are prepared once per connection (see benches/README.md).
 
-use crate::db::queue::Upsert;
 use crate::db::retry::LockRetry;
-use crate::db::shop_config::{ConfigRow, ShopConfig};
 use crate::db::Db;
 use crate::error::{DbError, DbResultExt};
+use crate::queue::Upsert;
+use crate::shop::config::{ConfigRow, ShopConfig};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Row};
 use std::collections::HashMap;

@@ -1,12 +1,9 @@
 //! The database layer: one `mysql_async` pool per runtime, prepared statements only, SQL in [`sql`].
 
-pub mod claim;
 pub mod hook_call;
 pub mod logger;
 pub mod orders;
-pub mod queue;
 pub mod retry;
-pub mod shop_config;
 pub mod sql;
 
 use crate::config::{DatabaseUrl, TablePrefix};

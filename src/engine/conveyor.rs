@@ -2,19 +2,19 @@
 //! conveyors (overrides and code written against the reference). `run_cron` chains the same steps.
 
 use super::report::{Failure, Mail, MailOutcome, ShopReport};
-use super::send::{claim_ids, lease_owner, rows_by_ids, send_claimed, sort_rows};
+use super::send::{send_kind, Source};
 use super::tickets::check_batches;
 use super::{
-    failure_mail, find_shop, first_scope, gate, notices, open_shop, record_mail, shop_config,
-    CronOptions, OpenShop, RunContext, ShopTurn,
+    failure_mail, find_shop, notices, open_shop, record_mail, CronOptions, OpenShop, RunContext,
+    ShopTurn,
 };
 use crate::db::logger::{ProcessLogger, SYNC_ORDER_PROCESS};
-use crate::db::shop_config::ShopConfig;
 use crate::db::sql::keys;
 use crate::db::Db;
 use crate::error::{DbError, DbResultExt};
-use crate::hook::StateLists;
-use crate::model::{Operation, TaskAction};
+use crate::model::{Operation, TaskAction, TaskKind};
+use crate::shop::accounts::first_scope;
+use crate::shop::{gate, shop_config, ShopConfig, StateLists};
 use mysql_async::prelude::{FromRow, Queryable};
 use mysql_async::{Conn, FromRowError, Row};
 use std::time::Instant;
@@ -33,7 +33,7 @@ pub struct TaskOrder {
     pub attempts: u32,
 }
 
-/// The columns of `CronSql::task_orders_due`, in order.
+/// The columns of `QueueSql::task_orders_due`, in order.
 impl FromRow for TaskOrder {
     fn from_row_opt(row: Row) -> Result<Self, FromRowError> {
         type Columns = (
@@ -99,7 +99,7 @@ pub async fn task_orders(
     let limit = config.int(keys::MAX_ORDERS, 100).clamp(1, 100);
     let (a, b) = first_scope(db, &mut conn, id_shop, &config).await?.tokens();
     conn.exec(
-        db.sql().cron.task_orders_due.as_str(),
+        db.sql().queue.task_orders_due.as_str(),
         (action.as_str(), id_shop, a, b, limit),
     )
     .await
@@ -107,8 +107,8 @@ pub async fn task_orders(
 }
 
 /// `prepareTaskOrdersSyncStatus`: the operation of each task of the shop from its order's CURRENT
-/// state; tasks whose state is in no list are removed (logged), as in the reference. Nothing is
-/// done while the shop's gate is closed (SPEC §1).
+/// state; tasks whose state is in no list are removed (logged), as in the reference, unless they
+/// changed since they were read. Nothing is done while the shop's gate is closed.
 pub async fn prepare_statuses(
     db: &Db,
     id_shop: u32,
@@ -131,15 +131,20 @@ pub async fn prepare_statuses(
         log.error(format!("[Shop {id_shop}] {e}"), None)
     });
     // Only the shop's own tasks: an id of another shop's task is ignored, never removed.
-    let rows = rows_by_ids(db, &mut conn, id_shop, ids).await?;
-    let sorted = sort_rows(db, &mut conn, &lists, rows, &mut log).await?;
-    let prepared = sorted
-        .groups
-        .into_iter()
-        .flat_map(|(operation, tasks)| tasks.into_iter().map(move |p| (operation, p)))
-        .collect();
+    let mut report = ShopReport::default();
+    let prepared = super::statuses::prepare_with(
+        db,
+        &lists,
+        id_shop,
+        &mut conn,
+        None,
+        ids,
+        &mut report,
+        &mut log,
+    )
+    .await;
     log.flush(db, &mut conn).await?;
-    Ok(prepared)
+    prepared
 }
 
 /// Opens the shop and runs `step` with it; a closed gate or an unreachable API is reported as
@@ -208,13 +213,7 @@ pub async fn send_statuses(
     let ids = ids.to_vec();
     with_shop(db, http, opts, id_shop, move |run, conn, report, log| {
         Box::pin(async move {
-            let owner = lease_owner();
-            for chunk in ids.chunks(run.chunk * run.opts.concurrency.max(1)) {
-                claim_ids(run, conn, &owner, chunk).await?;
-                if send_claimed(run, conn, &owner, report, log).await? {
-                    break;
-                }
-            }
+            send_kind(run, conn, TaskKind::Status, Source::Ids(&ids), report, log).await?;
             Ok(())
         })
     })

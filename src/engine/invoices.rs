@@ -1,31 +1,31 @@
 //! Invoice uploads: each due UPLOAD_INVOICE task sends the PDF the module rendered into the
 //! invoice directory (`{invoice_dir}/{id_order}.pdf`) as an `upload-documents` request (multipart,
-//! at most 20 files). The claim, lease, batch-id save and ticket check are the status tasks' (see
-//! `send`, `tickets`); the file is deleted once the task leaves the queue for good: its ticket
-//! succeeded or was canceled (`tickets::apply_batch`), its retries ran out (`tickets::requeue`:
-//! failed or stuck tickets, an order the API ignored), or it is dropped here (deadline, refused
-//! file).
+//! at most 20 files); this is its prepare step of the page loop (`send`). The file is deleted once
+//! the task leaves the queue for good: its ticket succeeded or was canceled (`tickets`), its
+//! retries ran out (failed or stuck tickets, an order the API ignored), or it is dropped here
+//! (deadline, refused file).
 //!
 //! A task whose PDF is not there yet (the module renders before each run; an order without an
 //! invoice has none) or whose order has no Shopping Feed id waits, and is removed with a notice
 //! for the merchant once it is older than the ticket deadline (`ticket_deadline_minutes`, one day
-//! by default): the module had many runs to render it. A file that is not a PDF, or over the
-//! API's 2 MB, is refused at once (the API would refuse it too).
+//! by default): the module had many runs to render it. A file that cannot be read (permissions,
+//! a full disk) waits the same way. A file that is not a PDF, or over the API's 2 MB, is refused
+//! at once (the API would refuse it too).
 
 use super::report::{Failure, ShopReport};
-use super::send::{claim, delete_tasks, lease_owner, release, send_groups, OrderLink, Prepared};
-use super::{notices, ShopRun};
+use super::send::{OrderLink, PageCtx, Prepared};
+use super::ShopRun;
 use crate::api::{OperationData, MAX_DOCUMENT_BYTES};
 use crate::db::logger::ProcessLogger;
-use crate::error::{DbError, DbResultExt};
+use crate::error::DbError;
 use crate::invoice::pdf_path;
-use crate::model::{LogLevel, Operation, TaskKind};
-use mysql_async::prelude::{FromRow, Queryable};
+use crate::model::{LogLevel, Operation};
+use crate::queue::{self, Seen};
+use mysql_async::prelude::FromRow;
 use mysql_async::{Conn, FromRowError, Row};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// A claimed UPLOAD_INVOICE task with its age and its order's link (`InvoiceSql::claimed`).
+/// A claimed UPLOAD_INVOICE task with its age and its order's link (`QueueSql::invoice_rows_head`).
 struct InvoiceTask {
     id_task: u32,
     id_order: u32,
@@ -59,76 +59,42 @@ enum Unsent {
     Dropped(Failure),
 }
 
-/// Sends the shop's due invoices, a page at a time, within the budget. Tasks that wait keep
-/// their lease until the end, so that a page of them is not claimed again in the same run.
-pub(crate) async fn send_invoices(
-    run: &ShopRun<'_>,
+/// Prepares claimed invoice uploads; those that wait (no PDF or no Shopping Feed id yet) stay
+/// leased until the loop ends, those dropped take their notice and their file with them.
+pub(crate) async fn prepare(
+    ctx: &PageCtx<'_, '_>,
     conn: &mut Conn,
+    ids: &[u32],
     report: &mut ShopReport,
     log: &mut ProcessLogger,
-) -> Result<(), DbError> {
-    let owner = lease_owner();
-    let mut waiting: Vec<u32> = Vec::new();
-    let sent = send_pages(run, conn, &owner, &mut waiting, report, log).await;
-    // Given back whatever happened: they are retried at the next run, not after the lease.
-    let released = release(run.db, conn, &owner, &waiting).await;
-    sent?;
-    released
-}
-
-async fn send_pages(
-    run: &ShopRun<'_>,
-    conn: &mut Conn,
-    owner: &str,
-    waiting: &mut Vec<u32>,
-    report: &mut ShopReport,
-    log: &mut ProcessLogger,
-) -> Result<(), DbError> {
-    let sql = &run.db.sql().invoice;
-    loop {
-        if !run.budget_left() {
-            report.budget_exhausted = true;
-            return Ok(());
-        }
-        let ids = claim(run, conn, TaskKind::Invoice, owner, run.chunk).await?;
-        if ids.is_empty() {
-            return Ok(());
-        }
-        let tasks: Vec<InvoiceTask> = conn
-            .exec(sql.claimed.as_str(), (owner,))
-            .await
-            .ctx("reading the invoice uploads")?;
-        let mut ready: Vec<Prepared> = Vec::new();
-        let mut removed: Vec<u32> = Vec::new();
-        for task in tasks {
-            if waiting.contains(&task.id_task) {
-                continue;
-            }
-            let id_task = task.id_task;
-            match prepare(run, task, log) {
-                Ok(p) => ready.push(p),
-                Err(Unsent::Waits) => waiting.push(id_task),
-                Err(Unsent::Dropped(failure)) => {
-                    // Saved for the e-mail before the task goes.
-                    notices::save(run.db, conn, run.id_shop, &failure).await?;
+) -> Result<Vec<(Operation, Prepared)>, DbError> {
+    let run = ctx.run;
+    let sql = run.db.sql().queue.invoice_rows_head.as_str();
+    let tasks: Vec<InvoiceTask> =
+        queue::rows_by_ids(conn, sql, Vec::new(), ids, "reading the invoice uploads").await?;
+    let mut ready = Vec::new();
+    for task in tasks {
+        let seen = Seen {
+            id_task: task.id_task,
+            version: task.version,
+        };
+        match prepare_one(run, task, log) {
+            Ok(p) => ready.push((Operation::UploadDocuments, p)),
+            Err(Unsent::Waits) => {}
+            Err(Unsent::Dropped(failure)) => {
+                let notice = Some((run.id_shop, &failure));
+                if queue::drop_pending(run.db, conn, seen, Some(ctx.owner), notice).await? {
                     remove_pdf(run, failure.id_order, log);
+                    report.tasks_removed += 1;
                     report.failures.push(failure);
-                    removed.push(id_task);
                 }
             }
         }
-        report.tasks_removed += delete_tasks(run.db, conn, &removed).await?;
-        if ready.is_empty() {
-            continue;
-        }
-        let groups = BTreeMap::from([(Operation::UploadDocuments, ready)]);
-        if send_groups(run, conn, owner, TaskKind::Invoice, groups, report, log).await? {
-            return Ok(());
-        }
     }
+    Ok(ready)
 }
 
-fn prepare(
+fn prepare_one(
     run: &ShopRun<'_>,
     task: InvoiceTask,
     log: &mut ProcessLogger,
@@ -152,7 +118,12 @@ fn prepare(
         if expired {
             return Err(give_up("the order still has no Shopping Feed id", log));
         }
-        log.order(LogLevel::Error, task.id_order, "No SF Order id set.");
+        // Usual for an order imported by shoppingfluxexport: not a failure until the deadline.
+        log.order(
+            LogLevel::Info,
+            task.id_order,
+            "No SF Order id set: the invoice upload waits for it",
+        );
         return Err(Unsent::Waits);
     };
     let path = pdf_path(&run.opts.invoice_dir, task.id_order);
@@ -169,6 +140,20 @@ fn prepare(
                 LogLevel::Info,
                 task.id_order,
                 "invoice PDF not rendered yet; the upload waits for the next run",
+            );
+            return Err(Unsent::Waits);
+        }
+        Err(PdfProblem::Unreadable(why)) => {
+            // Permissions, a full disk, a file being written: may be mended, so it waits.
+            if expired {
+                return Err(give_up(&format!("its PDF could not be read ({why})"), log));
+            }
+            log.order(
+                LogLevel::Error,
+                task.id_order,
+                &format!(
+                    "invoice PDF could not be read ({why}); the upload waits for the next run"
+                ),
             );
             return Err(Unsent::Waits);
         }
@@ -190,6 +175,8 @@ fn prepare(
 
 enum PdfProblem {
     Missing,
+    /// An I/O error other than "not found": the reason.
+    Unreadable(String),
     /// Never sendable: the reason.
     Refused(String),
 }
@@ -200,12 +187,7 @@ fn read_pdf(path: &std::path::Path) -> Result<Vec<u8>, PdfProblem> {
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(PdfProblem::Missing),
-        Err(e) => {
-            return Err(PdfProblem::Refused(format!(
-                "cannot read {}: {e}",
-                path.display()
-            )))
-        }
+        Err(e) => return Err(PdfProblem::Unreadable(format!("{}: {e}", path.display()))),
     };
     if meta.len() > MAX_DOCUMENT_BYTES as u64 {
         return Err(PdfProblem::Refused(format!(
@@ -217,12 +199,7 @@ fn read_pdf(path: &std::path::Path) -> Result<Vec<u8>, PdfProblem> {
         Ok(b) => b,
         // Removed meanwhile (a concurrent run's success): nothing to send now.
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(PdfProblem::Missing),
-        Err(e) => {
-            return Err(PdfProblem::Refused(format!(
-                "cannot read {}: {e}",
-                path.display()
-            )))
-        }
+        Err(e) => return Err(PdfProblem::Unreadable(format!("{}: {e}", path.display()))),
     };
     if !bytes.starts_with(b"%PDF") {
         return Err(PdfProblem::Refused(format!(

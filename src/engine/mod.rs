@@ -1,28 +1,30 @@
-//! The CRON half of the sync (SPEC §6, §7): per shop, check tickets, send the due statuses, build
-//! the failure e-mail. Locked by a MySQL session lock (dies with its connection, so a crashed run
+//! The CRON half of the sync: per shop and account, check tickets, send the due statuses, partial
+//! refunds and invoices, build the failure e-mail (docs/queue.md). Locked by a MySQL session lock (dies with its connection, so a crashed run
 //! never blocks the next one) and the ProcessMonitor row kept for the back office; tasks are
 //! claimed with a lease so two overlapping runs never send the same task while a lease is valid.
 
 pub mod conveyor;
 mod invoices;
-pub mod notices;
 mod refunds;
 pub mod report;
 mod send;
+mod statuses;
 mod tickets;
 
 use crate::api::{ApiClient, ApiConfig};
-use crate::db::claim::TaskScope;
 use crate::db::logger::{ProcessLogger, SYNC_ORDER_PROCESS};
-use crate::db::shop_config::ShopConfig;
-use crate::db::sql::{in_list, keys, CRON_KEYS};
+use crate::db::sql::{in_list, keys};
 use crate::db::Db;
 use crate::error::{DbError, DbResultExt};
-use crate::hook::{availability, StateLists};
-use crate::model::LogLevel;
+use crate::model::{LogLevel, TaskKind};
+use crate::notices;
+use crate::queue::TaskScope;
+use crate::shop::accounts::{shop_accounts, Account};
+use crate::shop::{gate, shop_config, ShopConfig, StateLists};
 use mysql_async::prelude::{FromRow, Queryable};
 use mysql_async::{Conn, FromRowError, Row, Value};
 use report::{mail_lists, CronReport, Failure, Mail, MailOutcome, ShopReport};
+use send::Source;
 use std::time::{Duration, Instant};
 
 /// Options of `runCron()`; every one has a default.
@@ -137,7 +139,10 @@ pub async fn start_cron(
     };
     let monitored = match run.lock.as_mut() {
         Some(conn) => conn
-            .exec_drop(db.sql().cron.monitor_lock.as_str(), (std::process::id(),))
+            .exec_drop(
+                db.sql().cron.monitor_lock.as_str(),
+                (std::process::id(), std::process::id()),
+            )
             .await
             .ctx("writing the ProcessMonitor row"),
         None => Ok(()),
@@ -345,66 +350,6 @@ pub(crate) enum OpenShop<'a> {
     Skipped(String),
 }
 
-/// A Shopping Feed account of a shop: an active `shoppingfeed_token` row (the reference HEAD's
-/// multi-token table), or, when the shop has none, the configuration's `SHOPPINGFEED_AUTH_TOKEN`
-/// and `SHOPPINGFEED_STORE_ID` (id 0).
-pub(crate) struct Account {
-    pub id: u32,
-    token: String,
-    store_id: Option<i64>,
-}
-
-/// The accounts the CRON serves for a shop, oldest first (empty: no token anywhere).
-pub(crate) async fn shop_accounts(
-    db: &Db,
-    conn: &mut Conn,
-    id_shop: u32,
-    config: &ShopConfig,
-) -> Result<Vec<Account>, DbError> {
-    let rows: Vec<(u32, String, u32)> = conn
-        .exec(db.sql().cron.accounts.as_str(), (id_shop,))
-        .await
-        .ctx("listing the Shopping Feed accounts")?;
-    let mut accounts: Vec<Account> = rows
-        .into_iter()
-        .filter(|(_, token, _)| !token.trim().is_empty())
-        .map(|(id, token, store)| Account {
-            id,
-            token: token.trim().to_string(),
-            store_id: Some(i64::from(store)).filter(|s| *s > 0),
-        })
-        .collect();
-    if accounts.is_empty() {
-        let token = config.get(keys::AUTH_TOKEN).unwrap_or_default().trim();
-        if !token.is_empty() {
-            accounts.push(Account {
-                id: 0,
-                token: token.to_string(),
-                store_id: config
-                    .get(keys::STORE_ID)
-                    .and_then(|s| s.trim().parse::<i64>().ok())
-                    .filter(|s| *s > 0),
-            });
-        }
-    }
-    Ok(accounts)
-}
-
-/// The scope of the shop's first account, as the reference's conveyor steps use it (its tasks
-/// without an account included); the configuration's token when the shop has no account row.
-pub(crate) async fn first_scope(
-    db: &Db,
-    conn: &mut Conn,
-    id_shop: u32,
-    config: &ShopConfig,
-) -> Result<TaskScope, DbError> {
-    let accounts = shop_accounts(db, conn, id_shop, config).await?;
-    Ok(TaskScope::first(
-        id_shop,
-        accounts.first().map(|a| a.id).unwrap_or(0),
-    ))
-}
-
 /// Due tasks no account of the run can send (their order's account is inactive or another
 /// shop's): reported, never sent with another account's token.
 async fn report_unserved(
@@ -416,7 +361,7 @@ async fn report_unserved(
     log: &mut ProcessLogger,
 ) -> Result<(), DbError> {
     let due: Vec<(i64, u64)> = conn
-        .exec(db.sql().cron.due_by_account.as_str(), (id_shop,))
+        .exec(db.sql().queue.due_by_account.as_str(), (id_shop,))
         .await
         .ctx("counting the due tasks per account")?;
     for (account, count) in due {
@@ -432,33 +377,7 @@ async fn report_unserved(
     Ok(())
 }
 
-/// The gate of SPEC §1 for a shop (sync enabled, shoppingfluxexport installed and not syncing
-/// orders itself): `Err` with the message, logged, when the shop must be left alone.
-pub(crate) async fn gate(
-    db: &Db,
-    conn: &mut Conn,
-    config: &ShopConfig,
-    id_shop: u32,
-    log: &mut ProcessLogger,
-) -> Result<Result<(), String>, DbError> {
-    let (installed, active): (i64, Option<i64>) = conn
-        .exec_first(db.sql().cron.legacy_module.as_str(), (id_shop,))
-        .await
-        .ctx("reading the legacy module state")?
-        .unwrap_or((0, None));
-    Ok(
-        availability(config, installed > 0, active == Some(1)).map_err(|why| {
-            let msg = format!(
-                "[Shop {id_shop}] Synchronization error : {}",
-                why.message(id_shop)
-            );
-            log.error(msg.clone(), None);
-            msg
-        }),
-    )
-}
-
-/// Reads the shop's configuration, applies the gate of SPEC §1 and resolves each account's store.
+/// Reads the shop's configuration, applies the gate and resolves each account's store.
 pub(crate) async fn open_shop<'a>(
     ctx: &RunContext<'a>,
     conn: &mut Conn,
@@ -505,7 +424,7 @@ pub(crate) async fn open_shop<'a>(
                 // This account's tasks wait; the shop's other accounts go on.
                 let msg = format!(
                     "{prefix} Could not retrieve Shopping Feed API{}: {e}",
-                    account_label(account.id)
+                    account.label()
                 );
                 log.error(msg.clone(), None);
                 report.errors.push(msg.clone());
@@ -540,32 +459,6 @@ pub(crate) async fn open_shop<'a>(
     Ok(OpenShop::Ready(runs, config))
 }
 
-/// " (account N)" for a `shoppingfeed_token` row; nothing for the configuration's token.
-fn account_label(id: u32) -> String {
-    if id == 0 {
-        String::new()
-    } else {
-        format!(" (account {id})")
-    }
-}
-
-/// The CRON's configuration keys of a shop (shop → group → global).
-pub(crate) async fn shop_config(
-    db: &Db,
-    conn: &mut Conn,
-    id_shop: u32,
-    id_group: u32,
-) -> Result<ShopConfig, DbError> {
-    ShopConfig::load(
-        conn,
-        &db.sql().cron.cron_config,
-        &CRON_KEYS,
-        id_shop,
-        id_group,
-    )
-    .await
-}
-
 async fn run_shop(
     ctx: &RunContext<'_>,
     conn: &mut Conn,
@@ -595,12 +488,13 @@ async fn account_turn(
     log: &mut ProcessLogger,
 ) -> Result<(), DbError> {
     tickets::check(run, conn, report, log).await?;
-    // An API that just failed the statuses would fail the refunds and invoices too: they wait for the next run.
-    if send::send_due(run, conn, report, log).await? {
-        return Ok(());
+    // An API that just failed one kind would fail the next ones too: they wait for the next run.
+    for kind in TaskKind::ALL {
+        if send::send_kind(run, conn, kind, Source::Due, report, log).await? {
+            break;
+        }
     }
-    refunds::send_refunds(run, conn, report, log).await?;
-    invoices::send_invoices(run, conn, report, log).await
+    Ok(())
 }
 
 /// The failure e-mail and the summary line of a shop.
@@ -625,30 +519,41 @@ async fn finish_shop(
         mail.notices = ids;
         report.mail = Some(mail);
     }
-    let busy = report.tickets_succeeded
-        + report.tickets_failed
-        + report.tickets_canceled
-        + report.statuses_sent
-        + report.tasks_removed;
-    if busy > 0 || !report.errors.is_empty() {
-        log.log(
-            LogLevel::Success,
-            format!(
-                "{prefix} {} tickets with success; {} tickets with failure; {} tickets canceled; {} pending; {} statuses sent; {} API requests; {} tasks removed; {} requeued; {} errors",
-                report.tickets_succeeded,
-                report.tickets_failed,
-                report.tickets_canceled,
-                report.tickets_pending,
-                report.statuses_sent,
-                report.requests,
-                report.tasks_removed,
-                report.requeued,
-                report.errors.len()
-            ),
-            None,
-        );
+    if let Some(summary) = summary(report) {
+        log.log(LogLevel::Success, format!("{prefix} {summary}"), None);
     }
     Ok(())
+}
+
+/// The run's summary line of a shop, when it did anything (every kind, every reaction) or had errors.
+fn summary(r: &ShopReport) -> Option<String> {
+    let busy = r.tickets_succeeded
+        + r.tickets_failed
+        + r.tickets_canceled
+        + r.tickets_stuck
+        + r.statuses_sent
+        + r.refunds_sent
+        + r.invoices_sent
+        + r.tasks_removed
+        + r.requeued;
+    (busy > 0 || !r.errors.is_empty()).then(|| {
+        format!(
+            "{} tickets with success; {} tickets with failure; {} tickets canceled; {} pending; {} stuck; {} statuses sent; {} partial refunds sent; {} invoices sent; {} API requests; {} tasks removed; {} requeued; {} gave up; {} errors",
+            r.tickets_succeeded,
+            r.tickets_failed,
+            r.tickets_canceled,
+            r.tickets_pending,
+            r.tickets_stuck,
+            r.statuses_sent,
+            r.refunds_sent,
+            r.invoices_sent,
+            r.requests,
+            r.tasks_removed,
+            r.requeued,
+            r.gave_up,
+            r.errors.len()
+        )
+    })
 }
 
 /// The e-mail listing the failed orders of a shop (references and state names filled in).

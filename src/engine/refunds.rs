@@ -1,20 +1,21 @@
-//! Partial refunds: each due PARTIAL_REFUND task sends its credit slip's products (named as the
-//! feed names them) and whether the slip refunded shipping, as a `refund` operation. The claim,
-//! lease, batch-id save and ticket check are the status tasks' (see `send`, `tickets`).
+//! Partial refunds, the prepare step of the page loop (`send`): each PARTIAL_REFUND task sends
+//! its credit slip's products (named as the feed names them) and whether the slip refunded
+//! shipping, as a `refund` operation; its ticket is checked like a status's (`tickets`).
 
 use super::report::{Failure, ShopReport};
-use super::send::{claim, delete_tasks, lease_owner, release, send_groups, OrderLink, Prepared};
-use super::{notices, ShopRun};
+use super::send::{OrderLink, PageCtx, Prepared, NO_REFERENCE};
+use super::ShopRun;
 use crate::api::{OperationData, RefundProduct};
 use crate::db::logger::ProcessLogger;
 use crate::db::sql::in_list;
 use crate::error::{DbError, DbResultExt};
-use crate::model::{LogLevel, Operation, TaskKind};
+use crate::model::{LogLevel, Operation};
+use crate::queue::{self, Seen};
 use mysql_async::prelude::{FromRow, Queryable};
 use mysql_async::{Conn, FromRowError, Row, Value};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::HashMap;
 
-/// A claimed PARTIAL_REFUND task with its order's link and its slip (`RefundSql::claimed`).
+/// A claimed PARTIAL_REFUND task with its order's link and its slip (`QueueSql::refund_rows_head`).
 struct RefundTask {
     id_task: u32,
     id_order: u32,
@@ -71,6 +72,7 @@ impl FromRow for RefundTask {
 
 /// One refunded line of a slip (`RefundSql::products_head`): the slip, then what names the
 /// product, then the quantity.
+#[derive(Clone)]
 struct SlipProduct {
     id_slip: u32,
     names: ProductNames,
@@ -78,6 +80,7 @@ struct SlipProduct {
 }
 
 /// What `order_detail` kept of a product when the order was placed.
+#[derive(Clone)]
 struct ProductNames {
     id_product: u32,
     id_attribute: Option<u32>,
@@ -157,127 +160,143 @@ impl ProductNames {
     }
 }
 
-/// Sends the shop's due partial refunds, a page of `run.chunk` at a time, within the budget.
-pub(crate) async fn send_refunds(
-    run: &ShopRun<'_>,
+/// Prepares claimed partial refunds: each slip's products as the feed names them. A task the
+/// reference module queued carries no slip id: it refunds the order's slips that have no task of
+/// their own, as the reference sent them. Tasks whose slip is gone or refunds no product are
+/// dropped (fenced by the version read; the merchant is told when something was not sent).
+pub(crate) async fn prepare(
+    ctx: &PageCtx<'_, '_>,
     conn: &mut Conn,
+    ids: &[u32],
     report: &mut ShopReport,
     log: &mut ProcessLogger,
-) -> Result<(), DbError> {
-    let owner = lease_owner();
-    // Tasks that cannot be sent now stay leased until the end (see `send_due`).
-    let mut held: Vec<u32> = Vec::new();
-    let sent = send_pages(run, conn, &owner, &mut held, report, log).await;
-    release(run.db, conn, &owner, &held).await?;
-    sent
-}
-
-async fn send_pages(
-    run: &ShopRun<'_>,
-    conn: &mut Conn,
-    owner: &str,
-    held: &mut Vec<u32>,
-    report: &mut ShopReport,
-    log: &mut ProcessLogger,
-) -> Result<(), DbError> {
-    let sql = &run.db.sql().refund;
-    let mut deferred: Vec<u32> = Vec::new();
-    loop {
-        // Second slips of an order wait for the next page (released now, claimed again).
-        release(run.db, conn, owner, &deferred).await?;
-        deferred.clear();
-        if !run.budget_left() {
-            report.budget_exhausted = true;
-            return Ok(());
-        }
-        let ids = claim(run, conn, TaskKind::PartialRefund, owner, run.chunk).await?;
-        if ids.is_empty() {
-            return Ok(());
-        }
-        let tasks: Vec<RefundTask> = conn
-            .exec(sql.claimed.as_str(), (owner,))
-            .await
-            .ctx("reading the partial refunds")?;
-        let mut products = slip_products(run, conn, &tasks).await?;
-        let mut ready: Vec<Prepared> = Vec::new();
-        let mut removed: Vec<u32> = Vec::new();
-        let mut orders: HashSet<u32> = HashSet::new();
-        for task in tasks {
-            // A request names each order once: its tickets are told apart by order, so a second
-            // slip of the same order waits for the next request.
-            if !orders.insert(task.id_order) {
-                deferred.push(task.id_task);
-                continue;
+) -> Result<Vec<(Operation, Prepared)>, DbError> {
+    let run = ctx.run;
+    let sql = run.db.sql();
+    let tasks: Vec<RefundTask> = queue::rows_by_ids(
+        conn,
+        &sql.queue.refund_rows_head,
+        Vec::new(),
+        ids,
+        "reading the partial refunds",
+    )
+    .await?;
+    let legacy: Vec<u32> = tasks
+        .iter()
+        .filter(|t| t.id_slip.is_none())
+        .map(|t| t.id_order)
+        .collect();
+    let untracked: Vec<(u32, u32, Option<u32>)> = queue::rows_by_ids(
+        conn,
+        &sql.queue.untracked_slips_head,
+        Vec::new(),
+        &legacy,
+        "reading the credit slips of partial refunds without a slip",
+    )
+    .await?;
+    let mut slips: Vec<u32> = tasks.iter().filter_map(|t| t.id_slip).collect();
+    slips.extend(untracked.iter().map(|(_, slip, _)| *slip));
+    let products = slip_products(run, conn, &slips).await?;
+    let mut ready = Vec::new();
+    for task in tasks {
+        let (lines, shipping, exists) = match task.id_slip {
+            Some(slip) => (
+                products.get(&slip).cloned().unwrap_or_default(),
+                task.shipping_refunded,
+                task.slip_exists,
+            ),
+            None => {
+                let of_order: Vec<&(u32, u32, Option<u32>)> = untracked
+                    .iter()
+                    .filter(|(order, _, _)| *order == task.id_order)
+                    .collect();
+                let lines = of_order
+                    .iter()
+                    .flat_map(|(_, slip, _)| products.get(slip).cloned().unwrap_or_default())
+                    .collect();
+                let shipping = of_order.iter().any(|(_, _, s)| s.unwrap_or(0) > 0);
+                (lines, shipping, !of_order.is_empty())
             }
-            let lines = task
-                .id_slip
-                .and_then(|s| products.remove(&s))
-                .unwrap_or_default();
-            match prepare(run, task, lines, log) {
-                Ok(p) => ready.push(p),
-                Err(Unsent::NoReference(id_task, id_order)) => {
-                    report
-                        .errors
-                        .push(format!("[Order: {id_order}] {}", super::send::NO_REFERENCE));
-                    held.push(id_task);
-                }
-                Err(Unsent::Dropped(id, failure)) => {
-                    // Saved for the e-mail before the task goes.
-                    if let Some(f) = failure {
-                        notices::save(run.db, conn, run.id_shop, &f).await?;
-                        report.failures.push(f);
-                    }
-                    removed.push(id);
+        };
+        let seen = Seen {
+            id_task: task.id_task,
+            version: task.version,
+        };
+        match prepare_one(run, task, lines, shipping, exists, log) {
+            Ok(p) => ready.push((Operation::Refund, p)),
+            Err(Unsent::NoReference(id_order)) => {
+                report
+                    .errors
+                    .push(format!("[Order: {id_order}] {NO_REFERENCE}"));
+            }
+            Err(Unsent::Dropped(failure)) => {
+                let notice = failure.as_ref().map(|f| (run.id_shop, f));
+                if queue::drop_pending(run.db, conn, seen, Some(ctx.owner), notice).await? {
+                    report.tasks_removed += 1;
+                    report.failures.extend(failure);
                 }
             }
-        }
-        report.tasks_removed += delete_tasks(run.db, conn, &removed).await?;
-        if ready.is_empty() {
-            continue;
-        }
-        let groups = BTreeMap::from([(Operation::Refund, ready)]);
-        let kind = TaskKind::PartialRefund;
-        if send_groups(run, conn, owner, kind, groups, report, log).await? {
-            release(run.db, conn, owner, &deferred).await?;
-            return Ok(());
         }
     }
+    Ok(ready)
 }
 
 enum Unsent {
-    /// No Shopping Feed id nor reference: the task stays queued (task id, order id).
-    NoReference(u32, u32),
-    /// Nothing to send: the task is removed (task id, the notice for the merchant if any).
-    Dropped(u32, Option<Failure>),
+    /// No Shopping Feed id nor reference: the task stays queued (order id).
+    NoReference(u32),
+    /// Nothing to send: the task is removed (the notice for the merchant if any).
+    Dropped(Option<Failure>),
 }
 
-fn prepare(
+/// `lines`, `shipping`, `exists`: the slip's (or, for a task without a slip id, the order's
+/// untracked slips').
+fn prepare_one(
     run: &ShopRun<'_>,
     task: RefundTask,
     lines: Vec<SlipProduct>,
+    shipping: bool,
+    exists: bool,
     log: &mut ProcessLogger,
 ) -> Result<Prepared, Unsent> {
-    let slip = task.id_slip.unwrap_or(0);
-    if !task.slip_exists {
-        log.order(
-            LogLevel::Info,
-            task.id_order,
-            &format!("Credit slip {slip} no longer exists. Deleting Task Order."),
-        );
-        return Err(Unsent::Dropped(task.id_task, None));
+    let slip = match task.id_slip {
+        Some(s) => format!("Credit slip {s}"),
+        None => "The partial refund queued by the previous module".to_string(),
+    };
+    if !exists {
+        return Err(match task.id_slip {
+            Some(_) => {
+                log.order(
+                    LogLevel::Info,
+                    task.id_order,
+                    &format!("{slip} no longer exists. Deleting Task Order."),
+                );
+                Unsent::Dropped(None)
+            }
+            None => {
+                let reason = format!(
+                    "{slip} names no credit slip and the order has none left to refund: it is not sent, refund it in the marketplace if needed"
+                );
+                log.order(LogLevel::Error, task.id_order, &reason);
+                Unsent::Dropped(Some(Failure::new(
+                    task.id_order,
+                    Some(Operation::Refund),
+                    reason,
+                )))
+            }
+        });
     }
     if lines.is_empty() {
         // An empty product list means a full refund to the API: never send it for a slip.
         let reason = format!(
-            "credit slip {slip} refunds no product: a refund of shipping alone is not sent, refund it in the marketplace"
+            "{slip} refunds no product: a refund of shipping alone is not sent, refund it in the marketplace"
         );
         log.order(LogLevel::Error, task.id_order, &reason);
         let failure = Failure::new(task.id_order, Some(Operation::Refund), reason);
-        return Err(Unsent::Dropped(task.id_task, Some(failure)));
+        return Err(Unsent::Dropped(Some(failure)));
     }
     let Some(link) = OrderLink::new(task.sf_id, task.reference, task.marketplace) else {
-        log.order(LogLevel::Error, task.id_order, super::send::NO_REFERENCE);
-        return Err(Unsent::NoReference(task.id_task, task.id_order));
+        log.order(LogLevel::Error, task.id_order, NO_REFERENCE);
+        return Err(Unsent::NoReference(task.id_order));
     };
     let format = run.reference_format.as_str();
     let products = lines
@@ -287,23 +306,19 @@ fn prepare(
             quantity: l.quantity,
         })
         .collect();
-    let data = OperationData::Refund {
-        shipping: task.shipping_refunded,
-        products,
-    };
+    let data = OperationData::Refund { shipping, products };
     Ok(link.prepare(
         (task.id_task, task.id_order, task.attempts, task.version),
         data,
     ))
 }
 
-/// The refunded lines of the tasks' slips, by slip.
+/// The refunded lines of given slips, by slip.
 async fn slip_products(
     run: &ShopRun<'_>,
     conn: &mut Conn,
-    tasks: &[RefundTask],
+    slips: &[u32],
 ) -> Result<HashMap<u32, Vec<SlipProduct>>, DbError> {
-    let slips: Vec<u32> = tasks.iter().filter_map(|t| t.id_slip).collect();
     let mut by_slip: HashMap<u32, Vec<SlipProduct>> = HashMap::new();
     if slips.is_empty() {
         return Ok(by_slip);

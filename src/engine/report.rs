@@ -1,34 +1,6 @@
 //! What a CRON run did, per shop, returned to PHP (SPEC §3 `runCron()`), and the failure e-mail.
 
-use crate::model::Operation;
-
-/// One order the merchant must hear about.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Failure {
-    pub id_order: u32,
-    /// PrestaShop order reference (filled when the e-mail is prepared).
-    pub reference: String,
-    /// Name of the order's current state in the shop's default language.
-    pub status: String,
-    pub operation: Option<Operation>,
-    pub reason: String,
-    /// True when the retries are exhausted and the task was removed.
-    pub gave_up: bool,
-}
-
-impl Failure {
-    /// A failure of an order; reference and status name are filled in when the e-mail is built.
-    pub fn new(id_order: u32, operation: Option<Operation>, reason: impl Into<String>) -> Self {
-        Failure {
-            id_order,
-            reference: String::new(),
-            status: String::new(),
-            operation,
-            reason: reason.into(),
-            gave_up: false,
-        }
-    }
-}
+pub use crate::notices::Failure;
 
 /// The failure e-mail of one shop; the PHP glue sends it through `Mail::Send`.
 #[derive(Debug, Clone, PartialEq)]
@@ -128,6 +100,7 @@ pub fn mail_lists(failures: &[Failure]) -> (String, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Operation;
 
     #[test]
     fn mail_lists_escape_html_and_keep_every_order() {

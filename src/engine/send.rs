@@ -1,28 +1,31 @@
-//! Sending: claim due tasks page by page under a lease, read each order's CURRENT state, group by
-//! operation in requests of at most 100 orders, send them concurrently, and switch each request's
-//! tasks to CHECK_TICKET_SYNC_STATUS with its batch id in one statement.
+//! The one page loop of every kind of task (statuses, partial refunds, invoices): claim a page
+//! of due tasks under a lease, let the kind prepare them (what cannot be sent yet stays leased
+//! until the loop ends, what must not be sent is dropped through the queue), send them in
+//! requests of at most `chunk` orders while the next page is claimed, save each accepted
+//! request's batch id, and at the end, on every path including errors, wait for the requests on
+//! the wire and give back every lease still held. The leases are renewed while the loop runs, so
+//! that none expires under a task it still holds (docs/queue.md, "Leases").
 
 use super::report::{Failure, ShopReport};
-use super::tickets::{requeue, Retry};
-use super::ShopRun;
+use super::{invoices, refunds, statuses, ShopRun};
 use crate::api::{
     max_orders_per_request, ApiClient, BatchAccepted, OperationData, OrderIdentifier,
     OrderOperation,
 };
-use crate::db::claim::claim_due;
 use crate::db::logger::ProcessLogger;
-use crate::db::retry::LockRetry;
-use crate::db::sql::{in_list, pairs_list};
 use crate::db::Db;
 use crate::error::{DbError, DbResultExt};
-use crate::hook::StateLists;
 use crate::model::{LogLevel, Operation, TaskKind};
-use mysql_async::prelude::{FromRow, Queryable};
-use mysql_async::{Conn, FromRowError, Row, Value};
-use std::collections::BTreeMap;
-use tokio::task::JoinSet;
+use crate::queue::{self, Checked, Failed, Seen};
+use mysql_async::prelude::Queryable;
+use mysql_async::Conn;
+use mysql_async::Value;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::{Duration, Instant};
+use tokio::task::{Id, JoinSet};
 
 /// A claimed task ready to send.
+#[derive(Debug, Clone)]
 pub struct Prepared {
     pub id_task: u32,
     pub id_order: u32,
@@ -35,130 +38,13 @@ pub struct Prepared {
     pub version: u32,
 }
 
-/// A task row with what its payload needs (`CronSql::claimed_tasks`, `tasks_by_ids_head`).
-pub(crate) struct TaskRow {
-    id_task: u32,
-    id_order: u32,
-    attempts: u32,
-    state: u32,
-    sf_id: Option<String>,
-    marketplace_reference: Option<String>,
-    marketplace: Option<String>,
-    carrier: Option<String>,
-    carrier_url: Option<String>,
-    tracking: Option<String>,
-    version: u32,
-}
-
-/// The columns of the payload select, in order (`o.reference` is read but not needed here).
-impl FromRow for TaskRow {
-    fn from_row_opt(row: Row) -> Result<Self, FromRowError> {
-        type Columns = (
-            u32,
-            u32,
-            u32,
-            u32,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            u32,
-        );
-        let (
-            id_task,
-            id_order,
-            attempts,
-            state,
-            _reference,
-            sf_id,
-            marketplace_reference,
-            marketplace,
-            carrier,
-            carrier_url,
-            tracking,
-            version,
-        ): Columns = mysql_async::from_row_opt(row)?;
-        Ok(TaskRow {
-            id_task,
-            id_order,
-            attempts,
-            state,
-            sf_id,
-            marketplace_reference,
-            marketplace,
-            carrier,
-            carrier_url,
-            tracking,
-            version,
-        })
-    }
-}
-
-/// What to do with a task, from its order's current state.
-pub(crate) enum Mapped {
-    Send(Operation, Prepared),
-    /// The current state is in no list: the task is removed.
-    Unmapped {
-        id_task: u32,
-        id_order: u32,
-        state: u32,
-    },
-    /// The link row has neither a Shopping Feed id nor a marketplace reference.
-    NoReference {
-        id_task: u32,
-        id_order: u32,
-    },
-}
-
-pub(crate) fn map_row(lists: &StateLists, row: TaskRow) -> Mapped {
-    let TaskRow {
-        id_task,
-        id_order,
-        attempts,
-        state,
-        sf_id,
-        marketplace_reference: mp_ref,
-        marketplace,
-        carrier,
-        carrier_url: url,
-        tracking,
-        version,
-    } = row;
-    let Some(operation) = operation_for(lists, state) else {
-        return Mapped::Unmapped {
-            id_task,
-            id_order,
-            state,
-        };
-    };
-    let Some(link) = OrderLink::new(sf_id, mp_ref, marketplace) else {
-        return Mapped::NoReference { id_task, id_order };
-    };
-    let data = match operation {
-        Operation::Ship => {
-            let tracking_number = tracking.unwrap_or_default();
-            OperationData::Ship {
-                carrier: carrier.unwrap_or_default(),
-                tracking_link: tracking_link(url.as_deref(), &tracking_number),
-                tracking_number,
-            }
+impl Prepared {
+    fn seen(&self) -> Seen {
+        Seen {
+            id_task: self.id_task,
+            version: self.version,
         }
-        Operation::Cancel => OperationData::Cancel {
-            reason: String::new(),
-        },
-        Operation::Deliver => OperationData::Deliver,
-        _ => OperationData::Refund {
-            shipping: true,
-            products: Vec::new(),
-        },
-    };
-    Mapped::Send(
-        operation,
-        link.prepare((id_task, id_order, attempts, version), data),
-    )
+    }
 }
 
 /// How an order is named on the API, from its `shoppingfeed_order` row: the Shopping Feed id when
@@ -217,131 +103,10 @@ impl OrderLink {
     }
 }
 
-/// Precedence when a state is in several lists: shipped > canceled > refunded > delivered (a shop
-/// that had its "Delivered" state in the shipped list, as many did before `deliver` existed, keeps
-/// sending its tracking number).
-pub(crate) fn operation_for(lists: &StateLists, state: u32) -> Option<Operation> {
-    if lists.shipped.contains(&state) {
-        Some(Operation::Ship)
-    } else if lists.cancelled.contains(&state) {
-        Some(Operation::Cancel)
-    } else if lists.refunded.contains(&state) {
-        Some(Operation::Refund)
-    } else if lists.delivered.contains(&state) {
-        Some(Operation::Deliver)
-    } else {
-        None
-    }
-}
-
-/// Claimed rows sorted out: what to send, grouped by operation, and what cannot be sent.
-pub(crate) struct Sorted {
-    pub groups: BTreeMap<Operation, Vec<Prepared>>,
-    /// Tasks without an order identifier (kept, reported).
-    pub unsendable: Vec<(u32, u32)>,
-    pub removed: u32,
-}
-
-/// Maps rows to operations; removes (and logs) the tasks whose current state is in no list.
-pub(crate) async fn sort_rows(
-    db: &Db,
-    conn: &mut Conn,
-    lists: &StateLists,
-    rows: Vec<TaskRow>,
-    log: &mut ProcessLogger,
-) -> Result<Sorted, DbError> {
-    let mut sorted = Sorted {
-        groups: BTreeMap::new(),
-        unsendable: Vec::new(),
-        removed: 0,
-    };
-    let mut removed = Vec::new();
-    for row in rows {
-        match map_row(lists, row) {
-            Mapped::Send(operation, prepared) => {
-                sorted.groups.entry(operation).or_default().push(prepared)
-            }
-            Mapped::Unmapped {
-                id_task,
-                id_order,
-                state,
-            } => {
-                log.order(
-                    LogLevel::Info,
-                    id_order,
-                    &format!("No matching operation for Order State {state}. Deleting Task Order."),
-                );
-                removed.push(id_task);
-            }
-            Mapped::NoReference { id_task, id_order } => {
-                log.order(LogLevel::Error, id_order, NO_REFERENCE);
-                sorted.unsendable.push((id_task, id_order));
-            }
-        }
-    }
-    sorted.removed = delete_tasks(db, conn, &removed).await?;
-    Ok(sorted)
-}
-
 pub(crate) const NO_REFERENCE: &str = "No SF Order reference set.";
 
-/// Deletes tasks by id; returns how many ids were given.
-pub(crate) async fn delete_tasks(db: &Db, conn: &mut Conn, ids: &[u32]) -> Result<u32, DbError> {
-    if ids.is_empty() {
-        return Ok(0);
-    }
-    let query = format!("{}{}", db.sql().cron.delete_head, in_list(ids.len()));
-    conn.exec_drop(query, ids_params(Vec::new(), ids))
-        .await
-        .ctx("removing tasks")?;
-    Ok(ids.len() as u32)
-}
-
-/// The payload rows of given SYNC_STATUS tasks of a shop's orders.
-pub(crate) async fn rows_by_ids(
-    db: &Db,
-    conn: &mut Conn,
-    id_shop: u32,
-    ids: &[u32],
-) -> Result<Vec<TaskRow>, DbError> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let query = format!("{}{}", db.sql().cron.tasks_by_ids_head, in_list(ids.len()));
-    conn.exec(query, ids_params(vec![id_shop.into()], ids))
-        .await
-        .ctx("reading tasks")
-}
-
-/// Leases given tasks of the run's shop (those no live lease holds; another shop's ids are
-/// ignored, never sent with this shop's token); returns how many were leased.
-pub(crate) async fn claim_ids(
-    run: &ShopRun<'_>,
-    conn: &mut Conn,
-    owner: &str,
-    ids: &[u32],
-) -> Result<u64, DbError> {
-    if ids.is_empty() {
-        return Ok(0);
-    }
-    let query = format!("{}{}", run.db.sql().cron.claim_ids_head, in_list(ids.len()));
-    conn.exec_drop(
-        query,
-        ids_params(
-            vec![
-                owner.into(),
-                run.opts.lease_seconds.into(),
-                run.id_shop.into(),
-                run.scope.tokens().0.into(),
-                run.scope.tokens().1.into(),
-            ],
-            ids,
-        ),
-    )
-    .await
-    .ctx("leasing tasks")?;
-    Ok(conn.affected_rows())
-}
+/// Log rows kept in memory at most before they are written during a run.
+pub(crate) const LOG_FLUSH_ROWS: usize = 1000;
 
 pub(crate) fn lease_owner() -> String {
     let nanos = std::time::SystemTime::now()
@@ -351,244 +116,324 @@ pub(crate) fn lease_owner() -> String {
     format!("{}-{:x}", std::process::id(), nanos)
 }
 
-fn ids_params(head: Vec<Value>, ids: &[u32]) -> Vec<Value> {
-    let mut p = head;
-    p.extend(ids.iter().map(|id| Value::from(*id)));
-    p
+/// Where the loop's pages come from.
+pub(crate) enum Source<'a> {
+    /// The due tasks of the kind in the run's scope, oldest first.
+    Due,
+    /// Given pending status tasks (the conveyor's `sendTaskOrdersSyncStatus`), a page at a time.
+    Ids(&'a [u32]),
 }
 
-/// Claims up to `limit` due tasks of the shop for `owner` (retried when it loses a deadlock);
-/// returns their ids.
-pub(crate) async fn claim(
-    run: &ShopRun<'_>,
-    conn: &mut Conn,
+/// What a kind's prepare step needs: the run, the lease owner, the claimed ids.
+pub(crate) struct PageCtx<'r, 'a> {
+    pub run: &'r ShopRun<'a>,
+    pub owner: &'r str,
+}
+
+async fn prepare(
     kind: TaskKind,
-    owner: &str,
-    limit: usize,
-) -> Result<Vec<u32>, DbError> {
-    let mut retry = LockRetry::default();
-    loop {
-        match claim_due(
-            run.db,
-            conn,
-            kind,
-            run.scope,
-            owner,
-            run.opts.lease_seconds,
-            limit,
-        )
-        .await
-        {
-            Err(e) if retry.wants(&e) => retry.pause().await,
-            claimed => return claimed,
-        }
-    }
-}
-
-pub(crate) async fn release(
-    db: &Db,
+    ctx: &PageCtx<'_, '_>,
     conn: &mut Conn,
-    owner: &str,
     ids: &[u32],
-) -> Result<(), DbError> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let query = format!("{}{}", db.sql().cron.release_head, in_list(ids.len()));
-    conn.exec_drop(query, ids_params(vec![owner.into()], ids))
-        .await
-        .ctx("releasing leased tasks")
-}
-
-fn tracking_link(url: Option<&str>, tracking: &str) -> String {
-    match url.map(str::trim).filter(|u| !u.is_empty()) {
-        Some(u) => u
-            .replace("http://http://", "http://")
-            .replace('@', tracking),
-        None => String::new(),
-    }
-}
-
-/// Sends every due task of the shop, within the run's time budget. Tasks are claimed a page at a
-/// time while the previous page's requests are on the wire; a partial request of an operation
-/// waits for the next page, so that a run makes one request per 100 orders of each operation.
-/// True when a request failed (sending stopped).
-pub(crate) async fn send_due(
-    run: &ShopRun<'_>,
-    conn: &mut Conn,
     report: &mut ShopReport,
     log: &mut ProcessLogger,
-) -> Result<bool, DbError> {
-    let owner = lease_owner();
-    let concurrency = run.opts.concurrency.max(1);
-    let page = run.chunk * concurrency;
-    let mut waiting: BTreeMap<Operation, Vec<Prepared>> = BTreeMap::new();
-    let mut in_flight: InFlight = JoinSet::new();
-    let mut failed = false;
-    // Tasks that cannot be sent stay leased until the run ends: given back at once, the next
-    // page would claim them again.
-    let mut held: Vec<u32> = Vec::new();
-    loop {
-        // Book what finished; keep at most two pages on the way (bounded memory).
-        while let Some(joined) = in_flight.try_join_next() {
-            failed |= record_outcome(run, conn, joined, report, log).await?;
+) -> Result<Vec<(Operation, Prepared)>, DbError> {
+    match kind {
+        TaskKind::Status => {
+            let owner = Some(ctx.owner);
+            statuses::prepare(ctx.run, conn, owner, ids, report, log).await
         }
-        while in_flight.len() > 2 * concurrency {
-            if let Some(joined) = in_flight.join_next().await {
-                failed |= record_outcome(run, conn, joined, report, log).await?;
-            }
-        }
-        let mut more = !failed && run.budget_left();
-        if !failed && !more {
-            report.budget_exhausted = true;
-        }
-        if more {
-            let ids = claim(run, conn, TaskKind::Status, &owner, page).await?;
-            if ids.is_empty() {
-                more = false;
-            } else {
-                let rows = rows_by_ids(run.db, conn, run.id_shop, &ids).await?;
-                let sorted = sort_rows_reported(run, conn, rows, &mut held, report, log).await?;
-                for (operation, tasks) in sorted {
-                    waiting.entry(operation).or_default().extend(tasks);
-                }
-            }
-        }
-        if failed {
-            // The API (or the database) failed: give back what waits, leave it for the next run.
-            let ids: Vec<u32> = waiting.values().flatten().map(|t| t.id_task).collect();
-            release(run.db, conn, &owner, &ids).await?;
-            break;
-        }
-        // Full requests now; the last partial ones when nothing more comes.
-        let mut ready: BTreeMap<Operation, Vec<Prepared>> = BTreeMap::new();
-        for (operation, tasks) in waiting.iter_mut() {
-            let full = if more {
-                tasks.len() - tasks.len() % run.chunk
-            } else {
-                tasks.len()
-            };
-            if full > 0 {
-                ready.insert(*operation, tasks.drain(..full).collect());
-            }
-        }
-        spawn_requests(run, &owner, TaskKind::Status, ready, &mut in_flight);
-        // The log of a long run is written as it goes, not held until the end.
-        if log.len() >= LOG_FLUSH_ROWS {
-            log.flush(run.db, conn).await?;
-        }
-        if !more {
-            break;
-        }
+        TaskKind::PartialRefund => refunds::prepare(ctx, conn, ids, report, log).await,
+        TaskKind::Invoice => invoices::prepare(ctx, conn, ids, report, log).await,
     }
-    while let Some(joined) = in_flight.join_next().await {
-        failed |= record_outcome(run, conn, joined, report, log).await?;
-    }
-    release(run.db, conn, &owner, &held).await?;
-    Ok(failed)
 }
 
-/// Log rows kept in memory at most before they are written during a run.
-pub(crate) const LOG_FLUSH_ROWS: usize = 1000;
-
-/// Sorts claimed rows: unmapped tasks removed, tasks without identifier reported and added to
-/// `held` (the caller releases them when it is done claiming).
-async fn sort_rows_reported(
+/// Sends the due tasks of a kind (or the given ones), within the run's time budget. True when a
+/// request failed (sending stopped: the API is likely down for the rest of the run).
+pub(crate) async fn send_kind(
     run: &ShopRun<'_>,
     conn: &mut Conn,
-    rows: Vec<TaskRow>,
-    held: &mut Vec<u32>,
-    report: &mut ShopReport,
-    log: &mut ProcessLogger,
-) -> Result<BTreeMap<Operation, Vec<Prepared>>, DbError> {
-    let sorted = sort_rows(run.db, conn, &run.lists, rows, log).await?;
-    report.tasks_removed += sorted.removed;
-    for (_, id_order) in &sorted.unsendable {
-        report
-            .errors
-            .push(format!("[Order: {id_order}] {NO_REFERENCE}"));
-    }
-    held.extend(sorted.unsendable.iter().map(|(id, _)| *id));
-    Ok(sorted.groups)
-}
-
-/// Sends every task `owner` holds; true when a request failed (the run should stop sending).
-pub(crate) async fn send_claimed(
-    run: &ShopRun<'_>,
-    conn: &mut Conn,
-    owner: &str,
-    report: &mut ShopReport,
-    log: &mut ProcessLogger,
-) -> Result<bool, DbError> {
-    let rows: Vec<TaskRow> = conn
-        .exec(run.db.sql().cron.claimed_tasks.as_str(), (owner,))
-        .await
-        .ctx("reading the claimed tasks")?;
-    let mut held = Vec::new();
-    let groups = sort_rows_reported(run, conn, rows, &mut held, report, log).await?;
-    release(run.db, conn, owner, &held).await?;
-    send_groups(run, conn, owner, TaskKind::Status, groups, report, log).await
-}
-
-/// One request per operation and chunk, `concurrency` at a time; true when one failed.
-pub(crate) async fn send_groups(
-    run: &ShopRun<'_>,
-    conn: &mut Conn,
-    owner: &str,
     kind: TaskKind,
-    groups: BTreeMap<Operation, Vec<Prepared>>,
+    source: Source<'_>,
     report: &mut ShopReport,
     log: &mut ProcessLogger,
 ) -> Result<bool, DbError> {
-    let mut set = JoinSet::new();
-    spawn_requests(run, owner, kind, groups, &mut set);
-    let mut failed = false;
-    while let Some(joined) = set.join_next().await {
-        failed |= record_outcome(run, conn, joined, report, log).await?;
-    }
-    Ok(failed)
+    let mut pages = Pages::new(run, kind);
+    let pumped = pages.pump(conn, source, report, log).await;
+    // Whatever happened: the requests on the wire are waited for, then every lease is given back.
+    let ended = pages.end(conn, report, log).await;
+    let failed = pumped?;
+    ended?;
+    Ok(failed || pages.failed)
 }
 
 type InFlight = JoinSet<SendOutcome>;
 
-/// Starts one request per operation and chunk of at most `run.chunk` orders; the client's
-/// semaphore keeps `concurrency` of them on the wire.
-fn spawn_requests(
-    run: &ShopRun<'_>,
-    owner: &str,
+struct Pages<'r, 'a> {
+    run: &'r ShopRun<'a>,
     kind: TaskKind,
-    groups: BTreeMap<Operation, Vec<Prepared>>,
-    set: &mut InFlight,
-) {
-    for (operation, tasks) in groups {
-        let size = run.chunk.min(max_orders_per_request(operation));
-        let mut tasks = tasks.into_iter().peekable();
-        while tasks.peek().is_some() {
-            let chunk: Vec<Prepared> = tasks.by_ref().take(size).collect();
-            set.spawn(send_request(
-                run.db.clone(),
-                run.api.clone(),
-                run.store_id,
-                (kind, operation),
-                chunk,
-                owner.to_string(),
-            ));
+    owner: String,
+    in_flight: InFlight,
+    /// The orders of each request on the wire, to name them if its task panics.
+    orders_of: HashMap<Id, Vec<u32>>,
+    waiting: BTreeMap<Operation, Vec<Prepared>>,
+    failed: bool,
+    renewed: Instant,
+}
+
+impl<'r, 'a> Pages<'r, 'a> {
+    fn new(run: &'r ShopRun<'a>, kind: TaskKind) -> Self {
+        Pages {
+            run,
+            kind,
+            owner: lease_owner(),
+            in_flight: JoinSet::new(),
+            orders_of: HashMap::new(),
+            waiting: BTreeMap::new(),
+            failed: false,
+            renewed: Instant::now(),
         }
+    }
+
+    /// A third of the lease: renewed well before it could expire.
+    fn renew_every(&self) -> Duration {
+        Duration::from_millis(u64::from(self.run.opts.lease_seconds.max(1)) * 1000 / 3)
+    }
+
+    async fn renew_if_due(&mut self, conn: &mut Conn) -> Result<(), DbError> {
+        if self.renewed.elapsed() >= self.renew_every() {
+            queue::renew(self.run.db, conn, &self.owner, self.run.opts.lease_seconds).await?;
+            self.renewed = Instant::now();
+        }
+        Ok(())
+    }
+
+    /// The next finished request, renewing the leases while it waits.
+    async fn join_next(
+        &mut self,
+        conn: &mut Conn,
+    ) -> Result<Option<Result<(Id, SendOutcome), tokio::task::JoinError>>, DbError> {
+        loop {
+            let renew_at = self.renewed + self.renew_every();
+            tokio::select! {
+                joined = self.in_flight.join_next_with_id() => return Ok(joined),
+                _ = tokio::time::sleep_until(renew_at.into()) => self.renew_if_due(conn).await?,
+            }
+        }
+    }
+
+    async fn pump(
+        &mut self,
+        conn: &mut Conn,
+        source: Source<'_>,
+        report: &mut ShopReport,
+        log: &mut ProcessLogger,
+    ) -> Result<bool, DbError> {
+        let run = self.run;
+        let page = run.chunk * run.opts.concurrency.max(1);
+        let mut given = match source {
+            Source::Due => None,
+            Source::Ids(ids) => Some(ids.chunks(page)),
+        };
+        loop {
+            // Book what finished; keep at most two pages on the way (bounded memory).
+            while let Some(joined) = self.in_flight.try_join_next_with_id() {
+                self.book(conn, joined, report, log).await?;
+            }
+            while self.in_flight.len() > 2 * run.opts.concurrency.max(1) {
+                if let Some(joined) = self.join_next(conn).await? {
+                    self.book(conn, joined, report, log).await?;
+                }
+            }
+            self.renew_if_due(conn).await?;
+            let mut more = !self.failed && run.budget_left();
+            if !self.failed && !more {
+                report.budget_exhausted = true;
+            }
+            if more {
+                let ids = match given.as_mut() {
+                    None => {
+                        let (db, scope, lease) = (run.db, run.scope, run.opts.lease_seconds);
+                        queue::claim_due(db, conn, self.kind, scope, &self.owner, lease, page)
+                            .await?
+                    }
+                    Some(chunks) => match chunks.next() {
+                        Some(chunk) => {
+                            let (db, scope, lease) = (run.db, run.scope, run.opts.lease_seconds);
+                            queue::claim_ids(db, conn, scope, &self.owner, lease, chunk).await?
+                        }
+                        None => Vec::new(),
+                    },
+                };
+                if ids.is_empty() && given.is_none() {
+                    more = false;
+                } else if !ids.is_empty() {
+                    let ctx = PageCtx {
+                        run,
+                        owner: &self.owner,
+                    };
+                    for (operation, task) in
+                        prepare(self.kind, &ctx, conn, &ids, report, log).await?
+                    {
+                        self.waiting.entry(operation).or_default().push(task);
+                    }
+                }
+                if given.as_ref().is_some_and(|c| c.len() == 0) {
+                    more = false;
+                }
+            }
+            if self.failed {
+                break;
+            }
+            self.spawn_ready(!more);
+            // The log of a long run is written as it goes, not held until the end.
+            if log.len() >= LOG_FLUSH_ROWS {
+                log.flush(run.db, conn).await?;
+            }
+            if !more {
+                break;
+            }
+        }
+        Ok(self.failed)
+    }
+
+    /// Starts the requests that are ready: full ones, and with `all` the partial ones too. A
+    /// request names each order once (its tickets are told apart by order): a second task of an
+    /// order (another credit slip) goes in another request.
+    fn spawn_ready(&mut self, all: bool) {
+        let run = self.run;
+        for (operation, tasks) in self.waiting.iter_mut() {
+            let size = run.chunk.min(max_orders_per_request(*operation)).max(1);
+            for request in take_requests(tasks, size, all) {
+                let orders: Vec<u32> = request.iter().map(|t| t.id_order).collect();
+                let handle = self.in_flight.spawn(send_request(
+                    run.db.clone(),
+                    run.api.clone(),
+                    run.store_id,
+                    (self.kind, *operation),
+                    request,
+                    self.owner.clone(),
+                ));
+                self.orders_of.insert(handle.id(), orders);
+            }
+        }
+        self.waiting.retain(|_, tasks| !tasks.is_empty());
+    }
+
+    /// Waits for every request on the wire (booking each), then gives back every lease the loop
+    /// still holds: tasks held back, waiting for a full request, or of a page being prepared when
+    /// an error struck. The first database error is returned once all of this was attempted.
+    async fn end(
+        &mut self,
+        conn: &mut Conn,
+        report: &mut ShopReport,
+        log: &mut ProcessLogger,
+    ) -> Result<(), DbError> {
+        let mut first_error = None;
+        loop {
+            let joined = match self.join_next(conn).await {
+                Ok(Some(joined)) => joined,
+                Ok(None) => break,
+                // Renewing failed (the database is gone): wait without renewing.
+                Err(e) => match self.in_flight.join_next_with_id().await {
+                    Some(joined) => {
+                        first_error.get_or_insert(e);
+                        joined
+                    }
+                    None => {
+                        first_error.get_or_insert(e);
+                        break;
+                    }
+                },
+            };
+            if let Err(e) = self.book(conn, joined, report, log).await {
+                first_error.get_or_insert(e);
+            }
+        }
+        self.waiting.clear();
+        if let Err(e) = queue::release_all(self.run.db, conn, &self.owner).await {
+            let msg = format!(
+                "[Shop {}] Could not give back the leases of this run ({e}): its unsent tasks wait until their lease expires",
+                self.run.id_shop
+            );
+            log.error(msg.clone(), None);
+            report.errors.push(msg);
+            first_error.get_or_insert(e);
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Books a finished request in the report and the log.
+    async fn book(
+        &mut self,
+        conn: &mut Conn,
+        joined: Result<(Id, SendOutcome), tokio::task::JoinError>,
+        report: &mut ShopReport,
+        log: &mut ProcessLogger,
+    ) -> Result<(), DbError> {
+        let outcome = match joined {
+            Ok((id, outcome)) => {
+                self.orders_of.remove(&id);
+                outcome
+            }
+            Err(e) => {
+                // Cannot happen without a bug; its tasks' leases are given back at the end, and
+                // they are sent again (the POST may have been accepted: at least once).
+                let orders = self.orders_of.remove(&e.id()).unwrap_or_default();
+                let msg = format!(
+                    "[Shop {}] A request of {} order(s) ended unexpectedly ({e}); they are sent again at the next run",
+                    self.run.id_shop,
+                    orders.len()
+                );
+                log.error(msg.clone(), None);
+                report.errors.push(msg);
+                self.failed = true;
+                return Ok(());
+            }
+        };
+        self.failed |= record_outcome(self.run, conn, outcome, report, log).await?;
+        Ok(())
     }
 }
 
-/// Books a finished request in the report and the log; true when it failed.
+/// Takes requests of at most `size` tasks of distinct orders out of `tasks`: only full ones,
+/// unless `all`.
+fn take_requests(tasks: &mut Vec<Prepared>, size: usize, all: bool) -> Vec<Vec<Prepared>> {
+    let mut requests = Vec::new();
+    while !tasks.is_empty() {
+        let mut request = Vec::new();
+        let mut orders = HashSet::new();
+        let mut rest = Vec::new();
+        for t in tasks.drain(..) {
+            if request.len() < size && orders.insert(t.id_order) {
+                request.push(t);
+            } else {
+                rest.push(t);
+            }
+        }
+        if request.len() == size || all {
+            requests.push(request);
+            *tasks = rest;
+        } else {
+            request.append(&mut rest);
+            *tasks = request;
+            break;
+        }
+    }
+    requests
+}
+
+/// Books a finished request; true when it failed.
 async fn record_outcome(
     run: &ShopRun<'_>,
     conn: &mut Conn,
-    joined: Result<SendOutcome, tokio::task::JoinError>,
+    outcome: SendOutcome,
     report: &mut ShopReport,
     log: &mut ProcessLogger,
 ) -> Result<bool, DbError> {
-    let Ok(outcome) = joined else {
-        // A panicked request task: its tasks keep their lease and are resent after it expires.
-        return Ok(true);
-    };
     let batch = match outcome.result {
         Ok(batch) => batch,
         Err(msg) => {
@@ -597,46 +442,87 @@ async fn record_outcome(
             return Ok(true);
         }
     };
-    let sent = outcome.tasks.len() as u32;
+    // Orders the API ignored get no ticket: requeued now.
+    let ignored_task = |t: &Prepared| {
+        batch.ignored.iter().find(|i| {
+            (i.id.is_some() && i.id == t.sf_id)
+                || (i.reference.is_some() && i.reference == t.reference)
+        })
+    };
+    let mut sent = 0;
+    for t in &outcome.tasks {
+        let Some(ignored) = ignored_task(t) else {
+            sent += 1;
+            report.succeeded.push(t.id_order);
+            log.order(
+                LogLevel::Success,
+                t.id_order,
+                &format!(
+                    "Ticket created for Order {} Status {}",
+                    t.reference.clone().unwrap_or_default(),
+                    outcome.operation
+                ),
+            );
+            continue;
+        };
+        let reason = format!("ignored by Shopping Feed: {}", ignored.message);
+        log.order(LogLevel::Error, t.id_order, &reason);
+        let mut failure = Failure::new(t.id_order, Some(outcome.operation), reason.clone());
+        let checked = Checked {
+            kind: outcome.kind,
+            id_task: t.id_task,
+            batch_id: &batch.batch_id,
+        };
+        let retry = queue::Retry {
+            attempts: t.attempts,
+            max_attempts: run.opts.max_attempts,
+            ticket: None,
+            reason: &reason,
+            delay_minutes: run.opts.requeue_delay_minutes,
+        };
+        let done = queue::fail(
+            run.db,
+            conn,
+            &checked,
+            &retry,
+            (run.id_shop, &mut failure),
+            true,
+        )
+        .await?;
+        count_failed(run, outcome.kind, done, failure, report, log);
+    }
     match outcome.kind {
         TaskKind::Status => report.statuses_sent += sent,
         TaskKind::PartialRefund => report.refunds_sent += sent,
         TaskKind::Invoice => report.invoices_sent += sent,
     }
-    report
-        .succeeded
-        .extend(outcome.tasks.iter().map(|t| t.id_order));
-    for t in &outcome.tasks {
-        log.order(
-            LogLevel::Success,
-            t.id_order,
-            &format!(
-                "Ticket created for Order {} Status {}",
-                t.reference.clone().unwrap_or_default(),
-                outcome.operation
-            ),
-        );
-    }
-    // Orders the API ignored get no ticket: requeue them now.
-    for ignored in &batch.ignored {
-        let Some(t) = outcome.tasks.iter().find(|t| {
-            (ignored.id.is_some() && ignored.id == t.sf_id)
-                || (ignored.reference.is_some() && ignored.reference == t.reference)
-        }) else {
-            continue;
-        };
-        let reason = format!("ignored by Shopping Feed: {}", ignored.message);
-        log.order(LogLevel::Error, t.id_order, &reason);
-        let failure = Failure::new(t.id_order, Some(outcome.operation), reason);
-        let retry = Retry {
-            kind: outcome.kind,
-            id_task: t.id_task,
-            attempts: t.attempts,
-            ticket: None,
-        };
-        requeue(run, conn, report, log, retry, failure, true).await?;
-    }
     Ok(false)
+}
+
+/// Counts what [`queue::fail`] did in the report; the failure is the e-mail's when its notice was
+/// written. An invoice upload that left the queue takes its rendered PDF with it.
+pub(crate) fn count_failed(
+    run: &ShopRun<'_>,
+    kind: TaskKind,
+    done: Failed,
+    failure: Failure,
+    report: &mut ShopReport,
+    log: &mut ProcessLogger,
+) {
+    match done {
+        Failed::Requeued => report.requeued += 1,
+        Failed::Superseded => report.tasks_removed += 1,
+        Failed::GaveUp => {
+            report.gave_up += 1;
+            report.tasks_removed += 1;
+        }
+        // Another check already reacted, or the task was re-armed: its newer state goes out.
+        Failed::Changed => return,
+    }
+    if kind == TaskKind::Invoice && done.removed() {
+        invoices::remove_pdf(run, failure.id_order, log);
+    }
+    report.failures.push(failure);
 }
 
 struct SendOutcome {
@@ -646,7 +532,8 @@ struct SendOutcome {
     result: Result<BatchAccepted, String>,
 }
 
-/// One POST, then the batch id saved for its tasks in one statement (fenced by the lease).
+/// One POST, then the batch id saved for its tasks in one statement (fenced by the lease and
+/// each task's version).
 async fn send_request(
     db: Db,
     api: ApiClient,
@@ -656,29 +543,41 @@ async fn send_request(
     owner: String,
 ) -> SendOutcome {
     let ops: Vec<OrderOperation> = tasks.iter().map(|t| t.op.clone()).collect();
-    let ids: Vec<u32> = tasks.iter().map(|t| t.id_task).collect();
-    let versions: Vec<(u32, u32)> = tasks.iter().map(|t| (t.id_task, t.version)).collect();
+    let seen: Vec<Seen> = tasks.iter().map(Prepared::seen).collect();
     let result = match api.send_operation(store_id, operation, &ops).await {
-        Ok(batch) => match mark_sent(&db, &owner, &batch.batch_id, &versions).await {
-            Ok(()) => {
-                if operation == Operation::Ship {
-                    // Best effort: a missing record only means a later tracking-number update
-                    // sends the ship once more.
-                    let _ = record_shipments(&db, &tasks).await;
+        Ok(batch) => {
+            let saved = match db.conn().await {
+                Ok(mut conn) => queue::mark_sent(&db, &mut conn, &owner, &batch.batch_id, &seen)
+                    .await
+                    .map(|_| ()),
+                Err(e) => Err(e),
+            };
+            match saved {
+                Ok(()) => {
+                    if operation == Operation::Ship {
+                        // Best effort: a missing record only means a later tracking-number update
+                        // sends the ship once more.
+                        let _ = record_shipments(&db, &tasks).await;
+                    }
+                    Ok(batch)
                 }
-                Ok(batch)
+                Err(e) => Err(format!(
+                    "{operation} batch {} accepted but not saved: {e}; its tasks will be resent at the next run",
+                    batch.batch_id
+                )),
             }
-            Err(e) => Err(format!(
-                "{operation} batch {} accepted but not saved: {e}; its tasks will be resent after their lease expires",
-                batch.batch_id
-            )),
-        },
+        }
         Err(e) => {
             // Nothing was accepted: give the tasks back at once.
             if let Ok(mut conn) = db.conn().await {
-                let _ = release(&db, &mut conn, &owner, &ids).await;
+                let ids: Vec<u32> = seen.iter().map(|s| s.id_task).collect();
+                let _ = queue::release(&db, &mut conn, &owner, &ids).await;
             }
-            Err(format!("Could not send {} {operation} status(es): {}", ids.len(), e))
+            Err(format!(
+                "Could not send {} {operation} status(es): {}",
+                tasks.len(),
+                e
+            ))
         }
     };
     SendOutcome {
@@ -708,59 +607,37 @@ async fn record_shipments(db: &Db, tasks: &[Prepared]) -> Result<(), DbError> {
         return Ok(());
     }
     let values = vec![sql.shipment_values; params.len() / 2].join(",");
-    let query = format!("{}{values}{}", sql.record_head, sql.record_tail);
+    let query = format!("{}{values}", sql.record_head);
     let mut conn = db.conn().await?;
     conn.exec_drop(query, params)
         .await
         .ctx("recording the tracking numbers sent")
 }
 
-async fn mark_sent(
-    db: &Db,
-    owner: &str,
-    batch_id: &str,
-    tasks: &[(u32, u32)],
-) -> Result<(), DbError> {
-    let mut conn = db.conn().await?;
-    let query = format!(
-        "{}{}",
-        db.sql().cron.mark_sent_head,
-        pairs_list(tasks.len())
-    );
-    let mut params: Vec<Value> = vec![batch_id.into(), owner.into()];
-    for (id, version) in tasks {
-        params.push((*id).into());
-        params.push((*version).into());
-    }
-    // The batch exists on the API now: losing it to a deadlock would mean a needless resend.
-    let mut retry = LockRetry::default();
-    loop {
-        let saved = conn
-            .exec_drop(query.as_str(), params.clone())
-            .await
-            .ctx("saving a batch id");
-        match saved {
-            Err(e) if retry.wants(&e) => retry.pause().await,
-            saved => break saved?,
-        }
-    }
-    // Tasks re-armed while their request was in flight still hold our lease: give them back, so
-    // the next run sends their newer state.
-    let ids: Vec<u32> = tasks.iter().map(|(id, _)| *id).collect();
-    release(db, &mut conn, owner, &ids).await
-}
-
 #[cfg(test)]
 mod tests {
-    use super::tracking_link;
+    use super::*;
+    use crate::api::OperationData;
+
+    fn task(id_task: u32, id_order: u32) -> Prepared {
+        OrderLink::new(Some(id_order.to_string()), None, None)
+            .map(|l| l.prepare((id_task, id_order, 0, 0), OperationData::Deliver))
+            .unwrap_or_else(|| unreachable!())
+    }
 
     #[test]
-    fn tracking_link_replaces_the_placeholder() {
-        assert_eq!(
-            tracking_link(Some("http://http://track.example/?n=@"), "6A1"),
-            "http://track.example/?n=6A1"
-        );
-        assert_eq!(tracking_link(Some("  "), "6A1"), "");
-        assert_eq!(tracking_link(None, "6A1"), "");
+    fn requests_are_full_and_name_each_order_once() {
+        let mut tasks = vec![task(1, 10), task(2, 10), task(3, 11), task(4, 12)];
+        let full = take_requests(&mut tasks, 2, false);
+        assert_eq!(full.len(), 1);
+        let ids: Vec<u32> = full[0].iter().map(|t| t.id_task).collect();
+        assert_eq!(ids, [1, 3]);
+        // The partial one waits unless everything goes now.
+        let left: Vec<u32> = tasks.iter().map(|t| t.id_task).collect();
+        assert_eq!(left, [2, 4]);
+        let mut same = vec![task(1, 10), task(2, 10), task(3, 10)];
+        let all = take_requests(&mut same, 100, true);
+        assert_eq!(all.len(), 3, "three slips of one order: three requests");
+        assert!(same.is_empty());
     }
 }

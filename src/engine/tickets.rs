@@ -1,12 +1,15 @@
 //! Ticket checking: one paged GET per batch (never one per ticket), then the reaction table of
-//! SPEC §6 applied per task.
+//! docs/queue.md applied per task, each reaction a queue transition fenced by the batch checked:
+//! two checks of one batch at once react once.
 
 use super::report::{Failure, ShopReport};
-use super::{notices, ShopRun};
+use super::send::count_failed;
+use super::ShopRun;
 use crate::api::{ApiError, Ticket};
 use crate::db::logger::ProcessLogger;
 use crate::error::{DbError, DbResultExt};
 use crate::model::{LogLevel, TaskKind, TicketState};
+use crate::queue::{self, Checked};
 use mysql_async::prelude::{FromRow, Queryable};
 use mysql_async::{Conn, FromRowError, Row};
 use std::collections::VecDeque;
@@ -15,89 +18,44 @@ use tokio::task::JoinSet;
 /// Batch ids listed per query while checking.
 const BATCHES_PER_ROUND: usize = 32;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Requeue {
-    Done,
-    /// Attempts exhausted: the task was removed.
-    GaveUp,
-    /// The order already had a newer pending task, which will send its current state.
-    Superseded,
-}
-
-/// A task sent back for another try: its kind, id and attempts so far, and the failed ticket's
-/// number (if any).
-pub(crate) struct Retry<'a> {
-    pub kind: TaskKind,
-    pub id_task: u32,
-    pub attempts: u32,
-    pub ticket: Option<&'a str>,
-}
-
-/// A failed send of one task: sends it back to its pending action with attempts + 1 (keeping the
-/// failed ticket's number and the reason), or removes it when attempts run out. The failure is
-/// saved for the e-mail first, when `mail` is set or the retries ran out, so no change of the task
-/// can lose it; then it is counted in the report. An invoice upload that leaves the queue here
-/// takes its rendered PDF with it; one requeued keeps it for the resend.
-pub(crate) async fn requeue(
+/// A failed send of a task waiting for `batch`: requeued or given up through the queue (with the
+/// merchant's notice when `mail` is set or it gives up), counted in the report.
+#[allow(clippy::too_many_arguments)]
+async fn requeue(
     run: &ShopRun<'_>,
     conn: &mut Conn,
     report: &mut ShopReport,
     log: &mut ProcessLogger,
-    task: Retry<'_>,
+    (kind, batch): (TaskKind, &str),
+    task: &BatchTask,
+    ticket: Option<&str>,
     mut failure: Failure,
     mail: bool,
-) -> Result<Requeue, DbError> {
-    let Retry {
+) -> Result<(), DbError> {
+    let checked = Checked {
         kind,
-        id_task,
-        attempts,
-        ticket,
-    } = task;
-    let sql = &run.db.sql().cron;
-    failure.gave_up = attempts + 1 >= run.opts.max_attempts;
-    let mailed = mail || failure.gave_up;
-    if mailed {
-        notices::save(run.db, conn, run.id_shop, &failure).await?;
-    }
-    let outcome = if failure.gave_up {
-        conn.exec_drop(sql.delete_task.as_str(), (id_task,))
-            .await
-            .ctx("removing a task that failed too often")?;
-        Requeue::GaveUp
-    } else {
-        let reason: String = failure.reason.chars().take(255).collect();
-        conn.exec_drop(
-            sql.requeue.as_str(),
-            (ticket, reason, run.opts.requeue_delay_minutes, id_task),
-        )
-        .await
-        .ctx("requeueing a task")?;
-        if conn.affected_rows() == 0 {
-            conn.exec_drop(sql.delete_task.as_str(), (id_task,))
-                .await
-                .ctx("removing a superseded task")?;
-            Requeue::Superseded
-        } else {
-            Requeue::Done
-        }
+        id_task: task.id_task,
+        batch_id: batch,
     };
-    match outcome {
-        Requeue::Done => report.requeued += 1,
-        Requeue::Superseded => report.tasks_removed += 1,
-        Requeue::GaveUp => {
-            report.gave_up += 1;
-            report.tasks_removed += 1;
-        }
-    }
-    if kind == TaskKind::Invoice && outcome != Requeue::Done {
-        // Removed for good: its PDF will never be sent (an upload of the order queued later gets
-        // its PDF rendered again).
-        super::invoices::remove_pdf(run, failure.id_order, log);
-    }
-    if mailed {
-        report.failures.push(failure);
-    }
-    Ok(outcome)
+    let reason = failure.reason.clone();
+    let retry = queue::Retry {
+        attempts: task.attempts,
+        max_attempts: run.opts.max_attempts,
+        ticket,
+        reason: &reason,
+        delay_minutes: run.opts.requeue_delay_minutes,
+    };
+    let done = queue::fail(
+        run.db,
+        conn,
+        &checked,
+        &retry,
+        (run.id_shop, &mut failure),
+        mail,
+    )
+    .await?;
+    count_failed(run, kind, done, failure, report, log);
+    Ok(())
 }
 
 struct BatchTask {
@@ -133,18 +91,6 @@ impl FromRow for BatchTask {
             sf_id: sf_id.and_then(|s| s.trim().parse::<i64>().ok()),
             reference: reference.filter(|r| !r.trim().is_empty()),
         })
-    }
-}
-
-impl BatchTask {
-    /// The task to requeue, with the failed ticket's number if any.
-    fn retry<'a>(&self, kind: TaskKind, ticket: Option<&'a str>) -> Retry<'a> {
-        Retry {
-            kind,
-            id_task: self.id_task,
-            attempts: self.attempts,
-            ticket,
-        }
     }
 }
 
@@ -190,7 +136,7 @@ async fn check_kind(
     report: &mut ShopReport,
     log: &mut ProcessLogger,
 ) -> Result<bool, DbError> {
-    let sql = &run.db.sql().cron;
+    let sql = &run.db.sql().queue;
     let action = kind.checking().as_str();
     let mut after = String::new();
     let mut listed_all = false;
@@ -323,7 +269,7 @@ async fn batch_tasks(
     batch: &str,
 ) -> Result<Vec<BatchTask>, DbError> {
     conn.exec(
-        run.db.sql().cron.batch_tasks.as_str(),
+        run.db.sql().queue.batch_tasks.as_str(),
         (kind.checking().as_str(), batch),
     )
     .await
@@ -346,8 +292,18 @@ async fn requeue_batch(
             &format!("Ticket check: {reason}. Requeued."),
         );
         let failure = Failure::new(task.id_order, None, reason);
-        let retry = task.retry(kind, None);
-        requeue(run, conn, report, log, retry, failure, false).await?;
+        requeue(
+            run,
+            conn,
+            report,
+            log,
+            (kind, batch),
+            &task,
+            None,
+            failure,
+            false,
+        )
+        .await?;
     }
     Ok(())
 }
@@ -357,7 +313,7 @@ async fn requeue_batch(
 async fn pending_or_stuck(
     run: &ShopRun<'_>,
     conn: &mut Conn,
-    kind: TaskKind,
+    (kind, batch): (TaskKind, &str),
     task: &BatchTask,
     reason: String,
     report: &mut ShopReport,
@@ -374,9 +330,18 @@ async fn pending_or_stuck(
         &format!("Ticket status : stuck ({reason}). Requeued."),
     );
     let failure = Failure::new(task.id_order, None, reason);
-    let retry = task.retry(kind, None);
-    requeue(run, conn, report, log, retry, failure, false).await?;
-    Ok(())
+    requeue(
+        run,
+        conn,
+        report,
+        log,
+        (kind, batch),
+        task,
+        None,
+        failure,
+        false,
+    )
+    .await
 }
 
 async fn apply_batch(
@@ -390,97 +355,95 @@ async fn apply_batch(
 ) -> Result<(), DbError> {
     let tasks = batch_tasks(run, conn, kind, batch).await?;
     let alone = tasks.len() == 1;
-    let mut done: Vec<u32> = Vec::new();
-    let mut done_orders: Vec<u32> = Vec::new();
     for task in &tasks {
-        match find_ticket(task, tickets, alone) {
-            None => {
-                // Not listed yet (tickets appear some time after the 202).
-                let reason = format!(
-                    "no ticket visible {} minutes after the send",
-                    task.age_minutes
-                );
-                pending_or_stuck(run, conn, kind, task, reason, report, log).await?;
-            }
-            Some(t) => match t.state {
-                TicketState::Succeed => {
+        let checked = Checked {
+            kind,
+            id_task: task.id_task,
+            batch_id: batch,
+        };
+        let Some(t) = find_ticket(task, tickets, alone) else {
+            // Not listed yet (tickets appear some time after the 202).
+            let reason = format!(
+                "no ticket visible {} minutes after the send",
+                task.age_minutes
+            );
+            pending_or_stuck(run, conn, (kind, batch), task, reason, report, log).await?;
+            continue;
+        };
+        match t.state {
+            TicketState::Succeed => {
+                if queue::finish(run.db, conn, &checked, None).await? {
                     log.order(
                         LogLevel::Success,
                         task.id_order,
                         &format!("Ticket status : succeed. Ticket {}", t.id),
                     );
                     report.tickets_succeeded += 1;
+                    report.tasks_removed += 1;
                     report.succeeded.push(task.id_order);
-                    done.push(task.id_task);
-                    done_orders.push(task.id_order);
+                    if kind == TaskKind::Invoice {
+                        super::invoices::remove_pdf(run, task.id_order, log);
+                    }
                 }
-                TicketState::Failed => {
-                    let reason = t
-                        .result
-                        .as_ref()
-                        .and_then(|r| r.message.clone())
-                        .filter(|m| !m.trim().is_empty())
-                        .unwrap_or_else(|| "the ticket failed without a reason".to_string());
-                    log.order(
-                        LogLevel::Error,
-                        task.id_order,
-                        &format!("Ticket status : failed. Ticket {}: {reason}", t.id),
-                    );
-                    report.tickets_failed += 1;
-                    let failure = Failure::new(task.id_order, None, reason);
-                    let retry = task.retry(kind, Some(&t.id));
-                    requeue(run, conn, report, log, retry, failure, true).await?;
-                }
-                TicketState::Canceled => {
-                    let message = t
-                        .result
-                        .as_ref()
-                        .and_then(|r| r.message.clone())
-                        .unwrap_or_default();
-                    let reason = format!(
-                        "refused (ticket canceled){}",
-                        if message.is_empty() {
-                            String::new()
-                        } else {
-                            format!(": {message}")
-                        }
-                    );
+            }
+            TicketState::Failed => {
+                let reason = t
+                    .result
+                    .as_ref()
+                    .and_then(|r| r.message.clone())
+                    .filter(|m| !m.trim().is_empty())
+                    .unwrap_or_else(|| "the ticket failed without a reason".to_string());
+                log.order(
+                    LogLevel::Error,
+                    task.id_order,
+                    &format!("Ticket status : failed. Ticket {}: {reason}", t.id),
+                );
+                report.tickets_failed += 1;
+                let failure = Failure::new(task.id_order, None, reason);
+                let at = (kind, batch);
+                requeue(run, conn, report, log, at, task, Some(&t.id), failure, true).await?;
+            }
+            TicketState::Canceled => {
+                let message = t
+                    .result
+                    .as_ref()
+                    .and_then(|r| r.message.clone())
+                    .unwrap_or_default();
+                let reason = format!(
+                    "refused (ticket canceled){}",
+                    if message.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {message}")
+                    }
+                );
+                let failure = Failure::new(task.id_order, None, reason.clone());
+                // The notice is written with the removal, in one transaction.
+                let notice = Some((run.id_shop, &failure));
+                if queue::finish(run.db, conn, &checked, notice).await? {
                     log.order(
                         LogLevel::Error,
                         task.id_order,
                         &format!("Ticket status : canceled. Ticket {}: {reason}", t.id),
                     );
                     report.tickets_canceled += 1;
-                    // Saved before the task goes (deleted with the batch's others below).
-                    let failure = Failure::new(task.id_order, None, reason);
-                    notices::save(run.db, conn, run.id_shop, &failure).await?;
+                    report.tasks_removed += 1;
                     report.failures.push(failure);
-                    done.push(task.id_task);
-                    done_orders.push(task.id_order);
-                }
-                TicketState::Scheduled | TicketState::Running => {
-                    if task.ticket_number.is_none() {
-                        conn.exec_drop(
-                            run.db.sql().cron.set_ticket_number.as_str(),
-                            (t.id.as_str(), task.id_task),
-                        )
-                        .await
-                        .ctx("saving a ticket number")?;
+                    if kind == TaskKind::Invoice {
+                        super::invoices::remove_pdf(run, task.id_order, log);
                     }
-                    let reason = format!(
-                        "ticket still {} {} minutes after the send",
-                        t.state, task.age_minutes
-                    );
-                    pending_or_stuck(run, conn, kind, task, reason, report, log).await?;
                 }
-            },
-        }
-    }
-    report.tasks_removed += super::send::delete_tasks(run.db, conn, &done).await?;
-    if kind == TaskKind::Invoice {
-        // The upload is final (done or refused): its rendered PDF is no longer needed.
-        for id_order in done_orders {
-            super::invoices::remove_pdf(run, id_order, log);
+            }
+            TicketState::Scheduled | TicketState::Running => {
+                if task.ticket_number.is_none() {
+                    queue::set_ticket_number(run.db, conn, &checked, &t.id).await?;
+                }
+                let reason = format!(
+                    "ticket still {} {} minutes after the send",
+                    t.state, task.age_minutes
+                );
+                pending_or_stuck(run, conn, (kind, batch), task, reason, report, log).await?;
+            }
         }
     }
     Ok(())

@@ -1,4 +1,5 @@
-//! PrestaShop configuration values for one shop, with PrestaShop's shop → group → global fallback.
+//! PrestaShop configuration values for one shop, with PrestaShop's shop → group → global fallback
+//! (`Configuration::get`).
 
 use crate::error::{DbError, DbResultExt};
 use mysql_async::prelude::Queryable;

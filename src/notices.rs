@@ -3,13 +3,40 @@
 //! removed only once a mailer accepted an e-mail listing it. A mailer that throws or returns false
 //! therefore loses nothing: the next run mails the notice again.
 
-use super::report::Failure;
 use crate::db::sql::in_list;
 use crate::db::Db;
 use crate::error::{DbError, DbResultExt};
 use crate::model::Operation;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Value};
+
+/// One order the merchant must hear about.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    pub id_order: u32,
+    /// PrestaShop order reference (filled when the e-mail is prepared).
+    pub reference: String,
+    /// Name of the order's current state in the shop's default language.
+    pub status: String,
+    pub operation: Option<Operation>,
+    pub reason: String,
+    /// True when the retries are exhausted and the task was removed.
+    pub gave_up: bool,
+}
+
+impl Failure {
+    /// A failure of an order; reference and status name are filled in when the e-mail is built.
+    pub fn new(id_order: u32, operation: Option<Operation>, reason: impl Into<String>) -> Self {
+        Failure {
+            id_order,
+            reference: String::new(),
+            status: String::new(),
+            operation,
+            reason: reason.into(),
+            gave_up: false,
+        }
+    }
+}
 
 /// Orders listed in one e-mail at most (the oldest first; the rest go in the next run's e-mail).
 pub const MAIL_MAX_ORDERS: u32 = 500;
@@ -21,10 +48,11 @@ pub struct Notice {
     pub failure: Failure,
 }
 
-/// Keeps a failure until it was mailed.
-pub(crate) async fn save(
+/// Keeps a failure until it was mailed (on a connection, or inside the queue's transaction that
+/// makes the task change it reports).
+pub(crate) async fn save<Q: Queryable>(
     db: &Db,
-    conn: &mut Conn,
+    conn: &mut Q,
     id_shop: u32,
     failure: &Failure,
 ) -> Result<(), DbError> {
