@@ -628,13 +628,15 @@ mod tests {
     #[test]
     fn requests_are_full_and_name_each_order_once() {
         let mut tasks = vec![task(1, 10), task(2, 10), task(3, 11), task(4, 12)];
-        let full = take_requests(&mut tasks, 2, false);
+        let full = take_requests(&mut tasks, 3, false);
         assert_eq!(full.len(), 1);
         let ids: Vec<u32> = full[0].iter().map(|t| t.id_task).collect();
-        assert_eq!(ids, [1, 3]);
+        assert_eq!(ids, [1, 3, 4]);
         // The partial one waits unless everything goes now.
         let left: Vec<u32> = tasks.iter().map(|t| t.id_task).collect();
-        assert_eq!(left, [2, 4]);
+        assert_eq!(left, [2]);
+        assert_eq!(take_requests(&mut tasks, 3, true).len(), 1);
+        assert!(tasks.is_empty());
         let mut same = vec![task(1, 10), task(2, 10), task(3, 10)];
         let all = take_requests(&mut same, 100, true);
         assert_eq!(all.len(), 3, "three slips of one order: three requests");
