@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// `shoppingfeed_task_order.action`, with the reference module's enum values (note the odd
+/// The task table's `action` column (see `queue`), with the reference module's enum values (note the odd
 /// `ACTION_CHECK_TICKET_PARTIAL_REFUND`, which the reference HEAD writes as is).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TaskAction {

@@ -27,7 +27,7 @@ pub enum SlipOutcome {
     NoSlip,
     NotShoppingFeedOrder,
     UnknownOrder,
-    /// The shop's gate is closed (SPEC §1); logged.
+    /// The shop's gate is closed; logged.
     Unavailable,
 }
 

@@ -29,7 +29,7 @@ pub enum TrackingOutcome {
     NotShipped(u32),
     NotShoppingFeedOrder,
     UnknownOrder,
-    /// The shop's gate is closed (SPEC §1); logged.
+    /// The shop's gate is closed; logged.
     Unavailable,
 }
 

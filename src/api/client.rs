@@ -22,7 +22,7 @@ use super::types::{
 };
 use crate::model::Operation;
 
-/// What the API may answer with (sf-api.md §1.1).
+/// What the API may answer with.
 const ACCEPT_VALUE: &str = "application/json, application/hal+json, application/problem+json";
 
 /// A ticket collection with more pages than this is treated as a server bug, not followed forever.
@@ -44,7 +44,7 @@ impl Body {
     }
 }
 
-/// The multipart body of upload-documents (sf-api.md §2.6): the `body` part with the JSON order
+/// The multipart body of upload-documents: the `body` part with the JSON order
 /// list, then one `files[]` part per document, in the order of the list.
 fn upload_body(json: &[u8], orders: &[OrderOperation]) -> Body {
     // Random enough that no PDF contains it by chance; never derived from the content.
@@ -106,7 +106,7 @@ pub struct ApiConfig {
     /// (the SDK: 4).
     pub rate_limit_max_attempts: u32,
     /// Retry operation POSTs after a timeout, a reset or a 5xx. The API may have processed the
-    /// first one; a duplicate batch is harmless (sf-api.md §2.1) and counted in
+    /// first one; a duplicate batch is harmless and counted in
     /// [`ApiStats::post_retries`].
     pub retry_posts: bool,
     pub user_agent: String,
@@ -319,7 +319,7 @@ impl ApiClient {
     }
 
     /// Every ticket of a batch, following `_links.next` from page 1 (200 per page). An empty result
-    /// means "not visible yet", not "done" (sf-api.md §3.8).
+    /// means "not visible yet", not "done".
     pub async fn tickets_by_batch(
         &self,
         store_id: i64,

@@ -188,7 +188,7 @@ pub(crate) fn is_retryable_status(status: u16) -> bool {
     matches!(status, 500 | 502 | 503 | 504)
 }
 
-/// RFC 7807 problem details as the API sends them (sf-api.md §4.2). Every field is optional:
+/// RFC 7807 problem details as the API sends them. Every field is optional:
 /// 5xx and 429 bodies may be anything.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Problem {

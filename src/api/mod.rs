@@ -1,4 +1,4 @@
-//! The Shopping Feed API client: order operations and tickets (sf-api.md §1-§6).
+//! The Shopping Feed API client: order operations and tickets.
 //!
 //! PHP-free. One [`ApiClient`] per process is enough: it is cheap to clone and every clone shares
 //! the connection pool, the concurrency limit, the rate-limit pause, the cached store id and the

@@ -26,7 +26,7 @@ pub fn backoff_delay(retry: u32, base: Duration, max: Duration) -> Duration {
     half + Duration::from_nanos(jitter)
 }
 
-/// The wait a 429 asks for: `X-RateLimit-Wait` as float seconds (sf-api.md §4.3); 1 s when the
+/// The wait a 429 asks for: `X-RateLimit-Wait` as float seconds; 1 s when the
 /// header is absent or not a finite non-negative number; never more than `cap`.
 pub fn rate_limit_wait(header: Option<&str>, cap: Duration) -> Duration {
     let wait = header

@@ -1,4 +1,4 @@
-//! Serde types of the requests and responses used (sf-api.md §1.5, §2, §3).
+//! Serde types of the requests and responses used.
 //!
 //! Decoding is lenient where the API is loosely specified (HAL `_embedded` as one object or a list,
 //! ids as numbers or strings, `null` for absent objects) and strict where the engine depends on a
@@ -11,10 +11,10 @@ use serde_json::{Map, Value};
 
 use crate::model::{Operation, TicketState};
 
-/// The API's limit of orders per operation request (the SDK chunks at 100; sf-api.md §5).
+/// The API's limit of orders per operation request (the SDK chunks at 100; the API documentation).
 pub const MAX_ORDERS_PER_REQUEST: usize = 100;
 
-/// The API's limit of files per upload-documents request (sf-api.md §2.6; the SDK chunks at 20).
+/// The API's limit of files per upload-documents request.
 pub const MAX_DOCUMENTS_PER_REQUEST: usize = 20;
 
 /// How many orders one request of `op` may carry: [`MAX_DOCUMENTS_PER_REQUEST`] for
@@ -27,10 +27,10 @@ pub fn max_orders_per_request(op: Operation) -> usize {
     }
 }
 
-/// The API's limit of one uploaded file (sf-api.md §2.6: larger files get 413).
+/// The API's limit of one uploaded file.
 pub const MAX_DOCUMENT_BYTES: usize = 2 * 1024 * 1024;
 
-/// The largest ticket page the API serves (sf-api.md §5).
+/// The largest ticket page the API serves.
 pub const TICKET_PAGE_LIMIT: u32 = 200;
 
 // ---------------------------------------------------------------------------------------------
@@ -86,7 +86,7 @@ impl OperationData {
     }
 }
 
-/// A refunded product: its reference as the feed exported it (sf-api.md §2.4), and how many.
+/// A refunded product: its reference as the feed exported it, and how many.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RefundProduct {
     pub reference: String,
@@ -123,7 +123,7 @@ impl OrderIdentifier {
     }
 }
 
-/// The explicit defaults the SDK sends (sf-api.md §6.4.3): `items: []`, `warehouseId: null`,
+/// The explicit defaults the SDK sends: `items: []`, `warehouseId: null`,
 /// `products: []`; `returnInfo` omitted.
 impl Serialize for OrderOperation {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -476,7 +476,7 @@ pub struct TicketResult {
     pub data: Value,
 }
 
-/// One ticket: one operation on one order (sf-api.md §3.3).
+/// One ticket: one operation on one order.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Ticket {
     #[serde(deserialize_with = "required_string_id")]
@@ -539,7 +539,7 @@ impl Ticket {
     }
 }
 
-/// One page of `GET /v1/store/{storeId}/ticket?...` (sf-api.md §3.4).
+/// One page of `GET /v1/store/{storeId}/ticket?...`.
 #[derive(Debug, Deserialize)]
 pub(crate) struct TicketPageWire {
     #[serde(default, rename = "_links", deserialize_with = "null_as_default")]

@@ -19,7 +19,7 @@ use mysql_async::prelude::{FromRow, Queryable};
 use mysql_async::{Conn, FromRowError, Row};
 use std::time::Instant;
 
-/// A row of `shoppingfeed_task_order`, as the conveyor's `taskOrders` carries it.
+/// A row of the task table (read through `queue`), as the conveyor's `taskOrders` carries it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskOrder {
     pub id_task: u32,

@@ -1,4 +1,4 @@
-//! What a CRON run did, per shop, returned to PHP (SPEC §3 `runCron()`), and the failure e-mail.
+//! What a CRON run did, per shop, returned to PHP (`runCron()`, README "PHP API"), and the failure e-mail.
 
 pub use crate::notices::Failure;
 
