@@ -318,7 +318,7 @@ class ShoppingfeedSync extends Module
             self::DELIVERED => '[]',
             self::TIME_SHIFT => '5',
             self::MAX_ORDERS => (string) self::MAX_ORDERS_LIMIT,
-            // Not every marketplace takes partial refunds (sf-api.md §2.8): the merchant opts in.
+            // Not every marketplace takes partial refunds: the merchant opts in.
             self::PARTIAL_REFUND => '0',
             // The merchant names the marketplaces that take invoices from the shop: none by default.
             self::INVOICE_MARKETPLACES => '[]',
@@ -456,7 +456,7 @@ class ShoppingfeedSync extends Module
 
         return '<div class="panel" id="shoppingfeedsync-purge"><div class="panel-heading"><i class="icon-trash"></i> ' . $this->l('Delete the synchronization data') . '</div>'
             . '<p>' . $this->l('Uninstalling (and Reset in the Module Manager) keeps the waiting statuses, the order links, the failure notices, the logs and the settings. To remove them, delete them here first (the synchronization must be disabled in every shop); the API token is kept.') . '</p>'
-            . '<form method="post" action="' . Tools::safeOutput($action) . '" onsubmit="return confirm(' . Tools::safeOutput(json_encode($confirm)) . ');">'
+            . '<form method="post" action="' . Tools::safeOutput($action) . '" onsubmit="return confirm(' . Tools::safeOutput(json_encode(html_entity_decode($confirm, ENT_QUOTES, 'UTF-8'))) . ');">'
             . '<div class="checkbox"><label><input type="checkbox" name="' . self::PURGE_CONFIRM . '" value="1" /> '
             . $this->l('I understand that the waiting statuses are never sent and the data cannot be recovered.') . '</label></div>'
             . '<button type="submit" name="' . self::SUBMIT_PURGE . '" value="1" class="btn btn-danger"><i class="icon-trash"></i> ' . $this->l('Delete the data') . '</button>'
@@ -727,7 +727,7 @@ class ShoppingfeedSync extends Module
 
     /**
      * Why the synchronization cannot run for these shops, one message per problem; empty when it
-     * can. The same rule as the extension's (SPEC §1): the legacy module installed and enabled for
+     * can. The same rule as the extension's: the legacy module installed and enabled for
      * the shop, with its "Order shipment" and "Order cancellation" options off.
      *
      * @param list<int> $shopIds

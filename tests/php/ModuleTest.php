@@ -197,7 +197,7 @@ final class ModuleTest extends TestCase
 
     public function testInstallOverTheShoppingFeedModulesTablesAddsWhatTheExtensionNeeds(): void
     {
-        // The tables as the Shopping Feed module 1.2 created them (module-behavior.md §1.2, §1.3),
+        // The tables as the Shopping Feed module 1.2 created them (its upgrade scripts' columns),
         // with two pending rows for one order, which that module allowed.
         $pdo = TestDatabase::pdo();
         $pdo->exec('DROP TABLE ps_shoppingfeed_task_order');
