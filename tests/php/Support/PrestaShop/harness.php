@@ -8,7 +8,13 @@
  * classes/Translate.php, classes/Mail.php, classes/order/Order.php, classes/pdf/PDF.php,
  * classes/PrestaShopCollection.php). Where the module's behaviour depends on a semantic it is
  * reproduced: the configuration cache and its shop -> group -> global fallback, updateValue()
- * following the shop context (a single-shop install writes global rows), Db::insert() not escaping
+ * following the shop context (a single-shop install writes global rows) and skipping an unchanged
+ * value only when that very level has its row, deleteFromContext(), Module::enable()/disable()
+ * acting on the context's shops (module_shop), Hook::registerHook() for every shop and
+ * Hook::exec() calling only the modules enabled and hooked in the order's shop, Module without a
+ * $secure_key property (PHP 8.2 deprecations throw here), Controller::__construct() setting $ajax
+ * from the request and run()'s sequence, the visitor's cookie, form.tpl's password field (no
+ * autocomplete="off" unless asked) and checkbox groups, Db::insert() not escaping
  * values (callers pSQL() them), Module::l() returning HTML-escaped text from translations/<iso>.php,
  * the upgrade/ file discovery and upgrade_module_X_Y_Z() calls, PDF::render() returning the document
  * for `false`/'S' and cleaning the output buffer it finds. What a module cannot observe here
