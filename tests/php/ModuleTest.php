@@ -806,6 +806,21 @@ final class ModuleTest extends TestCase
         $this->assertSame(1, count(array_filter(ModuleHarness::settings(), static fn ($k) => strpos($k, '@') !== false, ARRAY_FILTER_USE_KEY)));
     }
 
+    public function testASaveInAGroupContextWritesTheGroupsOwnValueWhichItsShopsInherit(): void
+    {
+        self::secondShop();
+        self::install(['shop_context' => 'all']);
+        $html = self::page(self::submission(['SHOPPINGFEED_ORDER_SYNC_ENABLED' => '0', 'SHOPPINGFEED_SHIPPED_ORDERS' => ['4'],
+            'SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT' => '5', 'SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS' => '40']), ['shop_context' => 'group']);
+        $this->assertSame('', self::errorBlock($html));
+        $this->assertSame(['SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS@group1' => '40'],
+            array_filter(ModuleHarness::settings(), static fn ($k) => strpos($k, '@') !== false, ARRAY_FILTER_USE_KEY));
+        $this->assertMatchesRegularExpression('#value="40".*?This group sets its own value\.#s', self::page([], ['shop_context' => 'group']));
+        $html = self::page([], ['shop' => 1]);
+        $this->assertMatchesRegularExpression('#id="SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS" value="40".*?Inherited from the shop group\.#s', $html);
+        $this->assertMatchesRegularExpression('#value="100".*?Set by these shops or groups themselves \(not changed by a save here\): Group [^.]+\.#s', self::page([], ['shop_context' => 'all']));
+    }
+
     /** @return array<string, array{array<string, mixed>, string}> */
     public static function invalidSubmissions(): array
     {
