@@ -329,6 +329,12 @@ final class ModuleTest extends TestCase
         $this->assertCount(1, $logged);
         $this->assertStringContainsString('[Shop 2]', $logged[0]['message']);
         $this->assertCount(1, array_filter(Shop::logs('error'), static fn ($l) => strpos($l['msg'], 'not enabled for this shop') !== false));
+        // The CRON URL's answer says it too.
+        preg_match('#value="(http[^"]+)"#', self::page(), $m);
+        parse_str((string) parse_url(html_entity_decode($m[1]), PHP_URL_QUERY), $query);
+        $front = self::request(['action' => 'front', 'controller' => $query['controller'], 'get' => $query])['result'];
+        $this->assertSame(200, $front['status'], $front['raw']);
+        $this->assertSame([['id_shop' => 2, 'name' => 'Second shop']], $front['body']['report']['shops_without_module']);
 
         // Enabled again (shop 2's context): nothing is reported any more.
         $this->assertTrue(self::request(['action' => 'enable'], ['shop' => 2])['result']['result']);
