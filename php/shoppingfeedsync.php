@@ -938,7 +938,7 @@ class ShoppingfeedSync extends Module
     private function formValues($posted)
     {
         $values = [];
-        $level = Shop::isFeatureActive() ? $this->settingsLevel() : null;
+        $level = $this->settingsLevel();
         if ($level !== null) {
             foreach (array_keys($this->settingLabels()) as $key) {
                 $values[self::OVERRIDE . '_' . $key] = $posted !== null
