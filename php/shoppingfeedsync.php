@@ -144,9 +144,9 @@ class ShoppingfeedSync extends Module
 
     /**
      * Removes the module from PrestaShop and keeps the merchant's data: PrestaShop 8's Module
-     * Manager runs its Reset as uninstall then install, and an upgrade by a new upload may do the
-     * same, so the waiting statuses, the order links, the failure notices, the logs and the
-     * settings must survive an uninstall. Only what holds nothing goes: a table without a row, a
+     * Manager runs its Reset as uninstall then install (no keep-data from its back office or its
+     * bin/console), so the waiting statuses, the order links, the failure notices, the logs and
+     * the settings must survive an uninstall. Only what holds nothing goes: a table without a row, a
      * setting still at its default. The data is deleted by the merchant's confirmed action on the
      * configuration page (purgeData()); an uninstall after it leaves nothing behind. Tables and
      * settings the Shopping Feed module shares stay while it is installed.
