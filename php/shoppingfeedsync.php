@@ -27,7 +27,7 @@ class ShoppingfeedSync extends Module
     const MAIL_TEMPLATE = 'order-sync-errors';
     const HOOKS = ['actionValidateOrder', 'actionOrderStatusPostUpdate', 'actionAdminOrdersTrackingNumberUpdate',
         'actionObjectOrderCarrierUpdateAfter', 'actionOrderSlipAdd'];
-    /** The legacy module whose presence and settings gate the synchronization (SPEC §1). */
+    /** The legacy module whose presence and settings gate the synchronization. */
     const LEGACY_MODULE = 'shoppingfluxexport';
     /** The Shopping Feed module sharing our tables and keys: while installed, uninstall keeps them. */
     const REFERENCE_MODULE = 'shoppingfeed';
@@ -50,6 +50,11 @@ class ShoppingfeedSync extends Module
     const MAX_MARKETPLACE_NAME = 255;
 
     const SUBMIT = 'submitShoppingfeedSync';
+    /** The confirmed deletion of the synchronization data (the only way it is ever deleted). */
+    const SUBMIT_PURGE = 'submitShoppingfeedSyncPurge';
+    const PURGE_CONFIRM = 'SHOPPINGFEEDSYNC_PURGE_CONFIRM';
+    /** HelperForm's checkbox group of the values a shop (or group) sets itself: multishopOverride_<KEY>. */
+    const OVERRIDE = 'multishopOverride';
     /** A week: a longer wait for a tracking number is a typing error. */
     const MAX_TIME_SHIFT = 10080;
     /** The Shopping Feed API takes at most 100 orders per request. */
@@ -57,7 +62,9 @@ class ShoppingfeedSync extends Module
 
     /** Tables of sql/install.sql; the ones the Shopping Feed module shares come first. */
     const SHARED_TABLES = ['shoppingfeed_task_order', 'shoppingfeed_order', 'shoppingfeed_processlogger', 'shoppingfeed_processmonitor', 'shoppingfeed_token'];
-    const OWN_TABLES = ['shoppingfeed_sync_notice'];
+    const OWN_TABLES = ['shoppingfeed_sync_notice', 'shoppingfeed_sync_shipment'];
+    /** The hook whose registration tells that PrestaShop calls the module for a shop's orders. */
+    const STATUS_HOOK = 'actionOrderStatusPostUpdate';
     /**
      * Seconds the CRON URL spends rendering invoice PDFs at most before its run (PrestaShop takes
      * ~0.1-0.5 s a PDF, and the run's own budget comes on top): the rest wait for the next run.
@@ -66,6 +73,9 @@ class ShoppingfeedSync extends Module
 
     /** @var bool the extension is configured for this request (the mailer is request-scoped) */
     private static $extensionConfigured = false;
+
+    /** @var string the CRON URL's key (PrestaShop's Module declares no such property) */
+    public $secure_key;
 
     public function __construct()
     {
@@ -83,7 +93,7 @@ class ShoppingfeedSync extends Module
 
         $this->displayName = $this->l('Shopping Feed order synchronization (native)');
         $this->description = $this->l('Sends the shipped, cancelled and refunded statuses of Shopping Feed orders to the marketplaces.');
-        $this->confirmUninstall = $this->l('Uninstalling deletes the order statuses waiting to be sent, unless the Shopping Feed module is installed. Continue?');
+        $this->confirmUninstall = $this->l('Uninstalling stops the synchronization; the waiting statuses, the order links, the logs and the settings are kept for a reinstall. Continue?');
         if (!extension_loaded(self::EXTENSION)) {
             $this->warning = $this->l('The PHP extension shoppingfeed_sync is not loaded: order statuses are not synchronized.');
         }
@@ -98,7 +108,7 @@ class ShoppingfeedSync extends Module
 
             return false;
         }
-        if (!parent::install()) {
+        if (!$this->installForEveryShop()) {
             return false;
         }
         if ($this->installSql() && $this->registerHook(self::HOOKS) && $this->installConfiguration()) {
@@ -113,9 +123,33 @@ class ShoppingfeedSync extends Module
     }
 
     /**
-     * Removes the module. The queue tables and the SHOPPINGFEED_* settings are the Shopping Feed
-     * module's too (same names and columns): they are dropped only when that module is not
-     * installed; the failure notices table is this module's alone and always goes.
+     * PrestaShop enables a module for the shops of the back office's context only, and calls it for
+     * an order only in a shop where it is enabled: installed from one shop's context, the other
+     * shops' orders would never be synchronized. The install is done in the "All shops" context.
+     */
+    private function installForEveryShop()
+    {
+        if (!Shop::isFeatureActive() || Shop::getContext() == Shop::CONTEXT_ALL) {
+            return parent::install();
+        }
+        $context = Shop::getContext();
+        $contextId = $context == Shop::CONTEXT_GROUP ? Shop::getContextShopGroupID() : Shop::getContextShopID();
+        Shop::setContext(Shop::CONTEXT_ALL);
+        try {
+            return parent::install();
+        } finally {
+            Shop::setContext($context, $contextId);
+        }
+    }
+
+    /**
+     * Removes the module from PrestaShop and keeps the merchant's data: PrestaShop 8's Module
+     * Manager runs its Reset as uninstall then install (no keep-data from its back office or its
+     * bin/console), so the waiting statuses, the order links, the failure notices, the logs and
+     * the settings must survive an uninstall. Only what holds nothing goes: a table without a row, a
+     * setting still at its default. The data is deleted by the merchant's confirmed action on the
+     * configuration page (purgeData()); an uninstall after it leaves nothing behind. Tables and
+     * settings the Shopping Feed module shares stay while it is installed.
      */
     public function uninstall()
     {
@@ -123,25 +157,81 @@ class ShoppingfeedSync extends Module
         if (!parent::uninstall()) {
             return false;
         }
+        $db = Db::getInstance();
         $tables = $shared ? self::OWN_TABLES : array_merge(self::SHARED_TABLES, self::OWN_TABLES);
         foreach ($tables as $table) {
-            if (!Db::getInstance()->execute('DROP TABLE IF EXISTS `' . _DB_PREFIX_ . bqSQL($table) . '`')) {
-                $this->_errors[] = $this->l('Cannot drop the module tables:') . ' ' . Tools::safeOutput(Db::getInstance()->getMsgError());
+            // Dropped only when the read succeeded and found no row: an error keeps the table.
+            $rows = self::tableExists($table) ? $db->executeS('SELECT 1 FROM `' . _DB_PREFIX_ . bqSQL($table) . '` LIMIT 1') : false;
+            if (!is_array($rows) || $rows) {
+                continue;
+            }
+            if (!$db->execute('DROP TABLE IF EXISTS `' . _DB_PREFIX_ . bqSQL($table) . '`')) {
+                $this->_errors[] = $this->l('Cannot drop the module tables:') . ' ' . Tools::safeOutput($db->getMsgError());
 
                 return false;
+            }
+        }
+        if (!$shared) {
+            $this->deleteDefaultSettings();
+        }
+        // Invoice PDFs wait for tasks that are kept: they go only with the task table.
+        if (!self::tableExists('shoppingfeed_task_order')) {
+            self::removeInvoiceDir();
+        }
+        // Created again by the extension on first use.
+        self::dropHookProcedures();
+
+        return true;
+    }
+
+    private static function tableExists($table)
+    {
+        return (bool) Db::getInstance()->getValue('SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()'
+            . " AND TABLE_NAME = '" . pSQL(_DB_PREFIX_ . $table) . "'");
+    }
+
+    /** Deletes the settings whose every row (global, group, shop) still holds the default. */
+    private function deleteDefaultSettings()
+    {
+        $db = Db::getInstance();
+        foreach ($this->configurationDefaults() as $key => $default) {
+            $values = $db->executeS('SELECT `value` FROM `' . _DB_PREFIX_ . "configuration` WHERE `name` = '" . pSQL($key) . "'") ?: [];
+            $changed = array_filter($values, static function ($row) use ($default) {
+                return (string) $row['value'] !== (string) $default;
+            });
+            if (!$changed) {
+                Configuration::deleteByName($key);
+            }
+        }
+    }
+
+    /**
+     * The merchant's confirmed deletion of the synchronization data: the rows of the module's
+     * tables (those the Shopping Feed module shares only when it is not installed) and the page's
+     * settings back to their defaults. The API token stays: it is the merchant's Shopping Feed
+     * account, which the Shopping Feed module may use too. Public for tests.
+     *
+     * @return bool
+     */
+    public function purgeData()
+    {
+        $db = Db::getInstance();
+        $shared = Module::isInstalled(self::REFERENCE_MODULE);
+        $ok = true;
+        foreach ($shared ? self::OWN_TABLES : array_merge(self::SHARED_TABLES, self::OWN_TABLES) as $table) {
+            if (self::tableExists($table)) {
+                $ok = $db->execute('DELETE FROM `' . _DB_PREFIX_ . bqSQL($table) . '`') && $ok;
             }
         }
         if (!$shared) {
             foreach (array_keys($this->configurationDefaults()) as $key) {
                 Configuration::deleteByName($key);
             }
+            $ok = $this->installConfiguration() && $ok;
         }
-        // No upload of ours follows (the tables are gone, or left to the Shopping Feed module,
-        // which renders its own PDFs): the rendered invoices waiting for it go.
         self::removeInvoiceDir();
-        self::dropHookProcedures();
 
-        return true;
+        return $ok;
     }
 
     /**
@@ -161,9 +251,10 @@ class ShoppingfeedSync extends Module
     }
 
     /**
-     * Module Manager's "Reset" when the merchant keeps the data (PrestaShop 8 calls reset() then,
-     * instead of uninstall + install): this page's settings back to their defaults, the hooks and
-     * tables checked; the queue and the logs stay.
+     * ModuleManager::reset() with keep-data (neither PrestaShop 8.1's back office nor its
+     * bin/console passes it; their Reset is uninstall() then install(), see uninstall()): this
+     * page's settings back to their defaults, the hooks and tables checked; the queue and the logs
+     * stay.
      */
     public function reset()
     {
@@ -227,7 +318,7 @@ class ShoppingfeedSync extends Module
             self::DELIVERED => '[]',
             self::TIME_SHIFT => '5',
             self::MAX_ORDERS => (string) self::MAX_ORDERS_LIMIT,
-            // Not every marketplace takes partial refunds (sf-api.md §2.8): the merchant opts in.
+            // Not every marketplace takes partial refunds: the merchant opts in.
             self::PARTIAL_REFUND => '0',
             // The merchant names the marketplaces that take invoices from the shop: none by default.
             self::INVOICE_MARKETPLACES => '[]',
@@ -267,16 +358,31 @@ class ShoppingfeedSync extends Module
             $output .= $this->displayError($this->l('The PHP extension shoppingfeed_sync is not loaded: order statuses are not synchronized.'));
         }
         $values = null;
-        if (Tools::isSubmit(self::SUBMIT)) {
+        if (Tools::isSubmit(self::SUBMIT_PURGE)) {
+            $output .= $this->processPurge();
+        } elseif (Tools::isSubmit(self::SUBMIT)) {
             list($errors, $values) = $this->readSettings();
             if ($errors) {
                 $output .= $this->displayError($errors);
             } elseif ($this->saveSettings($values)) {
                 $output .= $this->displayConfirmation($this->l('Settings updated.'));
+                $kept = $this->overridesBelowContext();
+                if ($kept) {
+                    $output .= $this->displayWarning(array_merge([$this->l('These shops keep their own values, which this save did not change:')], $kept));
+                }
                 $values = null;
             } else {
                 $output .= $this->displayError($this->l('The settings could not be saved.'));
             }
+        }
+        $missing = $this->shopsWithoutTheModule();
+        if ($missing) {
+            $output .= $this->displayError(array_merge(
+                [$this->l('The synchronization is enabled for these shops, but this module is not enabled there: PrestaShop does not call it for their orders, whose statuses are not sent. In the Module Manager, choose "All shops" (or the shop) and enable the module.')],
+                array_map(static function ($shop) {
+                    return Tools::safeOutput($shop['name']) . ' (#' . (int) $shop['id_shop'] . ')';
+                }, $missing)
+            ));
         }
         $unavailable = $this->legacyGateErrors(Shop::getContextListShopID());
         if ($unavailable) {
@@ -286,7 +392,75 @@ class ShoppingfeedSync extends Module
             $output .= $this->displayWarning(array_merge([$intro], $unavailable));
         }
 
-        return $output . $this->renderSettingsForm($values) . $this->renderAccounts() . $this->renderCronPanel() . $this->renderLastRuns();
+        return $output . $this->renderSettingsForm($values) . $this->renderAccounts() . $this->renderCronPanel() . $this->renderLastRuns() . $this->renderPurgePanel();
+    }
+
+    /**
+     * The shops whose synchronization is enabled (as the extension reads the setting) where
+     * PrestaShop does not call this module: not enabled for the shop (module_shop), or not
+     * registered on the status hook there.
+     *
+     * @return list<array{id_shop: int, name: string}>
+     */
+    public function shopsWithoutTheModule()
+    {
+        if (!$this->id) {
+            return [];
+        }
+        $db = Db::getInstance();
+        $missing = [];
+        foreach (Shop::getShops(true, null, true) as $idShop) {
+            $shop = new Shop((int) $idShop);
+            if ($this->extensionConfigValue(self::ENABLED, $shop) !== '1') {
+                continue;
+            }
+            $enabled = $db->getValue('SELECT 1 FROM `' . _DB_PREFIX_ . 'module_shop` WHERE `id_module` = ' . (int) $this->id . ' AND `id_shop` = ' . (int) $idShop);
+            $hooked = $db->getValue('SELECT 1 FROM `' . _DB_PREFIX_ . 'hook_module` hm JOIN `' . _DB_PREFIX_ . 'hook` h ON h.`id_hook` = hm.`id_hook`'
+                . ' WHERE hm.`id_module` = ' . (int) $this->id . ' AND hm.`id_shop` = ' . (int) $idShop . " AND h.`name` = '" . self::STATUS_HOOK . "'");
+            if (!$enabled || !$hooked) {
+                $missing[] = ['id_shop' => (int) $idShop, 'name' => (string) ($shop->name ?: $idShop)];
+            }
+        }
+
+        return $missing;
+    }
+
+    /** The confirmed deletion of the synchronization data, refused while a shop synchronizes. */
+    private function processPurge()
+    {
+        if (!Tools::getValue(self::PURGE_CONFIRM)) {
+            return $this->displayError($this->l('Tick the confirmation box to delete the synchronization data.'));
+        }
+        $enabled = [];
+        foreach (Shop::getShops(false, null, true) as $idShop) {
+            $shop = new Shop((int) $idShop);
+            if ($this->extensionConfigValue(self::ENABLED, $shop) === '1') {
+                $enabled[] = Tools::safeOutput($shop->name ?: (string) $idShop);
+            }
+        }
+        if ($enabled) {
+            return $this->displayError(sprintf($this->l('Disable the synchronization in every shop first (enabled: %s).'), implode(', ', $enabled)));
+        }
+        if (!$this->purgeData()) {
+            return $this->displayError($this->l('The synchronization data could not be deleted.'));
+        }
+
+        return $this->displayConfirmation($this->l('The synchronization data was deleted. Uninstalling the module now leaves nothing behind.'));
+    }
+
+    private function renderPurgePanel()
+    {
+        $action = $this->context->link->getAdminLink('AdminModules', false)
+            . '&configure=' . $this->name . '&tab_module=' . $this->tab . '&module_name=' . $this->name . '&token=' . Tools::getAdminTokenLite('AdminModules');
+        $confirm = $this->l('Delete the waiting statuses, the order links, the logs and the settings? This cannot be undone.');
+
+        return '<div class="panel" id="shoppingfeedsync-purge"><div class="panel-heading"><i class="icon-trash"></i> ' . $this->l('Delete the synchronization data') . '</div>'
+            . '<p>' . $this->l('Uninstalling (and Reset in the Module Manager) keeps the waiting statuses, the order links, the failure notices, the logs and the settings. To remove them, delete them here first (the synchronization must be disabled in every shop); the API token is kept.') . '</p>'
+            . '<form method="post" action="' . Tools::safeOutput($action) . '" onsubmit="return confirm(' . Tools::safeOutput(json_encode(html_entity_decode($confirm, ENT_QUOTES, 'UTF-8'))) . ');">'
+            . '<div class="checkbox"><label><input type="checkbox" name="' . self::PURGE_CONFIRM . '" value="1" /> '
+            . $this->l('I understand that the waiting statuses are never sent and the data cannot be recovered.') . '</label></div>'
+            . '<button type="submit" name="' . self::SUBMIT_PURGE . '" value="1" class="btn btn-danger"><i class="icon-trash"></i> ' . $this->l('Delete the data') . '</button>'
+            . '</form></div>';
     }
 
     /**
@@ -376,30 +550,184 @@ class ShoppingfeedSync extends Module
         return [$errors, $posted];
     }
 
-    /** Saves the checked values for the shop context (PrestaShop's own: shop, group or all shops). */
+    /**
+     * Saves the checked values for the shop context (PrestaShop's own: shop, group or all shops).
+     * In a shop (or group) context of a multistore, PrestaShop's convention: a value is written
+     * for the shop when its "own value" box is ticked, or when the merchant changed it from the
+     * value the shop inherits; an unticked value the shop had its own row for goes back to the
+     * inherited one (its row is deleted). Values left as inherited are not written, so a later
+     * save in "All shops" still reaches the shop.
+     */
     private function saveSettings(array $values)
     {
-        $ok = Configuration::updateValue(self::ENABLED, $values[self::ENABLED]);
+        $stored = [
+            self::ENABLED => $values[self::ENABLED],
+            self::PARTIAL_REFUND => $values[self::PARTIAL_REFUND],
+            self::TIME_SHIFT => (string) (int) $values[self::TIME_SHIFT],
+            self::MAX_ORDERS => (string) (int) $values[self::MAX_ORDERS],
+            self::INVOICE_MARKETPLACES => self::marketplacesValue(
+                self::parseMarketplaces($values[self::INVOICE_MARKETPLACES]),
+                (string) Configuration::get(self::INVOICE_MARKETPLACES)
+            ),
+        ];
         foreach (self::STATE_LISTS as $key) {
-            $ok = Configuration::updateValue($key, json_encode($values[$key])) && $ok;
+            $stored[$key] = json_encode($values[$key]);
         }
-        $ok = Configuration::updateValue(self::TIME_SHIFT, (string) (int) $values[self::TIME_SHIFT]) && $ok;
-        $ok = Configuration::updateValue(self::PARTIAL_REFUND, $values[self::PARTIAL_REFUND]) && $ok;
-        $marketplaces = self::marketplacesValue(
-            self::parseMarketplaces($values[self::INVOICE_MARKETPLACES]),
-            (string) Configuration::get(self::INVOICE_MARKETPLACES)
-        );
-        $ok = Configuration::updateValue(self::INVOICE_MARKETPLACES, $marketplaces) && $ok;
+        $level = $this->settingsLevel();
+        $ok = true;
+        foreach ($stored as $key => $value) {
+            if ($level === null) {
+                $ok = Configuration::updateValue($key, $value) && $ok;
+                continue;
+            }
+            $own = $this->hasOwnValue($key, $level);
+            if (Tools::getValue(self::OVERRIDE . '_' . $key) || (!$own && !self::sameSetting($key, $value, $this->inheritedValue($key, $level)))) {
+                $ok = Configuration::updateValue($key, $value) && $ok;
+            } elseif ($own) {
+                Configuration::deleteFromContext($key);
+            }
+        }
         if ($values[self::AUTH_TOKEN] !== '') {
             $ok = Configuration::updateValue(self::AUTH_TOKEN, $values[self::AUTH_TOKEN]) && $ok;
         }
 
-        return Configuration::updateValue(self::MAX_ORDERS, (string) (int) $values[self::MAX_ORDERS]) && $ok;
+        return $ok;
+    }
+
+    /** @return array<string, string> the nine settings of the form and their labels */
+    private function settingLabels()
+    {
+        return [
+            self::ENABLED => $this->l('Enable the synchronization'),
+            self::SHIPPED => $this->l('Shipped'),
+            self::CANCELLED => $this->l('Cancelled'),
+            self::REFUNDED => $this->l('Refunded'),
+            self::DELIVERED => $this->l('Delivered'),
+            self::PARTIAL_REFUND => $this->l('Send credit slips as partial refunds'),
+            self::INVOICE_MARKETPLACES => $this->l('Upload the invoices of these marketplaces'),
+            self::TIME_SHIFT => $this->l('Delay before sending a shipped status'),
+            self::MAX_ORDERS => $this->l('Orders per request'),
+        ];
+    }
+
+    /**
+     * The level the page writes at: null for the global values (multistore off, or "All shops"),
+     * else the group and shop (0 for a group context) of the context.
+     *
+     * @return array{group: int, shop: int}|null
+     */
+    private function settingsLevel()
+    {
+        if (!Shop::isFeatureActive() || Shop::getContext() == Shop::CONTEXT_ALL) {
+            return null;
+        }
+
+        return [
+            'group' => (int) Shop::getContextShopGroupID(),
+            'shop' => Shop::getContext() == Shop::CONTEXT_SHOP ? (int) Shop::getContextShopID() : 0,
+        ];
+    }
+
+    private function hasOwnValue($key, array $level)
+    {
+        return $level['shop']
+            ? Configuration::hasKey($key, null, null, $level['shop'])
+            : Configuration::hasKey($key, null, $level['group']);
+    }
+
+    /** What the level reads without its own row: its group's value, else the global one. */
+    private function inheritedValue($key, array $level)
+    {
+        return $level['shop']
+            ? Configuration::get($key, null, $level['group'], 0)
+            : Configuration::get($key, null, 0, 0);
+    }
+
+    /** Whether two stored values of a setting mean the same (state lists in any order, names in any case). */
+    private static function sameSetting($key, $a, $b)
+    {
+        if ($a === false || $b === false || $a === null || $b === null) {
+            return $a === $b;
+        }
+        if (in_array($key, self::STATE_LISTS, true)) {
+            $ids = static function ($v) {
+                $list = json_decode((string) $v, true);
+                $list = is_array($list) ? array_map('intval', $list) : [];
+                sort($list);
+
+                return $list;
+            };
+
+            return $ids($a) === $ids($b);
+        }
+        if ($key === self::INVOICE_MARKETPLACES) {
+            $names = static function ($v) {
+                $list = array_map(static function ($n) {
+                    return mb_strtolower($n, 'UTF-8');
+                }, (array) self::parseMarketplaces(self::marketplacesText($v)));
+                sort($list);
+
+                return $list;
+            };
+
+            return $names($a) === $names($b);
+        }
+
+        return trim((string) $a) === trim((string) $b);
+    }
+
+    /**
+     * In "All shops" (or a group) context: the shops and groups below it that set a value
+     * themselves, each with the names of those settings.
+     *
+     * @return list<string>
+     */
+    private function overridesBelowContext()
+    {
+        if (!Shop::isFeatureActive() || Shop::getContext() == Shop::CONTEXT_SHOP) {
+            return [];
+        }
+        $out = [];
+        foreach ($this->overridesByPlace() as $place => $keys) {
+            $out[] = $place . ': ' . implode(', ', $keys);
+        }
+
+        return $out;
+    }
+
+    /**
+     * The settings a shop or group below the context sets itself, by "Shop X" / "Group Y".
+     *
+     * @return array<string, list<string>>
+     */
+    private function overridesByPlace()
+    {
+        $labels = $this->settingLabels();
+        $in = implode(',', array_map(static function ($k) {
+            return "'" . pSQL($k) . "'";
+        }, array_keys($labels)));
+        $group = Shop::getContext() == Shop::CONTEXT_GROUP ? (int) Shop::getContextShopGroupID() : 0;
+        $rows = Db::getInstance()->executeS('SELECT c.`name`, c.`id_shop`, c.`id_shop_group`, s.`name` AS shop_name, g.`name` AS group_name'
+            . ' FROM `' . _DB_PREFIX_ . 'configuration` c'
+            . ' LEFT JOIN `' . _DB_PREFIX_ . 'shop` s ON s.`id_shop` = c.`id_shop`'
+            . ' LEFT JOIN `' . _DB_PREFIX_ . 'shop_group` g ON g.`id_shop_group` = c.`id_shop_group`'
+            . ' WHERE c.`name` IN (' . $in . ') AND (c.`id_shop` > 0 OR c.`id_shop_group` > 0)'
+            . ($group ? ' AND c.`id_shop` > 0 AND s.`id_shop_group` = ' . $group : '')
+            . ' ORDER BY c.`id_shop_group`, c.`id_shop`') ?: [];
+        $out = [];
+        foreach ($rows as $row) {
+            $place = (int) $row['id_shop']
+                ? sprintf($this->l('Shop %s'), Tools::safeOutput($row['shop_name'] ?: $row['id_shop']))
+                : sprintf($this->l('Group %s'), Tools::safeOutput($row['group_name'] ?: $row['id_shop_group']));
+            $out[$place][] = $labels[$row['name']];
+        }
+
+        return $out;
     }
 
     /**
      * Why the synchronization cannot run for these shops, one message per problem; empty when it
-     * can. The same rule as the extension's (SPEC §1): the legacy module installed and enabled for
+     * can. The same rule as the extension's: the legacy module installed and enabled for
      * the shop, with its "Order shipment" and "Order cancellation" options off.
      *
      * @param list<int> $shopIds
@@ -517,6 +845,8 @@ class ShoppingfeedSync extends Module
                     'name' => self::AUTH_TOKEN,
                     'label' => $this->l('Shopping Feed API token'),
                     'class' => 'fixed-width-xxl',
+                    // form.tpl writes autocomplete="off" only when asked: no browser fills in a saved password.
+                    'autocomplete' => false,
                     // The token is never sent back to the browser; the page only says whether one is set.
                     'desc' => ((string) Configuration::get(self::AUTH_TOKEN) !== ''
                         ? $this->l('A token is saved. Leave empty to keep it.')
@@ -525,6 +855,7 @@ class ShoppingfeedSync extends Module
             ],
             'submit' => ['title' => $this->l('Save'), 'name' => self::SUBMIT],
         ]];
+        $form['form']['input'] = $this->withMultistoreFields($form['form']['input']);
 
         $helper = new HelperForm();
         $helper->module = $this;
@@ -547,10 +878,74 @@ class ShoppingfeedSync extends Module
         return $helper->generateForm([$form]);
     }
 
+    /**
+     * PrestaShop's multistore conventions on the form: in a shop (or group) context, each setting
+     * says whether the shop sets it itself or inherits it, and a box per setting keeps it the
+     * shop's own (unticked: back to the inherited value); in "All shops", each setting names the
+     * shops and groups that set it themselves, which a save there does not change.
+     */
+    private function withMultistoreFields(array $inputs)
+    {
+        if (!Shop::isFeatureActive()) {
+            return $inputs;
+        }
+        $labels = $this->settingLabels();
+        $level = $this->settingsLevel();
+        $notes = [];
+        if ($level === null || !$level['shop']) {
+            foreach ($this->overridesByPlace() as $place => $keys) {
+                foreach ($keys as $label) {
+                    $notes[array_search($label, $labels, true)][] = $place;
+                }
+            }
+            foreach ($notes as $key => $places) {
+                $notes[$key] = '<span class="text-warning">' . sprintf($this->l('Set by these shops or groups themselves (not changed by a save here): %s.'), implode(', ', $places)) . '</span>';
+            }
+        }
+        if ($level !== null) {
+            foreach (array_keys($labels) as $key) {
+                if (!isset($notes[$key])) {
+                    $notes[$key] = $this->hasOwnValue($key, $level)
+                        ? '<strong>' . ($level['shop'] ? $this->l('This shop sets its own value.') : $this->l('This group sets its own value.')) . '</strong>'
+                        : ($level['shop'] && Configuration::hasKey($key, null, $level['group'])
+                            ? $this->l('Inherited from the shop group.')
+                            : $this->l('Inherited from All shops.'));
+                }
+            }
+        }
+        foreach ($inputs as $i => $input) {
+            $key = rtrim($input['name'], '[]');
+            if (isset($notes[$key])) {
+                $inputs[$i]['desc'] = array_merge((array) $input['desc'], [$notes[$key]]);
+            }
+        }
+        if ($level !== null) {
+            $inputs[] = [
+                'type' => 'checkbox',
+                'name' => self::OVERRIDE,
+                'label' => $level['shop'] ? $this->l('Values of this shop') : $this->l('Values of this group'),
+                'desc' => $this->l('Ticked: the value above is this shop\'s own. Unticked: the shop uses the value of All shops (or of its group), and follows its changes. A value changed here is ticked when saved.'),
+                'values' => ['query' => array_map(static function ($key, $label) {
+                    return ['id' => $key, 'name' => $label];
+                }, array_keys($labels), $labels), 'id' => 'id', 'name' => 'name'],
+            ];
+        }
+
+        return $inputs;
+    }
+
     /** The values the form shows: the refused submission, or what the context shop reads. */
     private function formValues($posted)
     {
         $values = [];
+        $level = $this->settingsLevel();
+        if ($level !== null) {
+            foreach (array_keys($this->settingLabels()) as $key) {
+                $values[self::OVERRIDE . '_' . $key] = $posted !== null
+                    ? (bool) Tools::getValue(self::OVERRIDE . '_' . $key)
+                    : $this->hasOwnValue($key, $level);
+            }
+        }
         foreach ([self::ENABLED, self::PARTIAL_REFUND, self::TIME_SHIFT, self::MAX_ORDERS] as $key) {
             $values[$key] = $posted !== null ? $posted[$key] : (string) Configuration::get($key);
         }
@@ -829,9 +1224,40 @@ class ShoppingfeedSync extends Module
         if (is_array($report)) {
             $report['invoices_rendered'] = $invoices['rendered'];
             $report['invoices_deferred'] = $invoices['deferred'];
+            $report['shops_without_module'] = $this->reportShopsWithoutTheModule($report);
         }
 
         return $report;
+    }
+
+    /**
+     * A shop whose synchronization is enabled but where PrestaShop does not call this module has
+     * its status changes never queued: said at every CRON run, in the report (with the shop's
+     * errors), in the synchronization log that the page's "Last CRON runs" reads, and in
+     * PrestaShop's error log.
+     *
+     * @return list<array{id_shop: int, name: string}>
+     */
+    private function reportShopsWithoutTheModule(array &$report)
+    {
+        $missing = $this->shopsWithoutTheModule();
+        foreach ($missing as $shop) {
+            $message = sprintf('[Shop %d] The synchronization is enabled but the module shoppingfeedsync is not enabled for this shop: PrestaShop does not call it for its orders, whose statuses are not queued. Enable the module for this shop in the Module Manager.', $shop['id_shop']);
+            if (isset($report['shops'][$shop['id_shop']]['errors']) && is_array($report['shops'][$shop['id_shop']]['errors'])) {
+                $report['shops'][$shop['id_shop']]['errors'][] = $message;
+            }
+            Db::getInstance()->insert('shoppingfeed_processlogger', [
+                'name' => pSQL(LastRuns::PROCESS),
+                'msg' => pSQL($message),
+                'level' => 'error',
+                'object_name' => 'Shop',
+                'object_id' => (int) $shop['id_shop'],
+                'date_add' => date('Y-m-d H:i:s'),
+            ]);
+            PrestaShopLogger::addLog('[shoppingfeedsync] ' . $message, 3, null, 'Shop', (int) $shop['id_shop'], true);
+        }
+
+        return $missing;
     }
 
     /**

@@ -9,8 +9,8 @@ use Shoppingfeed\Sync\Tests\TestDatabase;
 require_once __DIR__ . '/Support/SimulatorShop.php';
 
 /**
- * OrderSync::runCron() end to end: the shop database, the extension and the API simulator
- * (SPEC §6 reaction table, §7 reliability).
+ * OrderSync::runCron() end to end: the shop database, the extension and the API simulator (the
+ * reaction to each ticket state, and the reliability guarantees).
  */
 final class CronTest extends TestCase
 {
@@ -86,7 +86,7 @@ final class CronTest extends TestCase
         $this->assertCount(1, $posts);
         $this->assertSame('/v1/store/1276/order/ship', $posts[0]['path']);
         $this->assertSame(202, $posts[0]['status']);
-        // The SDK's wire format (sf-api.md §6.4.3): explicit `items: []` and `warehouseId: null`.
+        // The SDK's wire format: explicit `items: []` and `warehouseId: null`.
         $this->assertSame('{"order":[{"id":' . $sfId . ',"carrier":"Colissimo","trackingNumber":"6A12345678901",'
             . '"trackingLink":"https://www.laposte.fr/suivi?code=6A12345678901&lang=fr","items":[],"warehouseId":null}]}', $posts[0]['body']);
         $this->assertStringStartsWith('Bearer', $posts[0]['authorization']);

@@ -146,12 +146,43 @@ final class ModuleCronTest extends TestCase
         $this->assertSame(['success' => false, 'error' => 'Authentication failed'], $wrong['body']);
         $this->assertSame([], self::$sim->posts());
 
-        $ok = self::request(['action' => 'front', 'controller' => $query['controller'], 'get' => $query])['result'];
+        $call = self::request(['action' => 'front', 'controller' => $query['controller'], 'get' => $query]);
+        $ok = $call['result'];
         $this->assertSame(200, $ok['status'], $ok['raw']);
+        // An answer for a CRON service: no front-office header, media or footer, and no cookie,
+        // although the request has no ajax parameter (PrestaShop's Controller sets $ajax from it).
+        $this->assertSame([], array_values(array_filter($call['out'], static fn ($o) => in_array($o['kind'], ['front', 'cookie'], true))));
         $this->assertTrue($ok['body']['success']);
         $this->assertSame(1, $ok['body']['report']['shops'][1]['statuses_sent']);
         $this->assertCount(1, self::$sim->posts());
         $this->assertSame('CHECK_TICKET_SYNC_STATUS', Shop::tasks($id)[0]['action']);
+    }
+
+    public function testTheLastRunsCountNeitherAWaitingInvoiceAsAFailureNorAnIgnoredOrderAsSent(): void
+    {
+        $this->assertTrue(self::request(['action' => 'install'])['result']['result']);
+        // One run's rows as the extension writes them: orders 1 and 2 sent, the API ignored order
+        // 2 (logged with or without its own "Ticket created" row), order 3's invoice waits for its
+        // Shopping Feed id, order 4's ticket succeeded, order 5's failed.
+        $rows = [
+            [1, 'success', 'Ticket created for Order MP-1 Status ship'],
+            [2, 'success', 'Ticket created for Order MP-2 Status ship'],
+            [2, 'error', 'Order 2: ignored by Shopping Feed: Order not found'],
+            [6, 'error', 'Order 6: ignored by Shopping Feed: Order not found'],
+            [3, 'error', 'No SF Order id set.'],
+            [3, 'error', 'No SF Order id set.'],
+            [4, 'success', 'Ticket status : succeed. Ticket 4'],
+            [5, 'error', 'Order 5: Carrier not accepted'],
+        ];
+        $insert = TestDatabase::pdo()->prepare("INSERT INTO ps_shoppingfeed_processlogger (name, msg, level, object_name, object_id, date_add) VALUES ('shoppingfeed:syncOrder', ?, ?, 'Order', ?, NOW())");
+        foreach ($rows as [$order, $level, $msg]) {
+            $insert->execute([$msg, $level, $order]);
+        }
+        $runs = self::runsTable(self::request(['action' => 'content'])['result']['html']);
+        $this->assertCount(1, $runs);
+        // sent 1 (order 1), confirmed 1, failures 3 (two ignored orders, one failed ticket).
+        $this->assertSame(['1', '1', '3'], [$runs[0][1], $runs[0][2], $runs[0][3]]);
+        $this->assertSame('Order 5: Carrier not accepted', $runs[0][4]);
     }
 
     public function testATrackingNumberSavedLaterGoesOutThroughBothHooks(): void

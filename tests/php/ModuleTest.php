@@ -100,6 +100,36 @@ final class ModuleTest extends TestCase
         }
     }
 
+    /** @return array<string, int> rows of each module table */
+    private static function rowCounts(): array
+    {
+        $out = [];
+        foreach (['shoppingfeed_task_order', 'shoppingfeed_order', 'shoppingfeed_processlogger', 'shoppingfeed_sync_notice', 'shoppingfeed_sync_shipment'] as $t) {
+            $out[$t] = ModuleHarness::tableExists("ps_$t") ? (int) TestDatabase::pdo()->query("SELECT COUNT(*) FROM ps_$t")->fetchColumn() : -1;
+        }
+
+        return $out;
+    }
+
+    /**
+     * What a shop that ran the synchronization holds: a queued task, an order link, a failure
+     * notice, a log row, a sent tracking number, and settings saved on the page.
+     *
+     * @return int the queued order
+     */
+    private static function merchantData(): int
+    {
+        self::page(self::submission(['SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS' => '10', 'SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT' => '7']));
+        $id = Shop::order(Shop::SHIPPED);
+        self::request(['action' => 'status_update', 'id_order' => $id, 'id_order_state' => Shop::SHIPPED]);
+        $pdo = TestDatabase::pdo();
+        $pdo->exec("INSERT INTO ps_shoppingfeed_sync_notice (id_shop, id_order, operation, reason, gave_up, date_add) VALUES (1, $id, 'ship', 'Carrier not accepted', 0, NOW())");
+        $pdo->exec("INSERT INTO ps_shoppingfeed_sync_shipment (id_order, tracking_number, date_upd) VALUES ($id, 'TRACK-1', NOW())");
+        $pdo->exec("INSERT INTO ps_shoppingfeed_processlogger (name, msg, level, object_name, object_id, date_add) VALUES ('shoppingfeed:syncOrder', 'run', 'info', 'Order', $id, NOW())");
+
+        return $id;
+    }
+
     /** A second shop in group 1, with multistore on (PrestaShop's PS_MULTISHOP_FEATURE_ACTIVE). */
     private static function secondShop(): void
     {
@@ -167,7 +197,7 @@ final class ModuleTest extends TestCase
 
     public function testInstallOverTheShoppingFeedModulesTablesAddsWhatTheExtensionNeeds(): void
     {
-        // The tables as the Shopping Feed module 1.2 created them (module-behavior.md §1.2, §1.3),
+        // The tables as the Shopping Feed module 1.2 created them (its upgrade scripts' columns),
         // with two pending rows for one order, which that module allowed.
         $pdo = TestDatabase::pdo();
         $pdo->exec('DROP TABLE ps_shoppingfeed_task_order');
@@ -253,9 +283,68 @@ final class ModuleTest extends TestCase
         $this->assertSame(self::HOOKS, self::hooks(2));
     }
 
+    public function testInstalledFromOneShopsContextTheModuleIsEnabledForEveryShopAndGetsItsOrders(): void
+    {
+        self::secondShop();
+        Shop::installLegacyModule(true, 1);
+        TestDatabase::pdo()->exec("INSERT INTO ps_module_shop (id_module, id_shop) SELECT id_module, 2 FROM ps_module WHERE name = 'shoppingfluxexport'");
+        Shop::config('SHOPPINGFEED_ORDER_SYNC_ENABLED', '1');
+        // The back office's header on shop 1: PrestaShop enables a module for the context's shops.
+        self::install(['shop' => 1, 'shop_context' => 'shop']);
+        $idModule = (int) self::moduleRow()['id_module'];
+        $this->assertSame([1, 2], array_map('intval', TestDatabase::pdo()->query("SELECT id_shop FROM ps_module_shop WHERE id_module = $idModule ORDER BY id_shop")->fetchAll(\PDO::FETCH_COLUMN)));
+
+        // PrestaShop runs the status hook in the order's shop, for the modules enabled there.
+        $id = Shop::order(Shop::SHIPPED, true, 'sfpayment', 'Amazon', 2);
+        $r = self::request(['action' => 'status_update', 'id_order' => $id, 'id_order_state' => Shop::SHIPPED]);
+        $this->assertSame(['shoppingfeedsync'], array_values(array_filter($r['out'], static fn ($o) => $o['kind'] === 'hook'))[0]['modules']);
+        $this->assertCount(1, Shop::tasks($id));
+        $this->assertStringNotContainsString('is not enabled there', self::page([], ['shop_context' => 'all']));
+    }
+
+    public function testAShopWithTheSyncEnabledWhereTheModuleIsNotIsReportedOnThePageTheCronAndTheLog(): void
+    {
+        self::secondShop();
+        Shop::config('SHOPPINGFEED_ORDER_SYNC_ENABLED', '1');
+        self::install(['shop_context' => 'all']);
+        // The merchant disables the module in shop 2's context.
+        $this->assertTrue(self::request(['action' => 'disable'], ['shop' => 2])['result']['result']);
+
+        $id = Shop::order(Shop::SHIPPED, true, 'sfpayment', 'Amazon', 2);
+        $r = self::request(['action' => 'status_update', 'id_order' => $id, 'id_order_state' => Shop::SHIPPED]);
+        $this->assertSame([], array_values(array_filter($r['out'], static fn ($o) => $o['kind'] === 'hook'))[0]['modules']);
+        $this->assertSame([], Shop::tasks($id));
+
+        // Loud on the page, in every shop context.
+        foreach ([['shop' => 1], ['shop' => 2], ['shop_context' => 'all'], ['shop_context' => 'group']] as $context) {
+            $error = self::errorBlock(self::page([], $context));
+            $this->assertStringContainsString('this module is not enabled there', $error, json_encode($context));
+            $this->assertStringContainsString('Second shop (#2)', $error, json_encode($context));
+            $this->assertStringNotContainsString('(#1)', $error, json_encode($context));
+        }
+        // At each CRON run: in the report, the synchronization log and PrestaShop's log.
+        $cron = self::request(['action' => 'cron']);
+        $this->assertSame([['id_shop' => 2, 'name' => 'Second shop']], $cron['result']['report']['shops_without_module']);
+        $logged = array_values(array_filter($cron['out'], static fn ($o) => $o['kind'] === 'prestashop_log' && $o['severity'] === 3));
+        $this->assertCount(1, $logged);
+        $this->assertStringContainsString('[Shop 2]', $logged[0]['message']);
+        $this->assertCount(1, array_filter(Shop::logs('error'), static fn ($l) => strpos($l['msg'], 'not enabled for this shop') !== false));
+        // The CRON URL's answer says it too.
+        preg_match('#value="(http[^"]+)"#', self::page(), $m);
+        parse_str((string) parse_url(html_entity_decode($m[1]), PHP_URL_QUERY), $query);
+        $front = self::request(['action' => 'front', 'controller' => $query['controller'], 'get' => $query])['result'];
+        $this->assertSame(200, $front['status'], $front['raw']);
+        $this->assertSame([['id_shop' => 2, 'name' => 'Second shop']], $front['body']['report']['shops_without_module']);
+
+        // Enabled again (shop 2's context): nothing is reported any more.
+        $this->assertTrue(self::request(['action' => 'enable'], ['shop' => 2])['result']['result']);
+        $this->assertSame([], self::request(['action' => 'cron'])['result']['report']['shops_without_module']);
+        $this->assertStringNotContainsString('is not enabled there', self::page());
+    }
+
     // ---- uninstall ----------------------------------------------------------------------------
 
-    public function testUninstallRemovesTheModuleItsTablesAndItsSettings(): void
+    public function testUninstallOfAnUnusedInstallLeavesNothingButTheToken(): void
     {
         self::install();
         Shop::config('SHOPPINGFEED_AUTH_TOKEN', 'merchant-token', 1);
@@ -271,7 +360,8 @@ final class ModuleTest extends TestCase
         $this->assertNull(self::moduleRow());
         $this->assertSame([], self::hooks());
         $this->assertSame(0, (int) TestDatabase::pdo()->query('SELECT COUNT(*) FROM ps_hook_module')->fetchColumn());
-        foreach (['shoppingfeed_task_order', 'shoppingfeed_order', 'shoppingfeed_sync_notice'] as $t) {
+        // Empty tables hold nothing to keep: all go, the shipment records' table too.
+        foreach (['shoppingfeed_task_order', 'shoppingfeed_order', 'shoppingfeed_processlogger', 'shoppingfeed_processmonitor', 'shoppingfeed_token', 'shoppingfeed_sync_notice', 'shoppingfeed_sync_shipment'] as $t) {
             $this->assertFalse(ModuleHarness::tableExists("ps_$t"), $t);
         }
         // The API token is the merchant's Shopping Feed account, not a setting of this page: kept.
@@ -294,7 +384,84 @@ final class ModuleTest extends TestCase
         $this->assertSame($before, ModuleHarness::settings());
     }
 
-    public function testResetRestoresTheDefaultsAndKeepsTheQueue(): void
+    public function testUninstallKeepsTheMerchantsDataForAReinstall(): void
+    {
+        self::install();
+        $id = self::merchantData();
+        $counts = self::rowCounts();
+        $settings = ModuleHarness::settings();
+        foreach ($counts as $table => $rows) {
+            $this->assertGreaterThan(0, $rows, $table);
+        }
+
+        $r = self::request(['action' => 'uninstall'])['result'];
+        $this->assertTrue($r['result'], json_encode($r['errors']));
+        $this->assertNull(self::moduleRow());
+        $this->assertSame([], self::hooks());
+        $this->assertSame($counts, self::rowCounts());
+        // The settings the merchant changed stay; those still at their default go.
+        $this->assertSame(['SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS' => '10', 'SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT' => '7', 'SHOPPINGFEED_ORDER_SYNC_ENABLED' => '1'],
+            array_intersect_key(ModuleHarness::settings(), array_flip(['SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS', 'SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT', 'SHOPPINGFEED_ORDER_SYNC_ENABLED'])));
+
+        // A reinstall finds everything where it was.
+        self::install();
+        $this->assertSame($counts, self::rowCounts());
+        $this->assertSame($settings, ModuleHarness::settings());
+        $this->assertCount(1, Shop::tasks($id));
+    }
+
+    public function testResetInTheModuleManagerKeepsTheQueueTheLinksTheNoticesTheLogsAndTheSettings(): void
+    {
+        self::install();
+        $id = self::merchantData();
+        $counts = self::rowCounts();
+        $settings = ModuleHarness::settings();
+
+        // PrestaShop 8.1's Reset: uninstall(), then install().
+        $r = self::request(['action' => 'reset'])['result'];
+        $this->assertTrue($r['result'], json_encode($r['errors']));
+        $this->assertSame($counts, self::rowCounts());
+        $this->assertSame($settings, ModuleHarness::settings());
+        $this->assertSame(self::HOOKS, self::hooks());
+        $this->assertCount(1, Shop::tasks($id));
+
+        // Disabling and enabling again lose nothing either, and the queue still moves.
+        $this->assertTrue(self::request(['action' => 'disable'])['result']['result']);
+        $this->assertTrue(self::request(['action' => 'enable'])['result']['result']);
+        $this->assertSame($counts, self::rowCounts());
+        Shop::setState($id, Shop::CANCELED);
+        self::request(['action' => 'status_update', 'id_order' => $id, 'id_order_state' => Shop::CANCELED]);
+        $this->assertSame(1, (int) Shop::tasks($id)[0]['version']);
+    }
+
+    public function testThePurgeNeedsTheMerchantsConfirmationAndThenUninstallLeavesNothing(): void
+    {
+        self::install();
+        self::merchantData();
+        Shop::config('SHOPPINGFEED_AUTH_TOKEN', 'merchant-token', 1);
+        $counts = self::rowCounts();
+        $purge = ['submitShoppingfeedSyncPurge' => '1', 'SHOPPINGFEEDSYNC_PURGE_CONFIRM' => '1'];
+
+        // Not confirmed, or the synchronization still on: nothing is deleted.
+        $html = self::page(['submitShoppingfeedSyncPurge' => '1']);
+        $this->assertStringContainsString('Tick the confirmation box', self::errorBlock($html));
+        $html = self::page($purge);
+        $this->assertStringContainsString('Disable the synchronization in every shop first', self::errorBlock($html));
+        $this->assertSame($counts, self::rowCounts());
+
+        self::page(self::submission(['SHOPPINGFEED_ORDER_SYNC_ENABLED' => '0']));
+        $html = self::page($purge);
+        $this->assertSame('', self::errorBlock($html));
+        $this->assertStringContainsString('The synchronization data was deleted.', $html);
+        $this->assertSame(array_fill_keys(array_keys($counts), 0), self::rowCounts());
+        $this->assertSame('100', ModuleHarness::settings()['SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS']);
+
+        $this->assertTrue(self::request(['action' => 'uninstall'])['result']['result']);
+        $this->assertSame(array_fill_keys(array_keys($counts), -1), self::rowCounts());
+        $this->assertSame(['SHOPPINGFEED_AUTH_TOKEN@1' => 'merchant-token'], ModuleHarness::settings());
+    }
+
+    public function testResetKeepingTheDataPutsThePageBackToItsDefaultsAndKeepsTheQueue(): void
     {
         self::install();
         self::page(self::submission(['SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS' => '10']));
@@ -303,7 +470,8 @@ final class ModuleTest extends TestCase
         self::request(['action' => 'status_update', 'id_order' => $id, 'id_order_state' => Shop::SHIPPED]);
         $this->assertCount(1, Shop::tasks($id));
 
-        $this->assertTrue(self::request(['action' => 'reset'])['result']['result']);
+        // ModuleManager::reset($name, true), which PrestaShop 8.1's back office does not offer.
+        $this->assertTrue(self::request(['action' => 'reset_keep_data'])['result']['result']);
         $settings = ModuleHarness::settings();
         $this->assertSame('0', $settings['SHOPPINGFEED_ORDER_SYNC_ENABLED']);
         $this->assertSame('100', $settings['SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS']);
@@ -557,6 +725,21 @@ final class ModuleTest extends TestCase
         $this->assertSame($token, ModuleHarness::settings()['SHOPPINGFEED_AUTH_TOKEN']);
     }
 
+    public function testTheTokenFieldAsksTheBrowserNotToFillIt(): void
+    {
+        self::install();
+        $this->assertMatchesRegularExpression('#<input type="password" name="SHOPPINGFEED_AUTH_TOKEN"[^>]* autocomplete="off"#', self::page());
+    }
+
+    public function testTheModuleRunsWithoutADeprecationOnPhp82(): void
+    {
+        // The harness turns deprecations into exceptions: a dynamic property would fail the request.
+        $r = ModuleHarness::request(['action' => 'l', 'strings' => ['Shipped']]);
+        $this->assertSame(0, $r['rc'], $r['stderr']);
+        $this->assertSame('', $r['stderr']);
+        $this->assertSame(['Shipped'], $r['result']['strings']);
+    }
+
     public function testEmptyListsAreSavedAsEmptyArrays(): void
     {
         self::install();
@@ -586,6 +769,62 @@ final class ModuleTest extends TestCase
         $this->assertSame('100', $settings['SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS']);
         $this->assertSame('0', $settings['SHOPPINGFEED_ORDER_SYNC_ENABLED']);
         $this->assertStringContainsString('value="100"', self::page([], ['shop' => 1]));
+    }
+
+    public function testASaveInAShopContextWritesOnlyWhatTheMerchantChangedThere(): void
+    {
+        self::secondShop();
+        self::install(['shop_context' => 'all']);
+        $shop2 = ['shop' => 2];
+        // Shop 2's page, as it is, with one value changed.
+        $html = self::page(self::submission(['SHOPPINGFEED_ORDER_SYNC_ENABLED' => '0', 'SHOPPINGFEED_SHIPPED_ORDERS' => ['4'],
+            'SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT' => '5', 'SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS' => '20']), $shop2);
+        $this->assertSame('', self::errorBlock($html));
+        $shopRows = array_filter(ModuleHarness::settings(), static fn ($k) => strpos($k, '@') !== false, ARRAY_FILTER_USE_KEY);
+        $this->assertSame(['SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS@2' => '20'], $shopRows);
+
+        // The page says which value shop 2 sets itself, and ticks its box.
+        $html = self::page([], $shop2);
+        $this->assertMatchesRegularExpression('#id="SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS" value="20".*?This shop sets its own value\.#s', $html);
+        $this->assertMatchesRegularExpression('#id="SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT" value="5".*?Inherited from All shops\.#s', $html);
+        $this->assertMatchesRegularExpression('#name="multishopOverride_SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS"[^>]*checked="checked"#', $html);
+        $this->assertDoesNotMatchRegularExpression('#name="multishopOverride_SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT"[^>]*checked#', $html);
+
+        // A save in All shops reaches shop 2 for every value it inherits, and says which it keeps.
+        $html = self::page(self::submission(['SHOPPINGFEED_ORDER_SYNC_ENABLED' => '0', 'SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT' => '9',
+            'SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS' => '30']), ['shop_context' => 'all']);
+        $this->assertStringContainsString('These shops keep their own values', $html);
+        $this->assertStringContainsString('Shop Second shop: Orders per request', $html);
+        $this->assertStringContainsString('Set by these shops or groups themselves (not changed by a save here): Shop Second shop.', self::page([], ['shop_context' => 'all']));
+        $html = self::page([], $shop2);
+        $this->assertStringContainsString('id="SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT" value="9"', $html);
+        $this->assertStringContainsString('id="SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS" value="20"', $html);
+
+        // Unticked, shop 2's own value goes back to the inherited one.
+        $post = self::submission(['SHOPPINGFEED_ORDER_SYNC_ENABLED' => '0', 'SHOPPINGFEED_SHIPPED_ORDERS' => ['4'],
+            'SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT' => '9', 'SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS' => '20']);
+        $this->assertStringContainsString('Settings updated.', self::page($post, $shop2));
+        $this->assertArrayNotHasKey('SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS@2', ModuleHarness::settings());
+        $this->assertStringContainsString('id="SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS" value="30"', self::page([], $shop2));
+        // Ticked, a value equal to the inherited one becomes the shop's own.
+        self::page(['SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS' => '30', 'multishopOverride_SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT' => 'on'] + $post, $shop2);
+        $this->assertSame('9', ModuleHarness::settings()['SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT@2']);
+        $this->assertSame(1, count(array_filter(ModuleHarness::settings(), static fn ($k) => strpos($k, '@') !== false, ARRAY_FILTER_USE_KEY)));
+    }
+
+    public function testASaveInAGroupContextWritesTheGroupsOwnValueWhichItsShopsInherit(): void
+    {
+        self::secondShop();
+        self::install(['shop_context' => 'all']);
+        $html = self::page(self::submission(['SHOPPINGFEED_ORDER_SYNC_ENABLED' => '0', 'SHOPPINGFEED_SHIPPED_ORDERS' => ['4'],
+            'SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT' => '5', 'SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS' => '40']), ['shop_context' => 'group']);
+        $this->assertSame('', self::errorBlock($html));
+        $this->assertSame(['SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS@group1' => '40'],
+            array_filter(ModuleHarness::settings(), static fn ($k) => strpos($k, '@') !== false, ARRAY_FILTER_USE_KEY));
+        $this->assertMatchesRegularExpression('#value="40".*?This group sets its own value\.#s', self::page([], ['shop_context' => 'group']));
+        $html = self::page([], ['shop' => 1]);
+        $this->assertMatchesRegularExpression('#id="SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS" value="40".*?Inherited from the shop group\.#s', $html);
+        $this->assertMatchesRegularExpression('#value="100".*?Set by these shops or groups themselves \(not changed by a save here\): Group [^.]+\.#s', self::page([], ['shop_context' => 'all']));
     }
 
     /** @return array<string, array{array<string, mixed>, string}> */

@@ -17,7 +17,21 @@ class ShoppingfeedSyncSyncOrderModuleFrontController extends ModuleFrontControll
     /** @var ShoppingfeedSync */
     public $module;
 
-    public $ajax = true;
+    public function __construct()
+    {
+        parent::__construct();
+        // Controller::__construct() sets $ajax from the request (a CRON service sends no ajax
+        // parameter): set after it, so that the front office renders no header, media or footer.
+        $this->ajax = true;
+    }
+
+    public function init()
+    {
+        // A CRON service keeps no session: the front office's init() must not send it a cookie
+        // (cart, currency) at every call.
+        $this->context->cookie->disallowWriting();
+        parent::init();
+    }
 
     /** A CRON call must run in maintenance mode too; access is checked by the secure key. */
     protected function displayMaintenancePage()

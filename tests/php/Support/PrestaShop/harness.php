@@ -8,7 +8,13 @@
  * classes/Translate.php, classes/Mail.php, classes/order/Order.php, classes/pdf/PDF.php,
  * classes/PrestaShopCollection.php). Where the module's behaviour depends on a semantic it is
  * reproduced: the configuration cache and its shop -> group -> global fallback, updateValue()
- * following the shop context (a single-shop install writes global rows), Db::insert() not escaping
+ * following the shop context (a single-shop install writes global rows) and skipping an unchanged
+ * value only when that very level has its row, deleteFromContext(), Module::enable()/disable()
+ * acting on the context's shops (module_shop), Hook::registerHook() for every shop and
+ * Hook::exec() calling only the modules enabled and hooked in the order's shop, Module without a
+ * $secure_key property (PHP 8.2 deprecations throw here), Controller::__construct() setting $ajax
+ * from the request and run()'s sequence, the visitor's cookie, form.tpl's password field (no
+ * autocomplete="off" unless asked) and checkbox groups, Db::insert() not escaping
  * values (callers pSQL() them), Module::l() returning HTML-escaped text from translations/<iso>.php,
  * the upgrade/ file discovery and upgrade_module_X_Y_Z() calls, PDF::render() returning the document
  * for `false`/'S' and cleaning the output buffer it finds. What a module cannot observe here
@@ -40,6 +46,16 @@ define('_THEME_NAME_', 'classic');
 define('_PS_USE_SQL_SLAVE_', false);
 define('_PS_MODE_DEV_', false);
 unset($harnessDb);
+
+// PHP 8.2 deprecations (a dynamic property, a null passed to a built-in) are failures here: a
+// PrestaShop running PHP 8.2 logs them on every request, and PHP 9 turns several into errors.
+set_error_handler(static function (int $errno, string $errstr, string $errfile = '', int $errline = 0): bool {
+    if ($errno & (E_DEPRECATED | E_USER_DEPRECATED)) {
+        throw new ErrorException($errstr, 0, $errno, $errfile, $errline);
+    }
+
+    return false;
+});
 
 /** Where the harness reports what PrestaShop would have done outside the database. */
 function harness_out(string $kind, array $data): void
@@ -487,6 +503,11 @@ class Shop
         return self::getShops(true, self::$context === self::CONTEXT_GROUP ? self::$context_id_shop_group : null, true);
     }
 
+    public static function getCompleteListOfShopsID()
+    {
+        return array_map('intval', array_column(Db::getInstance()->executeS('SELECT id_shop FROM `' . _DB_PREFIX_ . 'shop`') ?: [], 'id_shop'));
+    }
+
     public static function getShops($active = true, $id_shop_group = null, $get_as_list_id = false)
     {
         $rows = Db::getInstance()->executeS('SELECT s.*, s.id_shop AS id_shop FROM `' . _DB_PREFIX_ . 'shop` s WHERE s.deleted = 0'
@@ -763,7 +784,10 @@ class Configuration
         $result = true;
         foreach ($values as $lang => $value) {
             $stored = self::get($key, $lang, $idShopGroup, $idShop);
-            if ((!is_numeric($value) && $value === $stored) || (is_numeric($value) && $value == $stored && self::hasKey($key, $lang))) {
+            // PrestaShop 8: an unchanged value is skipped only when this very level (shop, group or
+            // global) already has its row; a value equal to the inherited one is written there.
+            if (((!is_numeric($value) && $value === $stored) || (is_numeric($value) && $value == $stored))
+                && self::hasKey($key, $lang, $idShopGroup, $idShop)) {
                 continue;
             }
             if (self::hasKey($key, $lang, $idShopGroup, $idShop)) {
@@ -804,6 +828,51 @@ class Configuration
         return $result && $result2;
     }
 
+    public static function getIdByName($key, $idShopGroup = null, $idShop = null)
+    {
+        if ($idShop === null) {
+            $idShop = Shop::getContextShopID(true);
+        }
+        if ($idShopGroup === null) {
+            $idShopGroup = Shop::getContextShopGroupID(true);
+        }
+
+        return (int) Db::getInstance()->getValue('SELECT `id_configuration` FROM `' . _DB_PREFIX_ . 'configuration` WHERE name = \'' . pSQL($key) . '\''
+            . self::sqlRestriction($idShopGroup, $idShop));
+    }
+
+    /** The key's row of the context's shop (or group) goes: the shop reads the inherited value again. */
+    public static function deleteFromContext($key, ?int $idShopGroup = null, ?int $idShop = null)
+    {
+        if (Shop::getContext() == Shop::CONTEXT_ALL) {
+            return;
+        }
+        $idShopGroup = $idShopGroup ?? Shop::getContextShopGroupID(true);
+        if (!isset($idShop) && Shop::getContext() == Shop::CONTEXT_SHOP) {
+            $idShop = Shop::getContextShopID(true);
+        }
+        $id = self::getIdByName($key, $idShopGroup, $idShop);
+        Db::getInstance()->execute('DELETE FROM `' . _DB_PREFIX_ . 'configuration` WHERE `id_configuration` = ' . (int) $id);
+        Db::getInstance()->execute('DELETE FROM `' . _DB_PREFIX_ . 'configuration_lang` WHERE `id_configuration` = ' . (int) $id);
+        self::clearConfigurationCacheForTesting();
+    }
+
+    public static function hasContext($key, $idLang, $context)
+    {
+        $idShopGroup = $context == Shop::CONTEXT_GROUP && Shop::getContext() != Shop::CONTEXT_ALL ? Shop::getContextShopGroupID(true) : null;
+        $idShop = $context == Shop::CONTEXT_SHOP && Shop::getContext() == Shop::CONTEXT_SHOP ? Shop::getContextShopID(true) : null;
+
+        return self::hasKey($key, $idLang, $idShopGroup, $idShop);
+    }
+
+    public static function isOverridenByCurrentContext($key)
+    {
+        $override = (Shop::getContext() == Shop::CONTEXT_SHOP && self::hasContext($key, null, Shop::CONTEXT_SHOP))
+            || (Shop::getContext() == Shop::CONTEXT_GROUP && self::hasContext($key, null, Shop::CONTEXT_GROUP));
+
+        return Shop::isFeatureActive() && Shop::getContext() != Shop::CONTEXT_ALL && $override;
+    }
+
     protected static function sqlRestriction($idShopGroup, $idShop)
     {
         if ($idShop) {
@@ -830,20 +899,67 @@ class OrderState
 
 class Hook
 {
-    /** No module answers in the harness; the call is reported (name, and the invoices of a PDF hook). */
+    /**
+     * As PrestaShop 8's: the modules registered on the hook for the shop ($id_shop, else the
+     * context's) and enabled in that shop (module_shop) are called, by position, in that shop's
+     * context; a module that is not enabled there is not called at all. The call is reported (name,
+     * the modules called, and the invoices of a PDF hook).
+     */
     public static function exec($hook_name, $hook_args = [], $id_module = null, $array_return = false, $check_exceptions = true,
         $use_push = false, $id_shop = null, $chain = false)
     {
-        $data = ['name' => $hook_name];
+        if (($id_module && !is_numeric($id_module)) || !Validate::isHookName($hook_name)) {
+            throw new PrestaShopException('Invalid id_module or hook_name');
+        }
+        $context = Context::getContext();
+        $differentShop = false;
+        if ($id_shop !== null && Validate::isUnsignedId($id_shop) && (int) $id_shop !== (int) $context->shop->id) {
+            $oldShop = $context->shop;
+            $oldContext = Shop::getContext();
+            $oldContextId = $oldContext === Shop::CONTEXT_GROUP ? Shop::getContextShopGroupID() : Shop::getContextShopID();
+            $shop = new Shop((int) $id_shop);
+            if (Validate::isLoadedObject($shop)) {
+                $context->shop = $shop;
+                Shop::setContext(Shop::CONTEXT_SHOP, $shop->id);
+                $differentShop = true;
+            }
+        }
+        $idShop = (int) $context->shop->id;
+        $rows = Db::getInstance()->executeS('SELECT m.`id_module`, m.`name` FROM `' . _DB_PREFIX_ . 'module` m'
+            . ' JOIN `' . _DB_PREFIX_ . 'module_shop` ms ON ms.`id_module` = m.`id_module` AND ms.`id_shop` = ' . $idShop
+            . ' JOIN `' . _DB_PREFIX_ . 'hook_module` hm ON hm.`id_module` = m.`id_module` AND hm.`id_shop` = ' . $idShop
+            . ' JOIN `' . _DB_PREFIX_ . 'hook` h ON h.`id_hook` = hm.`id_hook`'
+            . " WHERE h.`name` = '" . pSQL($hook_name) . "'" . ($id_module ? ' AND m.`id_module` = ' . (int) $id_module : '')
+            . ' GROUP BY hm.`id_hook`, hm.`id_module` ORDER BY hm.`position`') ?: [];
+        $data = ['name' => $hook_name, 'id_shop' => $idShop, 'modules' => []];
         if (isset($hook_args['order_invoice_list'])) {
             $data['invoices'] = [];
             foreach ($hook_args['order_invoice_list'] as $invoice) {
                 $data['invoices'][] = (int) $invoice->id;
             }
         }
+        $output = $array_return ? [] : '';
+        foreach ($rows as $row) {
+            $module = Module::getInstanceByName($row['name']);
+            $method = 'hook' . ucfirst($hook_name);
+            if (!$module || !is_callable([$module, $method])) {
+                continue;
+            }
+            $data['modules'][] = $row['name'];
+            $display = $module->$method($hook_args);
+            if ($array_return) {
+                $output[$module->name] = $display;
+            } elseif (!is_array($display)) {
+                $output .= $display;
+            }
+        }
         harness_out('hook', $data);
+        if ($differentShop) {
+            $context->shop = $oldShop;
+            Shop::setContext($oldContext, $oldContextId);
+        }
 
-        return $array_return ? [] : '';
+        return $output;
     }
 
     public static function getIdByName($hookName, $withAliases = true, $refreshCache = false)
@@ -868,7 +984,8 @@ class Hook
                     return false;
                 }
             }
-            foreach ($shopList ?: Shop::getContextListShopID() as $idShop) {
+            // No list: every shop of the installation (Shop::getCompleteListOfShopsID()).
+            foreach ($shopList ?? Shop::getCompleteListOfShopsID() as $idShop) {
                 $registered = Db::getInstance()->getValue('SELECT id_module FROM `' . _DB_PREFIX_ . 'hook_module` WHERE id_hook = ' . (int) $idHook
                     . ' AND id_module = ' . (int) $module->id . ' AND id_shop = ' . (int) $idShop);
                 if ($registered) {
@@ -1232,8 +1349,10 @@ abstract class Module
     public $dependencies = [];
     public $warning;
     public $confirmUninstall;
-    public $secure_key;
     public $controllers = [];
+    // PrestaShop 8's Module declares no $secure_key: a module that sets one must declare it.
+    protected $table = 'module';
+    protected $identifier = 'id_module';
     protected $_errors = [];
     protected $_confirmations = [];
     protected $_path;
@@ -1341,14 +1460,35 @@ abstract class Module
                 Db::getInstance()->insert('module_shop', ['id_module' => (int) $this->id, 'id_shop' => (int) $id]);
             }
         }
+        Db::getInstance()->update('module', ['active' => 1], 'id_module = ' . (int) $this->id);
 
         return true;
     }
 
+    /** Removes the module from the context's shops (all with $force_all); inactive once in no shop. */
     public function disable($force_all = false)
     {
-        return Db::getInstance()->execute('DELETE FROM `' . _DB_PREFIX_ . 'module_shop` WHERE `id_module` = ' . (int) $this->id
+        $result = Db::getInstance()->execute('DELETE FROM `' . _DB_PREFIX_ . 'module_shop` WHERE `id_module` = ' . (int) $this->id
             . (!$force_all ? ' AND `id_shop` IN(' . implode(', ', Shop::getContextListShopID()) . ')' : ''));
+        if (!$this->hasShopAssociations()) {
+            $result = Db::getInstance()->update('module', ['active' => 0], 'id_module = ' . (int) $this->id) && $result;
+        }
+
+        return (bool) $result;
+    }
+
+    public function hasShopAssociations(): bool
+    {
+        return (bool) Db::getInstance()->getValue('SELECT m.`id_module` FROM `' . _DB_PREFIX_ . 'module` m JOIN `' . _DB_PREFIX_ . 'module_shop` ms'
+            . ' ON ms.`id_module` = m.`id_module` WHERE m.`id_module` = ' . (int) $this->id);
+    }
+
+    public function isEnabledForShopContext()
+    {
+        $list = array_map('intval', Shop::getContextListShopID());
+
+        return (int) Db::getInstance()->getValue('SELECT COUNT(*) FROM `' . _DB_PREFIX_ . 'module_shop` WHERE `id_module` = ' . (int) $this->id
+            . ' AND `id_shop` IN (' . implode(',', $list ?: [0]) . ')') === count($list);
     }
 
     public function registerHook($hook_name, $shop_list = null)
@@ -1532,20 +1672,207 @@ abstract class Module
     }
 }
 
-/** Controller::ajaxRender() and ModuleFrontController's module lookup, for the module's CRON controller. */
-abstract class ModuleFrontController
+/**
+ * The visitor's cookie (classes/Cookie.php): a change marks it modified, and it is sent (here:
+ * reported as `cookie`) when written, unless writing was disallowed or the headers are gone.
+ */
+class Cookie
 {
-    public $module;
+    protected $content = [];
+    protected $modified = false;
+    protected $allowWriting = true;
+
+    public function __get($key)
+    {
+        return $this->content[$key] ?? false;
+    }
+
+    public function __isset($key)
+    {
+        return isset($this->content[$key]);
+    }
+
+    public function __set($key, $value)
+    {
+        if (!array_key_exists($key, $this->content) || $this->content[$key] != $value) {
+            $this->modified = true;
+        }
+        $this->content[$key] = $value;
+    }
+
+    public function __unset($key)
+    {
+        if (isset($this->content[$key])) {
+            $this->modified = true;
+        }
+        unset($this->content[$key]);
+    }
+
+    public function disallowWriting()
+    {
+        $this->allowWriting = false;
+    }
+
+    public function write()
+    {
+        if (!$this->modified || headers_sent() || !$this->allowWriting) {
+            return;
+        }
+        $this->modified = false;
+        harness_out('cookie', ['keys' => array_keys($this->content)]);
+    }
+
+    public function __destruct()
+    {
+        $this->write();
+    }
+}
+
+/**
+ * classes/controller/Controller.php: the constructor sets $ajax from the request (a subclass's
+ * default value is overwritten), and run() is the Dispatcher's sequence. What the front office
+ * does outside the database is reported: `front` with the step (media, header, footer, display).
+ */
+abstract class Controller
+{
     public $ajax = false;
+    public $content_only = false;
+    protected $display_header = true;
+    protected $display_footer = true;
+    /** @var Context */
+    protected $context;
 
     public function __construct()
     {
-        $this->module = Module::getInstanceByName(Tools::getValue('module'));
+        $this->context = Context::getContext();
+        $this->context->controller = $this;
+        $this->ajax = $this->isAjax();
+    }
+
+    private function isAjax()
+    {
+        $isAjax = Tools::getValue('ajax') || Tools::isSubmit('ajax');
+        if (isset($_SERVER['HTTP_ACCEPT'])) {
+            $isAjax = $isAjax || preg_match('#\bapplication/json\b#', $_SERVER['HTTP_ACCEPT']);
+        }
+
+        return (bool) $isAjax;
+    }
+
+    public function init()
+    {
+    }
+
+    public function checkAccess()
+    {
+        return true;
+    }
+
+    public function viewAccess()
+    {
+        return true;
+    }
+
+    public function setMedia()
+    {
+        harness_out('front', ['step' => 'media']);
+    }
+
+    public function postProcess()
+    {
+    }
+
+    public function initHeader()
+    {
+        harness_out('front', ['step' => 'header']);
+    }
+
+    public function initContent()
+    {
+    }
+
+    public function initFooter()
+    {
+        harness_out('front', ['step' => 'footer']);
+    }
+
+    public function display()
+    {
+        $this->context->cookie->write();
+        harness_out('front', ['step' => 'display']);
+    }
+
+    public function run()
+    {
+        $this->init();
+        if ($this->checkAccess()) {
+            if (!$this->content_only && $this->display_header) {
+                $this->setMedia();
+            }
+            $this->postProcess();
+            if (!$this->content_only && $this->display_header) {
+                $this->initHeader();
+            }
+            if ($this->viewAccess()) {
+                $this->initContent();
+            }
+            if (!$this->content_only && $this->display_footer) {
+                $this->initFooter();
+            }
+            if ($this->ajax) {
+                if (method_exists($this, 'displayAjax')) {
+                    $this->displayAjax();
+                }
+            } else {
+                $this->display();
+            }
+        }
     }
 
     protected function ajaxRender($value = null, $controller = null, $method = null)
     {
         echo $value;
+    }
+}
+
+/** classes/controller/FrontController.php: init() is the whole front office's, whatever the request. */
+abstract class FrontController extends Controller
+{
+    public $maintenance = false;
+
+    public function init()
+    {
+        parent::init();
+        if ($this->ajax) {
+            $this->display_header = false;
+            $this->display_footer = false;
+        }
+        // Tools::setCurrency(): the visitor's currency goes into the cookie.
+        if (!isset($this->context->cookie->id_currency)) {
+            $this->context->cookie->id_currency = (int) (Configuration::get('PS_CURRENCY_DEFAULT') ?: 1);
+        }
+        $this->displayMaintenancePage();
+    }
+
+    protected function displayMaintenancePage()
+    {
+    }
+}
+
+/** classes/controller/ModuleFrontController.php: the module by the request's name, enabled for the shop. */
+abstract class ModuleFrontController extends FrontController
+{
+    public $module;
+
+    public function __construct()
+    {
+        $this->module = Module::getInstanceByName(Tools::getValue('module'));
+        if (!($this->module instanceof Module) || !$this->module->active) {
+            // Tools::redirect('index'): the module is not enabled for this shop.
+            harness_out('front', ['step' => 'redirect']);
+            exit;
+        }
+        parent::__construct();
     }
 }
 
@@ -1658,15 +1985,27 @@ class HelperForm extends Helper
                 break;
             case 'text':
                 $input_html = '<input type="text" name="' . $e($name) . '" id="' . $e($input['id'] ?? $name) . '" value="' . $e(is_array($value) ? '' : $value) . '" class="'
-                    . $e($input['class'] ?? '') . '"' . (!empty($input['readonly']) ? ' readonly="readonly"' : '') . (!empty($input['required']) ? ' required="required"' : '') . ' />';
+                    . $e($input['class'] ?? '') . '"' . (!empty($input['readonly']) ? ' readonly="readonly"' : '') . (!empty($input['required']) ? ' required="required"' : '')
+                    . (isset($input['autocomplete']) && !$input['autocomplete'] ? ' autocomplete="off"' : '') . ' />';
                 if (isset($input['suffix'])) {
                     $input_html = '<div class="input-group ' . $e($input['class'] ?? '') . '">' . $input_html . '<span class="input-group-addon">' . $input['suffix'] . '</span></div>';
                 }
                 $html .= $input_html;
                 break;
             case 'password':
-                // form.tpl never prints a password field's value.
-                $html .= '<input type="password" name="' . $e($name) . '" id="' . $e($input['id'] ?? $name) . '" value="" class="' . $e($input['class'] ?? '') . '" autocomplete="off" />';
+                // form.tpl never prints a password field's value, and writes autocomplete="off" only
+                // for an input that sets 'autocomplete' => false.
+                $html .= '<input type="password" name="' . $e($name) . '" id="' . $e($input['id'] ?? $name) . '" value="" class="' . $e($input['class'] ?? '') . '"'
+                    . (isset($input['autocomplete']) && !$input['autocomplete'] ? ' autocomplete="off"' : '') . ' />';
+                break;
+            case 'checkbox':
+                // One box per value, named <name>_<id>, checked from fields_value[<name>_<id>].
+                foreach ($input['values']['query'] as $option) {
+                    $id = $name . '_' . $option[$input['values']['id']];
+                    $html .= '<div class="checkbox"><label for="' . $e($id) . '"><input type="checkbox" name="' . $e($id) . '" id="' . $e($id) . '" class="' . $e($input['class'] ?? '') . '"'
+                        . (isset($option['val']) ? ' value="' . $e($option['val']) . '"' : '') . (!empty($values[$id]) ? ' checked="checked"' : '') . ' />'
+                        . $option[$input['values']['name']] . '</label></div>';
+                }
                 break;
             case 'html':
                 $html .= $input['html_content'];
@@ -1675,7 +2014,7 @@ class HelperForm extends Helper
                 throw new PrestaShopException('The harness does not render input type ' . $input['type']);
         }
         if (isset($input['desc'])) {
-            $html .= '<p class="help-block">' . (is_array($input['desc']) ? implode('<br />', $input['desc']) : $input['desc']) . '</p>';
+            $html .= '<p class="help-block">' . (is_array($input['desc']) ? implode('', array_map(static fn ($p) => $p . '<br />', $input['desc'])) : $input['desc']) . '</p>';
         }
 
         return $html . '</div></div>';
@@ -1693,6 +2032,7 @@ class HelperForm extends Helper
     $context->employee = new Employee();
     $context->link = new Link();
     $context->smarty = new Smarty();
+    $context->cookie = new Cookie();
     $type = ['shop' => Shop::CONTEXT_SHOP, 'group' => Shop::CONTEXT_GROUP, 'all' => Shop::CONTEXT_ALL][$ctx['shop_context'] ?? 'shop'];
     Shop::setContext($type, $type === Shop::CONTEXT_GROUP ? $context->shop->id_shop_group : $idShop);
 })();

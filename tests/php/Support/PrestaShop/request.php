@@ -3,7 +3,8 @@
  * One PrestaShop request in its own PHP process (as under PHP-FPM): boots the harness, loads the
  * module from SFSYNC_HARNESS_MODULE_DIR, runs the action read as JSON on stdin, prints a JSON result.
  *
- *   {"action": "install" | "uninstall" | "reset" | "content" | "front" | "upgrade" | "status_update" | "tracking_update" | "slip_add" | "cron" | "l",
+ *   {"action": "install" | "uninstall" | "reset" | "reset_keep_data" | "enable" | "disable" | "content" | "front" | "upgrade"
+ *              | "status_update" | "tracking_update" | "slip_add" | "cron" | "l",
  *    "post": {...}, "get": {...}, "mail_accept": bool, "pdf_fail": [id_order, ...], "pdf_delay_ms": int,
  *    "invoice_render_budget": seconds (the module's INVOICE_RENDER_BUDGET for this request), ...}
  */
@@ -27,6 +28,14 @@ if (isset($request['pdf_delay_ms'])) {
     PDF::$delayMs = (int) $request['pdf_delay_ms'];
 }
 
+/** The shop of an order (0 when it does not exist: the hook then runs in the context's shop). */
+function harness_order_shop(int $idOrder): ?int
+{
+    $idShop = (int) Db::getInstance()->getValue('SELECT `id_shop` FROM `' . _DB_PREFIX_ . 'orders` WHERE `id_order` = ' . $idOrder);
+
+    return $idShop ?: null;
+}
+
 require_once _PS_MODULE_DIR_ . 'shoppingfeedsync/shoppingfeedsync.php';
 if (isset($request['invoice_render_budget'])) {
     // The module with a shorter rendering budget (it reads the constant with static::).
@@ -47,7 +56,19 @@ switch ($request['action'] ?? '') {
         $result['result'] = $module->uninstall();
         break;
     case 'reset':
-        $result['result'] = $module->reset();
+        // The Module Manager's Reset in PrestaShop 8 (back office and bin/console, which pass no
+        // keep-data): ModuleManager::reset() runs uninstall() then install(), never reset().
+        $result['result'] = $module->uninstall() && $module->install();
+        break;
+    case 'reset_keep_data':
+        // ModuleManager::reset($name, true): the module's reset() when it has one.
+        $result['result'] = method_exists($module, 'reset') ? $module->reset() : ($module->uninstall() && $module->install());
+        break;
+    case 'enable':
+        $result['result'] = $module->enable();
+        break;
+    case 'disable':
+        $result['result'] = $module->disable();
         break;
     case 'content':
         $result['html'] = $module->getContent();
@@ -57,28 +78,34 @@ switch ($request['action'] ?? '') {
         $result['upgrade'] = $result['needed'] ? $module->runUpgradeModule() : null;
         break;
     case 'status_update':
+        // OrderHistory::changeIdOrderState(): the hook runs for the order's shop only.
         $state = new stdClass();
         $state->id = (int) $request['id_order_state'];
-        $module->hookActionOrderStatusPostUpdate(['id_order' => (int) $request['id_order'], 'newOrderStatus' => $state]);
-        \Shoppingfeed\Sync\OrderSync::flushLogs();
+        Hook::exec('actionOrderStatusPostUpdate', ['newOrderStatus' => $state, 'oldOrderStatus' => null, 'id_order' => (int) $request['id_order']],
+            null, false, true, false, harness_order_shop((int) $request['id_order']));
+        if (extension_loaded('shoppingfeed_sync')) {
+            \Shoppingfeed\Sync\OrderSync::flushLogs();
+        }
         break;
     case 'tracking_update':
-        // As PrestaShop calls them: the admin order page's hook, or OrderCarrier's ObjectModel hook.
+        // As PrestaShop calls them: the admin order page's hook (in the order's shop context), or
+        // OrderCarrier's ObjectModel hook (the context shop: the back office's, here the order's).
+        $idShop = harness_order_shop((int) $request['id_order']);
         if (($request['hook'] ?? 'admin') === 'admin') {
             $order = new stdClass();
             $order->id = (int) $request['id_order'];
-            $module->hookActionAdminOrdersTrackingNumberUpdate(['order' => $order]);
+            Hook::exec('actionAdminOrdersTrackingNumberUpdate', ['order' => $order, 'customer' => null, 'carrier' => null], null, false, true, false, $idShop);
         } else {
             $orderCarrier = new stdClass();
             $orderCarrier->id_order = (int) $request['id_order'];
-            $module->hookActionObjectOrderCarrierUpdateAfter(['object' => $orderCarrier]);
+            Hook::exec('actionObjectOrderCarrierUpdateAfter', ['object' => $orderCarrier], null, false, true, false, $idShop);
         }
         break;
     case 'slip_add':
         // PrestaShop 8's OrderSlipCreator: the order, its refunded lines, no slip id.
         $order = new stdClass();
         $order->id = (int) $request['id_order'];
-        $module->hookActionOrderSlipAdd(['order' => $order, 'productList' => [], 'qtyList' => []]);
+        Hook::exec('actionOrderSlipAdd', ['order' => $order, 'productList' => [], 'qtyList' => []], null, false, true, false, harness_order_shop($order->id));
         break;
     case 'cron':
         $result['report'] = $module->runCron();
@@ -89,11 +116,14 @@ switch ($request['action'] ?? '') {
         require_once _PS_MODULE_DIR_ . 'shoppingfeedsync/controllers/front/' . $request['controller'] . '.php';
         $class = 'ShoppingfeedSync' . ucfirst($request['controller']) . 'ModuleFrontController';
         register_shutdown_function(static function (): void {
+            // The cookie is written (its destructor) before PHP flushes the answer.
+            Context::getContext()->cookie->write();
             $body = (string) ob_get_clean();
             echo json_encode(['status' => http_response_code(), 'body' => json_decode($body, true), 'raw' => $body], JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE);
         });
         ob_start();
-        (new $class())->initContent();
+        // The Dispatcher: a new controller, then run() (init, header, content, footer).
+        (new $class())->run();
         exit;
     case 'l':
         $result['strings'] = array_map(static fn ($s) => $module->l($s), $request['strings']);

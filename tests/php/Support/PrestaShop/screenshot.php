@@ -96,6 +96,7 @@ input.fixed-width-xxl{width:280px}
 code,pre{background:#f5f8f9;border:1px solid #e6ecee;border-radius:3px;padding:1px 5px;font-size:12px}pre{padding:8px;white-space:pre-wrap}
 table.table{border-collapse:collapse;width:100%}table.table th,table.table td{border-bottom:1px solid #eee;padding:6px 8px;text-align:left;font-size:12px}
 table.table th{color:#6c868e;font-weight:600}tr.danger td{background:#fff4f4}.badge{background:#25b9d7;color:#fff;border-radius:8px;padding:1px 6px}
+.btn-danger{background:#e84e6a}.checkbox{margin:8px 0}
 CSS;
 $doc = "<!doctype html><html><head><meta charset=\"utf-8\"><title>Configure shoppingfeedsync</title><style>$css</style></head><body>"
     . '<div class="top">Configure<small>Shopping Feed order synchronization (native) &middot; Modules &gt; Module Manager</small></div>'
@@ -106,7 +107,7 @@ file_put_contents($htmlFile, $doc);
 $profile = sys_get_temp_dir() . '/sfsync-chromium-' . getmypid();
 @mkdir($profile);
 $cmd = ['chromium', '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--no-first-run', "--user-data-dir=$profile", '--hide-scrollbars', '--window-size=1140,2460',
+    '--disable-component-update', '--disable-sync', '--no-first-run', "--user-data-dir=$profile", '--hide-scrollbars', '--window-size=1140,2690',
     "--screenshot=$png", "file://$htmlFile"];
 $proc = proc_open($cmd, [1 => ['file', '/dev/null', 'w'], 2 => ['file', '/dev/null', 'w']], $pipes);
 $rc = is_resource($proc) ? proc_close($proc) : 1;
