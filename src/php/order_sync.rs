@@ -63,9 +63,11 @@ impl OrderSync {
             id_order,
             Some(state),
             &mut log,
-        ))?;
-        // The rows are written with the request's others, or at once when the call failed.
+        ));
+        // The rows are written with the request's others, or at once when the call failed; the
+        // request's earlier rows are in `log` too, so they go back to the buffer whatever happened.
         pending_logs::add(&db, log).map_err(flush_error)?;
+        let outcome = outcome?;
         if outcome.is_err() {
             let _ = pending_logs::flush();
         }
