@@ -409,8 +409,7 @@ async fn a_run_makes_one_request_per_hundred_orders_of_each_operation() {
 async fn each_shop_sends_and_checks_its_own_orders_with_its_own_token() {
     let t = TestDb::create().await;
     t.reset_shop_available().await;
-    t.exec("INSERT INTO PREFIX_shop (id_shop, id_shop_group, name, color, id_category, theme_name, active, deleted) VALUES (2, 1, 'Second', '', 2, 'classic', 1, 0)")
-        .await;
+    t.multistore().await;
     t.install_legacy_module(true, 1).await;
     t.exec("INSERT INTO PREFIX_module_shop (id_module, id_shop) SELECT id_module, 2 FROM PREFIX_module WHERE name = 'shoppingfluxexport'")
         .await;

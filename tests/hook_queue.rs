@@ -198,7 +198,7 @@ async fn an_order_waiting_for_its_ticket_gets_a_second_pending_task() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn time_shift_zero_is_allowed_and_a_missing_one_defaults_to_five() {
     let t = TestDb::available().await;
-    t.config("SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT", "0", Some(1), None)
+    t.config("SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT", "0", None, None)
         .await;
     let a = t.order(state::SHIPPED, true).await;
     assert_eq!(
@@ -220,6 +220,7 @@ async fn time_shift_zero_is_allowed_and_a_missing_one_defaults_to_five() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn configuration_falls_back_from_shop_to_group_to_global() {
     let t = TestDb::available().await;
+    t.multistore().await;
     // Time shift: global 5; group 1 says 10; shop 1 says 3; shop 2 (group 1) has no row of its own.
     t.config("SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT", "10", None, Some(1))
         .await;
@@ -354,6 +355,7 @@ async fn each_gate_queues_nothing_and_logs_one_error_naming_why() {
         let t = TestDb::available().await;
         match gate {
             Gate::Disabled => {
+                t.multistore().await;
                 t.config("SHOPPINGFEED_ORDER_SYNC_ENABLED", "0", Some(1), None)
                     .await
             }
@@ -365,6 +367,7 @@ async fn each_gate_queues_nothing_and_logs_one_error_naming_why() {
                     .await
             }
             Gate::LegacyCancelsAtShopLevel => {
+                t.multistore().await;
                 t.config("SHOPPING_FLUX_STATUS_CANCELED", "checked", Some(1), None)
                     .await
             }

@@ -224,10 +224,46 @@ async fn a_change_made_by_anyone_is_seen_by_the_next_call() {
     t.exec("UPDATE PREFIX_configuration SET value = '[\"4\",\"5\"]' WHERE name = 'SHOPPINGFEED_SHIPPED_ORDERS'")
         .await;
     shipped(HookOutcome::Queued { delay_minutes: 12 }, "mapped again").await;
-    // A shop-level row hides the global one.
+    // A shop-level row counts only with multistore on (a second shop and the switch)...
     t.config("SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT", "2", Some(1), None)
         .await;
+    shipped(HookOutcome::Queued { delay_minutes: 12 }, "multistore off").await;
+    t.exec(
+        "INSERT INTO PREFIX_shop (id_shop, id_shop_group, name, color, id_category, theme_name, active, deleted) \
+         VALUES (2, 1, 'Second', '', 2, 'classic', 1, 0)",
+    )
+    .await;
+    shipped(
+        HookOutcome::Queued { delay_minutes: 12 },
+        "two shops, switch off",
+    )
+    .await;
+    t.config("PS_MULTISHOP_FEATURE_ACTIVE", "1", None, None)
+        .await;
+    // ... and then hides the global one.
     shipped(HookOutcome::Queued { delay_minutes: 2 }, "a shop-level row").await;
+    // Duplicated rows changed together (the table has no unique key) are seen too.
+    t.exec(
+        "INSERT INTO PREFIX_configuration (id_shop_group, id_shop, name, value, date_add, date_upd) \
+         SELECT id_shop_group, id_shop, name, value, date_add, date_upd FROM PREFIX_configuration \
+         WHERE name = 'SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT' AND id_shop = 1",
+    )
+    .await;
+    shipped(HookOutcome::Queued { delay_minutes: 2 }, "a duplicate row").await;
+    t.exec("UPDATE PREFIX_configuration SET value = '4' WHERE name = 'SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT' AND id_shop = 1")
+        .await;
+    shipped(
+        HookOutcome::Queued { delay_minutes: 4 },
+        "both duplicates changed",
+    )
+    .await;
+    t.exec("UPDATE PREFIX_configuration SET value = '2' WHERE name = 'SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT' AND id_shop = 1")
+        .await;
+    shipped(
+        HookOutcome::Queued { delay_minutes: 2 },
+        "both changed back",
+    )
+    .await;
     // The gate, every way it closes; each time nothing is queued.
     t.exec("UPDATE PREFIX_module SET active = 0 WHERE name = 'shoppingfluxexport'")
         .await;
@@ -290,6 +326,7 @@ async fn a_change_made_by_anyone_is_seen_by_the_next_call() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orders_of_two_shops_are_each_decided_with_their_own_configuration() {
     let t = TestDb::available().await;
+    t.multistore().await;
     t.config("SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT", "3", Some(1), None)
         .await;
     t.exec_params(
@@ -345,7 +382,7 @@ async fn without_a_usable_procedure_every_change_takes_the_full_path() {
     // fails (1449), as it would for a user refused CREATE ROUTINE or EXECUTE.
     t.exec(&format!(
         "CREATE DEFINER = 'sfsync_gone'@'nowhere' PROCEDURE `{name}`(IN a INT, IN b INT, IN c INT, \
-         IN d BIGINT, IN e BIGINT, IN f INT, IN g TEXT, IN h TEXT, IN i TEXT) SQL SECURITY DEFINER SELECT 1"
+         IN d BIGINT, IN e BIGINT, IN s INT, IN f INT, IN g TEXT, IN h TEXT, IN i TEXT) SQL SECURITY DEFINER SELECT 1"
     ))
     .await;
     for s in [state::SHIPPED, state::SHIPPED, state::CANCELED] {

@@ -21,29 +21,33 @@ use mysql_async::{Conn, Row};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// What identifies a shop's configuration rows: their count and two order-independent hashes of
-/// their bytes (XOR of the CRC-32 of each row, and of each row reversed), as the procedure
-/// computes them over `sql::CONFIG_ROW_BYTES`.
+/// What identifies a shop's configuration as PrestaShop reads it: the number of its rows, two
+/// order-independent hashes of their bytes (the SUM of the CRC-32 of each row, and of each row
+/// followed by 0x1e), as the procedure computes them over `sql::CONFIG_ROW_BYTES`, and the number
+/// of shops (multistore counts only with more than one). Sums, not XORs: two identical rows (the
+/// `configuration` table has no unique key, and real shops have duplicates) must not cancel out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Fingerprint {
     pub rows: u32,
-    pub crc: u32,
-    pub crc_rev: u32,
+    pub crc: u64,
+    pub crc_salted: u64,
+    pub shops: u32,
 }
 
 impl Fingerprint {
-    pub fn of(rows: &[ConfigRow]) -> Self {
+    pub fn of(rows: &[ConfigRow], shops: u32) -> Self {
         let mut f = Fingerprint {
             rows: 0,
             crc: 0,
-            crc_rev: 0,
+            crc_salted: 0,
+            shops,
         };
         for row in rows {
             let mut bytes = row_bytes(row);
             f.rows += 1;
-            f.crc ^= crc32(&bytes);
-            bytes.reverse();
-            f.crc_rev ^= crc32(&bytes);
+            f.crc = f.crc.wrapping_add(u64::from(crc32(&bytes)));
+            bytes.push(0x1e);
+            f.crc_salted = f.crc_salted.wrapping_add(u64::from(crc32(&bytes)));
         }
         f
     }
@@ -226,7 +230,8 @@ async fn call_once(db: &Db, conn: &mut Conn, e: &Expected<'_>) -> Result<CallOut
         e.id_shop,
         e.fingerprint.rows,
         e.fingerprint.crc,
-        e.fingerprint.crc_rev,
+        e.fingerprint.crc_salted,
+        e.fingerprint.shops,
         e.delay_minutes,
         e.process,
         e.started_msg.as_str(),
@@ -294,15 +299,29 @@ mod tests {
     fn fingerprint_ignores_row_order_and_sees_any_change() {
         let a: ConfigRow = ("K".into(), Some("[\"4\"]".into()), Some(1), None);
         let b: ConfigRow = ("L".into(), None, None, Some(2));
-        let f = Fingerprint::of(&[a.clone(), b.clone()]);
-        assert_eq!(f, Fingerprint::of(&[b.clone(), a.clone()]));
+        let f = Fingerprint::of(&[a.clone(), b.clone()], 1);
+        assert_eq!(f, Fingerprint::of(&[b.clone(), a.clone()], 1));
         assert_eq!(f.rows, 2);
         let changed: ConfigRow = ("K".into(), Some("[\"5\"]".into()), Some(1), None);
-        assert_ne!(f, Fingerprint::of(&[changed, b.clone()]));
+        assert_ne!(f, Fingerprint::of(&[changed.clone(), b.clone()], 1));
         let moved: ConfigRow = ("K".into(), Some("[\"4\"]".into()), None, Some(1));
-        assert_ne!(f, Fingerprint::of(&[moved, b.clone()]));
+        assert_ne!(f, Fingerprint::of(&[moved, b.clone()], 1));
         let empty: ConfigRow = ("L".into(), Some(String::new()), None, Some(2));
-        assert_ne!(f, Fingerprint::of(&[a, empty]), "NULL and '' differ");
+        assert_ne!(
+            f,
+            Fingerprint::of(&[a.clone(), empty], 1),
+            "NULL and '' differ"
+        );
+        assert_ne!(
+            f,
+            Fingerprint::of(&[a.clone(), b.clone()], 2),
+            "a shop added"
+        );
+        // Two identical rows changed together: a XOR of their hashes would not see it.
+        assert_ne!(
+            Fingerprint::of(&[a.clone(), a], 1),
+            Fingerprint::of(&[changed.clone(), changed], 1)
+        );
     }
 
     #[test]

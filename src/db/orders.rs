@@ -98,14 +98,14 @@ pub async fn load_context(
             context = Some(context_from(&mut row, ctx)?);
         }
     }
-    let fingerprint = Fingerprint::of(&config_rows);
-    Ok(context.map(|mut c| {
-        c.config_fingerprint = fingerprint;
-        (c, ShopConfig::from_rows(config_rows))
+    Ok(context.map(|(mut c, shops)| {
+        c.config_fingerprint = Fingerprint::of(&config_rows, shops);
+        (c, ShopConfig::as_prestashop(config_rows, shops))
     }))
 }
 
-fn context_from(row: &mut Row, ctx: &str) -> Result<OrderContext, DbError> {
+/// The order's columns, and the number of shops.
+fn context_from(row: &mut Row, ctx: &str) -> Result<(OrderContext, u32), DbError> {
     let link_id: Option<u32> = col(row, 6, ctx)?;
     let link = match link_id {
         Some(id) => Some(SfOrderLink {
@@ -119,7 +119,8 @@ fn context_from(row: &mut Row, ctx: &str) -> Result<OrderContext, DbError> {
     let legacy_active: Option<i64> = col(row, 9, ctx)?;
     let legacy_installed: i64 = col(row, 10, ctx)?;
     let invoice: Option<i64> = col(row, 16, ctx)?;
-    Ok(OrderContext {
+    let shops: u32 = col(row, 17, ctx)?;
+    let order = OrderContext {
         id_order: col(row, 0, ctx)?,
         id_shop: col(row, 1, ctx)?,
         id_shop_group: col(row, 2, ctx)?,
@@ -130,8 +131,9 @@ fn context_from(row: &mut Row, ctx: &str) -> Result<OrderContext, DbError> {
         legacy_installed: legacy_installed > 0,
         legacy_active: legacy_active == Some(1),
         state_makes_invoice: invoice == Some(1),
-        config_fingerprint: Fingerprint::of(&[]),
-    })
+        config_fingerprint: Fingerprint::of(&[], shops),
+    };
+    Ok((order, shops))
 }
 
 /// The marketplace order reference from the legacy module's order message

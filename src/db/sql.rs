@@ -29,9 +29,11 @@ pub mod keys {
     pub const LEGACY_STATUS_CANCELED: &str = "SHOPPING_FLUX_STATUS_CANCELED";
     pub const SHOP_EMAIL: &str = "PS_SHOP_EMAIL";
     pub const LANG_DEFAULT: &str = "PS_LANG_DEFAULT";
+    /// Multistore on: with it off (or a single shop), `Configuration::get` reads global values only.
+    pub const MULTISHOP: &str = "PS_MULTISHOP_FEATURE_ACTIVE";
 
     /// The keys the hook needs, read in one query.
-    pub const HOOK: [&str; 9] = [
+    pub const HOOK: [&str; 10] = [
         ORDER_SYNC_ENABLED,
         SHIPPED_ORDERS,
         CANCELLED_ORDERS,
@@ -41,11 +43,12 @@ pub mod keys {
         LEGACY_STATUS_SHIPPED,
         LEGACY_STATUS_CANCELED,
         INVOICE_MARKETPLACES,
+        MULTISHOP,
     ];
 }
 
 /// The keys the CRON reads per shop.
-pub const CRON_KEYS: [&str; 16] = [
+pub const CRON_KEYS: [&str; 17] = [
     keys::ORDER_SYNC_ENABLED,
     keys::SHIPPED_ORDERS,
     keys::CANCELLED_ORDERS,
@@ -62,6 +65,7 @@ pub const CRON_KEYS: [&str; 16] = [
     "PS_SHOP_NAME",
     keys::ALLOW_PARTIAL_REFUND,
     keys::PRODUCT_REFERENCE_FORMAT,
+    keys::MULTISHOP,
 ];
 
 /// The legacy module whose order sync must be off for ours to run.
@@ -104,8 +108,8 @@ pub struct Sql {
 pub struct HookCallSql {
     pub name: String,
     pub create: String,
-    /// Params: order, expected shop, the shop configuration's fingerprint (rows, crc, reversed
-    /// crc), delay in minutes, process name, the two log messages. Returns one row: the order's
+    /// Params: order, expected shop, the shop configuration's fingerprint (rows, crc, salted crc,
+    /// shops), delay in minutes, process name, the two log messages. Returns one row: the order's
     /// shop (NULL: no such order), its link id (NULL: not a Shopping Feed order), whether the
     /// expectation held, and what was written (0 nothing, 1 inserted, 2 re-armed).
     pub call: String,
@@ -116,6 +120,8 @@ pub struct CronSql {
     /// The active Shopping Feed accounts of a shop (`shoppingfeed_token`), oldest first.
     pub accounts: String,
     pub cron_config: String,
+    /// How many shops exist (multistore counts only with more than one).
+    pub shop_count: String,
     pub legacy_module: String,
     pub try_lock: &'static str,
     pub release_lock: &'static str,
@@ -140,7 +146,8 @@ impl Sql {
                         (SELECT COUNT(*) FROM {module} m WHERE m.name = '{legacy}') AS legacy_installed, \
                         c.name, c.value, c.id_shop, c.id_shop_group, \
                         so.name_marketplace, \
-                        (SELECT os.invoice FROM {order_state} os WHERE os.id_order_state = ?) \
+                        (SELECT os.invoice FROM {order_state} os WHERE os.id_order_state = ?), \
+                        (SELECT COUNT(*) FROM {shop}) \
                  FROM {orders} o LEFT JOIN {sf_order} so ON so.id_order = o.id_order \
                  LEFT JOIN {configuration} c ON c.name IN ({config_placeholders}) AND {order_shop} \
                  WHERE o.id_order = ?",
@@ -152,6 +159,7 @@ impl Sql {
                 sf_order = t("shoppingfeed_order"),
                 configuration = t("configuration"),
                 order_state = t("order_state"),
+                shop = t("shop"),
             ),
             insert_sf_order: format!(
                 "INSERT IGNORE INTO {} (id_order_marketplace, name_marketplace, id_order, date_add, date_upd) \
@@ -200,14 +208,15 @@ impl HookCallSql {
         // hook's two log rows. The statements of a procedure are prepared once per connection.
         let body = format!(
             "(IN p_order INT UNSIGNED, IN p_shop INT UNSIGNED, IN p_rows INT UNSIGNED, \
-               IN p_crc BIGINT UNSIGNED, IN p_crc_rev BIGINT UNSIGNED, IN p_delay INT UNSIGNED, \
+               IN p_crc BIGINT UNSIGNED, IN p_crc_salted BIGINT UNSIGNED, IN p_shops INT UNSIGNED, \
+               IN p_delay INT UNSIGNED, \
                IN p_process VARCHAR(100) CHARACTER SET utf8mb4, IN p_started TEXT CHARACTER SET utf8mb4, \
                IN p_queued TEXT CHARACTER SET utf8mb4) \
              MODIFIES SQL DATA SQL SECURITY INVOKER \
              BEGIN \
                DECLARE v_shop, v_group, v_link INT UNSIGNED DEFAULT NULL; \
                DECLARE v_ok, v_legacy, v_written TINYINT DEFAULT 0; \
-               DECLARE v_rows, v_crc, v_crc_rev BIGINT UNSIGNED DEFAULT NULL; \
+               DECLARE v_rows, v_crc, v_crc_salted, v_shops BIGINT UNSIGNED DEFAULT NULL; \
                SELECT o.id_shop, o.id_shop_group, so.id_shoppingfeed_order, \
                       (TRIM(so.id_order_marketplace) <> '' OR TRIM(so.id_internal_shoppingfeed) <> '') IS TRUE, \
                       (m.active = 1 AND ms.id_module IS NOT NULL) IS TRUE \
@@ -217,10 +226,13 @@ impl HookCallSql {
                  LEFT JOIN {module_shop} ms ON ms.id_module = m.id_module AND ms.id_shop = o.id_shop \
                  WHERE o.id_order = p_order; \
                IF v_ok AND v_legacy AND v_shop = p_shop THEN \
-                 SELECT COUNT(*), BIT_XOR(CRC32({CONFIG_ROW_BYTES})), BIT_XOR(CRC32(REVERSE({CONFIG_ROW_BYTES}))) \
-                   INTO v_rows, v_crc, v_crc_rev FROM {configuration} c \
+                 SELECT COUNT(*), COALESCE(SUM(CRC32({CONFIG_ROW_BYTES})), 0), \
+                        COALESCE(SUM(CRC32(CONCAT({CONFIG_ROW_BYTES}, 0x1e))), 0), \
+                        (SELECT COUNT(*) FROM {shop}) \
+                   INTO v_rows, v_crc, v_crc_salted, v_shops FROM {configuration} c \
                    WHERE c.name IN ({hook_keys}) AND {shop_rows}; \
-                 SET v_ok = (v_rows = p_rows AND v_crc = p_crc AND v_crc_rev = p_crc_rev) IS TRUE; \
+                 SET v_ok = (v_rows = p_rows AND v_crc = p_crc AND v_crc_salted = p_crc_salted \
+                   AND v_shops = p_shops) IS TRUE; \
                ELSE \
                  SET v_ok = 0; \
                END IF; \
@@ -238,6 +250,7 @@ impl HookCallSql {
             module = t("module"),
             module_shop = t("module_shop"),
             configuration = t("configuration"),
+            shop = t("shop"),
             log = t("shoppingfeed_processlogger"),
             info = LogLevel::Info.as_str(),
             success = LogLevel::Success.as_str(),
@@ -250,7 +263,7 @@ impl HookCallSql {
         let name = format!("{}sfsync_hook_{hash:08x}", prefix.as_str());
         HookCallSql {
             create: format!("CREATE PROCEDURE `{name}`{body}"),
-            call: format!("CALL `{name}`(?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+            call: format!("CALL `{name}`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
             name,
         }
     }
@@ -276,6 +289,7 @@ impl CronSql {
                 t("configuration"),
                 shop_config_rows("?", "?"),
             ),
+            shop_count: format!("SELECT COUNT(*) FROM {}", t("shop")),
             legacy_module: format!(
                 "SELECT (SELECT COUNT(*) FROM {module} WHERE name = '{LEGACY_MODULE}'), \
                         (SELECT m.active FROM {module} m JOIN {module_shop} ms \

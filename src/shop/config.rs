@@ -1,6 +1,7 @@
 //! PrestaShop configuration values for one shop, with PrestaShop's shop → group → global fallback
 //! (`Configuration::get`).
 
+use crate::db::sql::keys::MULTISHOP;
 use crate::error::{DbError, DbResultExt};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Value};
@@ -24,10 +25,10 @@ pub struct StateListError {
 }
 
 impl ShopConfig {
-    /// Reads `keys` for a shop in one query.
+    /// Reads `keys` for a shop (its shop, group and global rows, then the number of shops).
     pub async fn load(
         conn: &mut Conn,
-        query: &str,
+        (query, shop_count): (&str, &str),
         keys: &[&str],
         id_shop: u32,
         id_shop_group: u32,
@@ -35,11 +36,32 @@ impl ShopConfig {
         let mut params: Vec<Value> = keys.iter().map(|k| Value::from(*k)).collect();
         params.push(id_shop.into());
         params.push(id_shop_group.into());
-        let rows: Vec<ConfigRow> = conn
-            .exec(query, params)
-            .await
-            .ctx(format!("reading the configuration of shop {id_shop}"))?;
-        Ok(Self::from_rows(rows))
+        let what = || format!("reading the configuration of shop {id_shop}");
+        let rows: Vec<ConfigRow> = conn.exec(query, params).await.ctx(what())?;
+        let shops: Option<u32> = conn.query_first(shop_count).await.ctx(what())?;
+        Ok(Self::as_prestashop(rows, shops.unwrap_or(1)))
+    }
+
+    /// As `Configuration::get` reads a shop's rows: shop → group → global while multistore is
+    /// on (`PS_MULTISHOP_FEATURE_ACTIVE` and more than one shop), global values only otherwise
+    /// (a shop row left from a time multistore was on is ignored, as PrestaShop ignores it).
+    pub fn as_prestashop(rows: Vec<ConfigRow>, shops: u32) -> Self {
+        let multistore = shops > 1
+            && rows.iter().any(|(name, value, id_shop, id_group)| {
+                name == MULTISHOP
+                    && id_shop.is_none()
+                    && id_group.is_none()
+                    && value.as_deref().is_some_and(|v| !v.is_empty() && v != "0")
+            });
+        if multistore {
+            Self::from_rows(rows)
+        } else {
+            Self::from_rows(
+                rows.into_iter()
+                    .filter(|(_, _, id_shop, id_group)| id_shop.is_none() && id_group.is_none())
+                    .collect(),
+            )
+        }
     }
 
     /// Keeps, per key, the most specific row: shop, then group, then global.
@@ -139,6 +161,34 @@ mod tests {
         assert_eq!(c.get("K"), Some("shop"));
         assert_eq!(c.get("G"), Some("group"));
         assert_eq!(c.get("missing"), None);
+    }
+
+    #[test]
+    fn shop_and_group_rows_count_only_with_multistore_on_and_several_shops() {
+        let rows = |multistore: &str| {
+            vec![
+                ("K".to_string(), Some("shop".to_string()), Some(1), None),
+                ("K".to_string(), Some("global".to_string()), None, None),
+                (
+                    MULTISHOP.to_string(),
+                    Some(multistore.to_string()),
+                    None,
+                    None,
+                ),
+            ]
+        };
+        assert_eq!(
+            ShopConfig::as_prestashop(rows("1"), 2).get("K"),
+            Some("shop")
+        );
+        assert_eq!(
+            ShopConfig::as_prestashop(rows("0"), 2).get("K"),
+            Some("global")
+        );
+        assert_eq!(
+            ShopConfig::as_prestashop(rows("1"), 1).get("K"),
+            Some("global")
+        );
     }
 
     #[test]

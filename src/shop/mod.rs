@@ -101,9 +101,10 @@ pub async fn shop_config(
     id_shop: u32,
     id_group: u32,
 ) -> Result<ShopConfig, DbError> {
+    let sql = &db.sql().cron;
     ShopConfig::load(
         conn,
-        &db.sql().cron.cron_config,
+        (&sql.cron_config, &sql.shop_count),
         &CRON_KEYS,
         id_shop,
         id_group,

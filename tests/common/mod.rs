@@ -401,6 +401,18 @@ impl TestDb {
             .await;
     }
 
+    /// Turns multistore on as PrestaShop sees it (`PS_MULTISHOP_FEATURE_ACTIVE` and a second
+    /// shop, 2 of group 1): only then are shop and group configuration rows read.
+    pub async fn multistore(&self) {
+        self.exec(
+            "INSERT IGNORE INTO PREFIX_shop (id_shop, id_shop_group, name, color, id_category, theme_name, active, deleted) \
+             VALUES (2, 1, 'Second', '', 2, 'classic', 1, 0)",
+        )
+        .await;
+        self.config("PS_MULTISHOP_FEATURE_ACTIVE", "1", None, None)
+            .await;
+    }
+
     /// Sets a configuration value at global (both `None`), group or shop level, replacing the
     /// row of that level.
     pub async fn config(
