@@ -186,7 +186,7 @@ final class GlueTest extends TestCase
     public function testCliExitsWith1WhenAShopHasErrorsAndPrintsNoSecret(): void
     {
         Shop::reset();
-        Shop::config('SHOPPINGFEED_AUTH_TOKEN', 'token-that-must-not-be-printed', 1);
+        Shop::config('SHOPPINGFEED_AUTH_TOKEN', 'token-that-must-not-be-printed');
         // No store id configured: the run must ask GET /v1/me, which cannot be reached.
         [$rc, $out, $err] = self::cli('--database-url=' . TestDatabase::$url, self::NO_API);
         self::assertSame(1, $rc, "stdout:\n$out\nstderr:\n$err");

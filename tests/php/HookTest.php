@@ -33,6 +33,7 @@ final class HookTest extends TestCase
 
     public function testTimeShiftComesFromTheOrdersShopAndZeroIsAllowed(): void
     {
+        Shop::multistore();
         Shop::config('SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT', '0', 1, null);
         $id = Shop::order(Shop::SHIPPED);
         OrderSync::onOrderStatusUpdate($id, Shop::SHIPPED);
@@ -41,6 +42,7 @@ final class HookTest extends TestCase
 
     public function testShopLevelListsOverrideGlobalOnes(): void
     {
+        Shop::multistore();
         Shop::config('SHOPPINGFEED_CANCELLED_ORDERS', '[]', 1, null); // the shop row wins
         Shop::config('SHOPPINGFEED_REFUNDED_ORDERS', '["8"]', null, 1); // group row beats global
         $a = Shop::order(Shop::CANCELED);
@@ -103,12 +105,18 @@ final class HookTest extends TestCase
     public static function gates(): array
     {
         return [
-            'sync disabled' => [static fn () => Shop::config('SHOPPINGFEED_ORDER_SYNC_ENABLED', '0', 1), 'disabled'],
+            'sync disabled' => [static function () {
+                Shop::multistore();
+                Shop::config('SHOPPINGFEED_ORDER_SYNC_ENABLED', '0', 1);
+            }, 'disabled'],
             'legacy module missing' => [static fn () => Shop::uninstallLegacyModule(), 'not installed'],
             'legacy module inactive' => [static fn () => Shop::installLegacyModule(false), 'not active'],
             'legacy module on another shop only' => [static fn () => Shop::installLegacyModule(true, 2), 'not active'],
             'legacy ships orders' => [static fn () => Shop::config('SHOPPING_FLUX_STATUS_SHIPPED', 'checked'), 'Order shipment'],
-            'legacy cancels orders (shop level)' => [static fn () => Shop::config('SHOPPING_FLUX_STATUS_CANCELED', 'checked', 1), 'Order cancellation'],
+            'legacy cancels orders (shop level)' => [static function () {
+                Shop::multistore();
+                Shop::config('SHOPPING_FLUX_STATUS_CANCELED', 'checked', 1);
+            }, 'Order cancellation'],
         ];
     }
 

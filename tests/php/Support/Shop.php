@@ -22,7 +22,7 @@ final class Shop
             $pdo->exec("DELETE FROM ps_$t");
         }
         $pdo->exec('DELETE FROM ps_shop WHERE id_shop > 1');
-        $pdo->exec("DELETE FROM ps_configuration WHERE name LIKE 'SHOPPINGFEED\\_%' OR name LIKE 'SHOPPING\\_FLUX\\_%'");
+        $pdo->exec("DELETE FROM ps_configuration WHERE name LIKE 'SHOPPINGFEED\\_%' OR name LIKE 'SHOPPING\\_FLUX\\_%' OR name = 'PS_MULTISHOP_FEATURE_ACTIVE'");
         self::installLegacyModule(true);
         self::config('SHOPPINGFEED_ORDER_SYNC_ENABLED', '1');
         self::config('SHOPPINGFEED_SHIPPED_ORDERS', json_encode([(string) self::SHIPPED, (string) self::DELIVERED]));
@@ -31,6 +31,16 @@ final class Shop
         self::config('SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT', '5');
         self::config('SHOPPING_FLUX_STATUS_SHIPPED', '');
         self::config('SHOPPING_FLUX_STATUS_CANCELED', '');
+    }
+
+    /**
+     * Multistore on as PrestaShop sees it (`PS_MULTISHOP_FEATURE_ACTIVE` and a second shop, 2 of
+     * group 1): only then are shop and group configuration rows read (`Configuration::get`).
+     */
+    public static function multistore(): void
+    {
+        TestDatabase::pdo()->exec("INSERT IGNORE INTO ps_shop (id_shop, id_shop_group, name, color, id_category, theme_name, active, deleted) VALUES (2, 1, 'Second', '', 2, 'classic', 1, 0)");
+        self::config('PS_MULTISHOP_FEATURE_ACTIVE', '1');
     }
 
     /** Sets a configuration value at global (both null), group or shop level. */
