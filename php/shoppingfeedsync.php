@@ -759,15 +759,18 @@ class ShoppingfeedSync extends Module
     }
 
     /**
-     * A configuration value for a shop as the extension reads it: the shop's row, else its group's,
-     * else the global one, whether multistore is on or not (Configuration::get() ignores shop rows
-     * when it is off; the page must predict what the CRON will do).
+     * A configuration value for a shop as the extension (and Configuration::get()) reads it: with
+     * multistore on, the shop's row, else its group's, else the global one; with multistore off,
+     * the global one only.
      */
     private function extensionConfigValue($key, Shop $shop)
     {
+        $rows = Shop::isFeatureActive()
+            ? '(`id_shop` = ' . (int) $shop->id
+                . ' OR (`id_shop` IS NULL AND (`id_shop_group` = ' . (int) $shop->id_shop_group . ' OR `id_shop_group` IS NULL)))'
+            : '(`id_shop` IS NULL AND `id_shop_group` IS NULL)';
         $value = Db::getInstance()->getValue('SELECT `value` FROM `' . _DB_PREFIX_ . 'configuration`'
-            . " WHERE `name` = '" . pSQL($key) . "' AND (`id_shop` = " . (int) $shop->id
-            . ' OR (`id_shop` IS NULL AND (`id_shop_group` = ' . (int) $shop->id_shop_group . ' OR `id_shop_group` IS NULL)))'
+            . " WHERE `name` = '" . pSQL($key) . "' AND " . $rows
             . ' ORDER BY `id_shop` IS NULL, `id_shop_group` IS NULL');
 
         return $value === false || $value === null ? '' : (string) $value;

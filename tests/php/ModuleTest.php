@@ -875,7 +875,10 @@ final class ModuleTest extends TestCase
             'not enabled for the shop' => [static fn () => TestDatabase::pdo()->exec("DELETE ms FROM ps_module_shop ms JOIN ps_module m ON m.id_module = ms.id_module WHERE m.name = 'shoppingfluxexport'"), 'is not enabled for this shop'],
             'disabled' => [static fn () => Shop::installLegacyModule(false), 'is not enabled for this shop'],
             'order shipment on' => [static fn () => Shop::config('SHOPPING_FLUX_STATUS_SHIPPED', 'checked'), 'Untick its &quot;Order shipment&quot; and &quot;Order cancellation&quot; options'],
-            'order cancellation on, for this shop' => [static fn () => Shop::config('SHOPPING_FLUX_STATUS_CANCELED', 'checked', 1), 'synchronizes the orders itself'],
+            'order cancellation on, for this shop' => [static function () {
+                Shop::multistore(); // a shop row counts only with multistore on
+                Shop::config('SHOPPING_FLUX_STATUS_CANCELED', 'checked', 1);
+            }, 'synchronizes the orders itself'],
         ];
         foreach ($cases as $name => [$arrange, $message]) {
             Shop::installLegacyModule(true);
@@ -892,7 +895,9 @@ final class ModuleTest extends TestCase
             // Turning the synchronization off, or saving other settings with it off, is always possible.
             $html = self::page(self::submission(['SHOPPINGFEED_ORDER_SYNC_ENABLED' => '0', 'SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS' => '77']));
             $this->assertSame('', self::errorBlock($html), $name);
-            $this->assertSame('77', ModuleHarness::settings()['SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS'], $name);
+            // (Saved for the context of the page: the shop's own row once multistore is on.)
+            $saved = ModuleHarness::settings();
+            $this->assertSame('77', $saved['SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS@1'] ?? $saved['SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS'], $name);
             TestDatabase::pdo()->exec("UPDATE ps_configuration SET value = '100' WHERE name = 'SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS'");
         }
     }
