@@ -1,4 +1,4 @@
-//! The hook in one round trip (`db::hook_call`): what it costs in statements once a shop's
+//! The hook in one round trip (`hook::call`): what it costs in statements once a shop's
 //! configuration is known, and that the cached configuration is never used once the database
 //! says otherwise, whoever changed it.
 

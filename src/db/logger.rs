@@ -97,14 +97,6 @@ impl ProcessLogger {
         });
     }
 
-    pub fn info(&mut self, msg: impl Into<String>, object: Option<(&str, u32)>) {
-        self.log(LogLevel::Info, msg, object)
-    }
-
-    pub fn success(&mut self, msg: impl Into<String>, object: Option<(&str, u32)>) {
-        self.log(LogLevel::Success, msg, object)
-    }
-
     pub fn error(&mut self, msg: impl Into<String>, object: Option<(&str, u32)>) {
         self.log(LogLevel::Error, msg, object)
     }

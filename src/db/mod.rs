@@ -1,8 +1,6 @@
 //! The database layer: one `mysql_async` pool per runtime, prepared statements only, SQL in [`sql`].
 
-pub mod hook_call;
 pub mod logger;
-pub mod orders;
 pub mod retry;
 pub mod sql;
 
@@ -21,7 +19,7 @@ pub struct Db {
     sql: Arc<Sql>,
     url: DatabaseUrl,
     /// The hook's guess of each shop's configuration (`hook_call`), shared by the clones.
-    hook_cache: Arc<Mutex<hook_call::HookCache>>,
+    hook_cache: Arc<Mutex<crate::hook::call::HookCache>>,
 }
 
 impl Db {
@@ -64,7 +62,7 @@ impl Db {
         self.pool.metrics()
     }
 
-    pub fn hook_cache_lock(&self) -> &Mutex<hook_call::HookCache> {
+    pub fn hook_cache_lock(&self) -> &Mutex<crate::hook::call::HookCache> {
         &self.hook_cache
     }
 

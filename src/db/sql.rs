@@ -79,7 +79,7 @@ fn shop_config_rows(shop: &str, group: &str) -> String {
 
 /// One configuration row `c` as the bytes its fingerprint hashes: `CONCAT_WS` with 0x1f of the
 /// name, the shop and group ids (`-` for NULL), then the value's byte length and the value (both
-/// left out for a NULL value). `db::hook_call::Fingerprint` builds the same bytes in Rust.
+/// left out for a NULL value). `hook::call::Fingerprint` builds the same bytes in Rust.
 const CONFIG_ROW_BYTES: &str = "CONCAT_WS(0x1f, c.name, IFNULL(c.id_shop, '-'), IFNULL(c.id_shop_group, '-'), LENGTH(c.value), c.value)";
 
 pub struct Sql {
@@ -103,7 +103,7 @@ pub struct Sql {
     pub hook_call: HookCallSql,
 }
 
-/// The hook's one-round-trip procedure (`db::hook_call`): created by the extension on first use,
+/// The hook's one-round-trip procedure (`hook::call`): created by the extension on first use,
 /// named after a hash of its text so that a changed body gets a new name.
 pub struct HookCallSql {
     pub name: String,

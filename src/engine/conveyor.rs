@@ -73,7 +73,7 @@ impl FromRow for TaskOrder {
 }
 
 /// A prepared status of `preparedTaskOrders`: the task as the CRON prepares it, with its operation.
-pub use super::send::Prepared;
+pub use super::prepared::Prepared;
 
 /// The configuration of an active shop (`None` when there is no such shop).
 async fn config_of(db: &Db, conn: &mut Conn, id_shop: u32) -> Result<Option<ShopConfig>, DbError> {

@@ -12,9 +12,9 @@
 //! a full disk) waits the same way. A file that is not a PDF, or over the API's 2 MB, is refused
 //! at once (the API would refuse it too).
 
+use super::prepared::{OrderLink, PageCtx, Prepared};
 use super::report::{Failure, ShopReport};
-use super::send::{OrderLink, PageCtx, Prepared};
-use super::ShopRun;
+use super::shop_run::ShopRun;
 use crate::api::{OperationData, MAX_DOCUMENT_BYTES};
 use crate::db::logger::ProcessLogger;
 use crate::error::DbError;

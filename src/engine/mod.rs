@@ -5,11 +5,16 @@
 
 pub mod conveyor;
 mod invoices;
+mod prepared;
 mod refunds;
 pub mod report;
 mod send;
+mod shop_run;
 mod statuses;
 mod tickets;
+
+pub use shop_run::CronOptions;
+use shop_run::ShopRun;
 
 use crate::api::{ApiClient, ApiConfig};
 use crate::db::logger::{ProcessLogger, SYNC_ORDER_PROCESS};
@@ -25,69 +30,7 @@ use mysql_async::prelude::{FromRow, Queryable};
 use mysql_async::{Conn, FromRowError, Row, Value};
 use report::{mail_lists, CronReport, Failure, Mail, MailOutcome, ShopReport};
 use send::Source;
-use std::time::{Duration, Instant};
-
-/// Options of `runCron()`; every one has a default.
-#[derive(Debug, Clone)]
-pub struct CronOptions {
-    pub api_base_url: String,
-    pub http_timeout: Duration,
-    /// Stop claiming new work after this long (a CRON URL must answer before web timeouts).
-    pub run_budget: Duration,
-    /// How long a claimed task is reserved; longer than the worst HTTP time of one request.
-    pub lease_seconds: u32,
-    /// Sends of one status before giving up (failed tickets, ignored orders, stuck tickets).
-    pub max_attempts: u32,
-    /// A ticket still pending (or not visible) this long after the send is reported stuck and resent.
-    pub ticket_deadline_minutes: u32,
-    /// A requeued task waits this long before it is resent (not in the same run).
-    pub requeue_delay_minutes: u32,
-    /// Requests in flight at once.
-    pub concurrency: usize,
-    /// Only this shop (None: every active shop).
-    pub shop: Option<u32>,
-    /// Where the module renders the invoices to upload (`{dir}/{id_order}.pdf`).
-    pub invoice_dir: std::path::PathBuf,
-}
-
-impl Default for CronOptions {
-    fn default() -> Self {
-        CronOptions {
-            api_base_url: crate::config::DEFAULT_API_BASE_URL.to_string(),
-            http_timeout: Duration::from_secs(10),
-            run_budget: Duration::from_secs(60),
-            lease_seconds: 600,
-            max_attempts: 5,
-            ticket_deadline_minutes: 24 * 60,
-            requeue_delay_minutes: 5,
-            concurrency: 8,
-            shop: None,
-            invoice_dir: crate::invoice::default_dir(),
-        }
-    }
-}
-
-/// What a shop needs during a run, for one of its Shopping Feed accounts.
-pub(crate) struct ShopRun<'a> {
-    pub db: &'a Db,
-    pub api: ApiClient,
-    pub store_id: i64,
-    pub id_shop: u32,
-    /// The account's tasks: every query that picks tasks to send or check is limited to them.
-    pub scope: TaskScope,
-    pub lists: StateLists,
-    /// `SHOPPINGFEED_PRODUCT_FEED_REFERENCE_FORMAT`: how refunded products are named.
-    pub reference_format: String,
-    pub chunk: usize,
-    pub opts: &'a CronOptions,
-    pub started: Instant,
-}
-
-impl ShopRun<'_> {
-    pub fn budget_left(&self) -> bool {
-        self.started.elapsed() < self.opts.run_budget
-    }
-}
+use std::time::Instant;
 
 /// Runs the whole CRON for every active shop (or `opts.shop`), without a mailer: the e-mails
 /// are in the report and their notices stay for the next run that has one.

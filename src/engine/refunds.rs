@@ -2,9 +2,9 @@
 //! its credit slip's products (named as the feed names them) and whether the slip refunded
 //! shipping, as a `refund` operation; its ticket is checked like a status's (`tickets`).
 
+use super::prepared::{OrderLink, PageCtx, Prepared, NO_REFERENCE};
 use super::report::{Failure, ShopReport};
-use super::send::{OrderLink, PageCtx, Prepared, NO_REFERENCE};
-use super::ShopRun;
+use super::shop_run::ShopRun;
 use crate::api::{OperationData, RefundProduct};
 use crate::db::logger::ProcessLogger;
 use crate::db::sql::in_list;

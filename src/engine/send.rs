@@ -6,104 +6,23 @@
 //! the wire and give back every lease still held. The leases are renewed while the loop runs, so
 //! that none expires under a task it still holds (docs/queue.md, "Leases").
 
+use super::prepared::{PageCtx, Prepared};
 use super::report::{Failure, ShopReport};
-use super::{invoices, refunds, statuses, ShopRun};
-use crate::api::{
-    max_orders_per_request, ApiClient, BatchAccepted, OperationData, OrderIdentifier,
-    OrderOperation,
-};
+use super::shop_run::ShopRun;
+use super::tickets::count_failed;
+use super::{invoices, refunds, statuses};
+use crate::api::{max_orders_per_request, ApiClient, BatchAccepted, OperationData, OrderOperation};
 use crate::db::logger::ProcessLogger;
 use crate::db::Db;
 use crate::error::{DbError, DbResultExt};
 use crate::model::{LogLevel, Operation, TaskKind};
-use crate::queue::{self, Checked, Failed, Seen};
+use crate::queue::{self, Checked, Seen};
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 use mysql_async::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 use tokio::task::{Id, JoinSet};
-
-/// A claimed task ready to send.
-#[derive(Debug, Clone)]
-pub struct Prepared {
-    pub id_task: u32,
-    pub id_order: u32,
-    pub attempts: u32,
-    pub op: OrderOperation,
-    pub sf_id: Option<i64>,
-    pub reference: Option<String>,
-    pub marketplace: Option<String>,
-    /// The task's re-arm counter when it was read: the batch id is saved only if it is unchanged.
-    pub version: u32,
-}
-
-impl Prepared {
-    fn seen(&self) -> Seen {
-        Seen {
-            id_task: self.id_task,
-            version: self.version,
-        }
-    }
-}
-
-/// How an order is named on the API, from its `shoppingfeed_order` row: the Shopping Feed id when
-/// known, else the marketplace reference and channel.
-pub(crate) struct OrderLink {
-    identifier: OrderIdentifier,
-    sf_id: Option<i64>,
-    reference: Option<String>,
-    marketplace: Option<String>,
-}
-
-impl OrderLink {
-    /// `None` when the row has neither an id nor a reference with its marketplace.
-    pub fn new(
-        sf_id: Option<String>,
-        reference: Option<String>,
-        marketplace: Option<String>,
-    ) -> Option<Self> {
-        let sf_id = sf_id
-            .and_then(|s| s.trim().parse::<i64>().ok())
-            .filter(|id| *id > 0);
-        let reference = reference.filter(|r| !r.trim().is_empty());
-        let marketplace = marketplace.filter(|m| !m.trim().is_empty());
-        let identifier = match (sf_id, &reference, &marketplace) {
-            (Some(id), _, _) => OrderIdentifier::Id(id),
-            (None, Some(r), Some(m)) => OrderIdentifier::Reference {
-                reference: r.clone(),
-                channel_name: m.to_lowercase(),
-            },
-            _ => return None,
-        };
-        Some(OrderLink {
-            identifier,
-            sf_id,
-            reference,
-            marketplace,
-        })
-    }
-
-    /// A task ready to send: (id_task, id_order, attempts, version) and its operation's fields.
-    pub fn prepare(self, task: (u32, u32, u32, u32), data: OperationData) -> Prepared {
-        let (id_task, id_order, attempts, version) = task;
-        Prepared {
-            id_task,
-            id_order,
-            attempts,
-            op: OrderOperation {
-                identifier: self.identifier,
-                data,
-            },
-            sf_id: self.sf_id,
-            reference: self.reference,
-            marketplace: self.marketplace,
-            version,
-        }
-    }
-}
-
-pub(crate) const NO_REFERENCE: &str = "No SF Order reference set.";
 
 /// Log rows kept in memory at most before they are written during a run.
 pub(crate) const LOG_FLUSH_ROWS: usize = 1000;
@@ -122,12 +41,6 @@ pub(crate) enum Source<'a> {
     Due,
     /// Given pending status tasks (the conveyor's `sendTaskOrdersSyncStatus`), a page at a time.
     Ids(&'a [u32]),
-}
-
-/// What a kind's prepare step needs: the run, the lease owner, the claimed ids.
-pub(crate) struct PageCtx<'r, 'a> {
-    pub run: &'r ShopRun<'a>,
-    pub owner: &'r str,
 }
 
 async fn prepare(
@@ -489,7 +402,7 @@ async fn record_outcome(
             true,
         )
         .await?;
-        count_failed(run, outcome.kind, done, failure, report, log);
+        count_failed(run, (outcome.kind, done, true), failure, report, log);
     }
     match outcome.kind {
         TaskKind::Status => report.statuses_sent += sent,
@@ -497,32 +410,6 @@ async fn record_outcome(
         TaskKind::Invoice => report.invoices_sent += sent,
     }
     Ok(false)
-}
-
-/// Counts what [`queue::fail`] did in the report; the failure is the e-mail's when its notice was
-/// written. An invoice upload that left the queue takes its rendered PDF with it.
-pub(crate) fn count_failed(
-    run: &ShopRun<'_>,
-    kind: TaskKind,
-    done: Failed,
-    failure: Failure,
-    report: &mut ShopReport,
-    log: &mut ProcessLogger,
-) {
-    match done {
-        Failed::Requeued => report.requeued += 1,
-        Failed::Superseded => report.tasks_removed += 1,
-        Failed::GaveUp => {
-            report.gave_up += 1;
-            report.tasks_removed += 1;
-        }
-        // Another check already reacted, or the task was re-armed: its newer state goes out.
-        Failed::Changed => return,
-    }
-    if kind == TaskKind::Invoice && done.removed() {
-        invoices::remove_pdf(run, failure.id_order, log);
-    }
-    report.failures.push(failure);
 }
 
 struct SendOutcome {
@@ -617,7 +504,7 @@ async fn record_shipments(db: &Db, tasks: &[Prepared]) -> Result<(), DbError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::OperationData;
+    use crate::engine::prepared::OrderLink;
 
     fn task(id_task: u32, id_order: u32) -> Prepared {
         OrderLink::new(Some(id_order.to_string()), None, None)

@@ -3,9 +3,9 @@
 //! is dropped (fenced by the version it was read at: a re-armed task stays); one whose order has
 //! no identifier yet stays leased until the loop ends.
 
+use super::prepared::{OrderLink, Prepared, NO_REFERENCE};
 use super::report::ShopReport;
-use super::send::{OrderLink, Prepared, NO_REFERENCE};
-use super::ShopRun;
+use super::shop_run::ShopRun;
 use crate::api::OperationData;
 use crate::db::logger::ProcessLogger;
 use crate::error::DbError;

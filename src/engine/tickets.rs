@@ -3,13 +3,12 @@
 //! two checks of one batch at once react once.
 
 use super::report::{Failure, ShopReport};
-use super::send::count_failed;
-use super::ShopRun;
+use super::shop_run::ShopRun;
 use crate::api::{ApiError, Ticket};
 use crate::db::logger::ProcessLogger;
 use crate::error::{DbError, DbResultExt};
 use crate::model::{LogLevel, TaskKind, TicketState};
-use crate::queue::{self, Checked};
+use crate::queue::{self, Checked, Failed};
 use mysql_async::prelude::{FromRow, Queryable};
 use mysql_async::{Conn, FromRowError, Row};
 use std::collections::VecDeque;
@@ -54,7 +53,7 @@ async fn requeue(
         mail,
     )
     .await?;
-    count_failed(run, kind, done, failure, report, log);
+    count_failed(run, (kind, done, mail), failure, report, log);
     Ok(())
 }
 
@@ -447,4 +446,32 @@ async fn apply_batch(
         }
     }
     Ok(())
+}
+
+/// Counts what [`queue::fail`] did (called with `mail`) in the report; the failure is the
+/// e-mail's when its notice was written. An invoice upload that left the queue takes its rendered
+/// PDF with it.
+pub(crate) fn count_failed(
+    run: &ShopRun<'_>,
+    (kind, done, mail): (TaskKind, Failed, bool),
+    failure: Failure,
+    report: &mut ShopReport,
+    log: &mut ProcessLogger,
+) {
+    match done {
+        Failed::Requeued => report.requeued += 1,
+        Failed::Superseded => report.tasks_removed += 1,
+        Failed::GaveUp => {
+            report.gave_up += 1;
+            report.tasks_removed += 1;
+        }
+        // Another check already reacted, or the task was re-armed: its newer state goes out.
+        Failed::Changed => return,
+    }
+    if kind == TaskKind::Invoice && done.removed() {
+        super::invoices::remove_pdf(run, failure.id_order, log);
+    }
+    if mail || done == Failed::GaveUp {
+        report.failures.push(failure);
+    }
 }

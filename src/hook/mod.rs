@@ -1,9 +1,10 @@
 //! The hook half of the sync: an order status change becomes a queued task, and a new Shopping
 //! Feed order gets its link row (`saveOrder`).
 
-use crate::db::hook_call::{self, CallOutcome, Expected};
+pub mod call;
+pub mod orders;
+
 use crate::db::logger::{order_msg, ProcessLogger, DEFAULT_PROCESS};
-use crate::db::orders::{self, SfOrderLink};
 use crate::db::sql::keys;
 use crate::db::Db;
 use crate::error::DbError;
@@ -12,7 +13,9 @@ use crate::model::LogLevel;
 use crate::queue::{self, Upsert};
 use crate::shop::lists::delay_for;
 use crate::shop::{availability, ShopConfig, StateLists, Unavailable};
+use call::{CallOutcome, Expected};
 use mysql_async::Conn;
+use orders::SfOrderLink;
 
 /// The payment module of orders created by the legacy module's import.
 pub const SF_PAYMENT_MODULE: &str = "sfpayment";
@@ -94,7 +97,7 @@ fn planned_delay(config: &ShopConfig, state: u32) -> Option<u32> {
 }
 
 /// The hook in one round trip when the cached configuration of the last shop seen says the
-/// state is queued (`db::hook_call`); two when the order is of another shop whose configuration
+/// state is queued (`hook::call`); two when the order is of another shop whose configuration
 /// is cached; `None` when the full path must run.
 async fn queue_in_one_call(
     db: &Db,
@@ -103,7 +106,7 @@ async fn queue_in_one_call(
     id_order: u32,
     state: u32,
 ) -> Result<Option<HookOutcome>, DbError> {
-    let Some((mut id_shop, mut cached)) = hook_call::cache(db.hook_cache_lock()).guess() else {
+    let Some((mut id_shop, mut cached)) = call::cache(db.hook_cache_lock()).guess() else {
         return Ok(None);
     };
     for _ in 0..2 {
@@ -122,13 +125,12 @@ async fn queue_in_one_call(
             started_msg: order_msg(id_order, &format!("{STARTED_MSG} {id_order}")),
             queued_msg: order_msg(id_order, QUEUED_MSG),
         };
-        let written = match hook_call::call(db, conn, &expected).await? {
+        let written = match call::call(db, conn, &expected).await? {
             CallOutcome::Written(written) => written,
             CallOutcome::NotShoppingFeedOrder => {
                 return Ok(Some(HookOutcome::NotShoppingFeedOrder))
             }
-            CallOutcome::OtherShop(shop) => match hook_call::cache(db.hook_cache_lock()).shop(shop)
-            {
+            CallOutcome::OtherShop(shop) => match call::cache(db.hook_cache_lock()).shop(shop) {
                 Some(other) => {
                     (id_shop, cached) = (shop, other);
                     continue;
@@ -138,7 +140,7 @@ async fn queue_in_one_call(
             // The full path logs an unknown order.
             CallOutcome::UnknownOrder | CallOutcome::FullPath => return Ok(None),
         };
-        hook_call::cache(db.hook_cache_lock()).seen(id_shop);
+        call::cache(db.hook_cache_lock()).seen(id_shop);
         return Ok(Some(match written {
             Upsert::Inserted => HookOutcome::Queued { delay_minutes },
             Upsert::Rearmed => HookOutcome::Rearmed { delay_minutes },
@@ -167,7 +169,7 @@ async fn queue_order(
         );
         return Ok(HookOutcome::UnknownOrder);
     };
-    hook_call::cache(db.hook_cache_lock()).remember(
+    call::cache(db.hook_cache_lock()).remember(
         order.id_shop,
         order.config_fingerprint,
         config.clone(),

@@ -1,9 +1,9 @@
 //! PrestaShop orders and their Shopping Feed link rows (`shoppingfeed_order`).
 
-use crate::db::hook_call::Fingerprint;
 use crate::db::sql::keys;
 use crate::db::Db;
 use crate::error::{DbError, DbResultExt};
+use crate::hook::call::Fingerprint;
 use crate::shop::config::{ConfigRow, ShopConfig};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Row, Value};
