@@ -76,8 +76,11 @@ impl DatabaseUrl {
         };
         let (user, password) = match userinfo {
             Some(u) => match u.split_once(':') {
-                Some((name, pass)) => (percent_decode(name), Some(percent_decode(pass))),
-                None => (percent_decode(u), None),
+                Some((name, pass)) => (
+                    percent_decode(name, "user name")?,
+                    Some(percent_decode(pass, "password")?),
+                ),
+                None => (percent_decode(u, "user name")?, None),
             },
             None => ("root".to_string(), None),
         };
@@ -96,7 +99,7 @@ impl DatabaseUrl {
             for pair in q.split('&').filter(|p| !p.is_empty()) {
                 match pair.split_once('=') {
                     Some(("socket", path)) if !path.is_empty() => {
-                        socket = Some(percent_decode(path))
+                        socket = Some(percent_decode(path, "socket path")?)
                     }
                     _ => return Err(bad("accepts only the query parameter socket=/path")),
                 }
@@ -105,7 +108,7 @@ impl DatabaseUrl {
         if host.is_empty() && socket.is_none() {
             return Err(bad("has no host"));
         }
-        let database = percent_decode(database);
+        let database = percent_decode(database, "database name")?;
         if database.is_empty()
             || !database
                 .chars()
@@ -153,22 +156,18 @@ impl fmt::Display for DatabaseUrl {
     }
 }
 
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+/// Decodes `%XX` escapes (a `%` not followed by two hex digits stays as it is). The decoded bytes
+/// must be UTF-8: the error names the part, never its value (it may be the password).
+fn percent_decode(s: &str, part: &str) -> Result<String, ConfigError> {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .map(|c| c.into_owned())
+        .map_err(|_| {
+            ConfigError::invalid(
+                "database_url",
+                &format!("has a {part} that is not valid UTF-8 once percent-decoded"),
+            )
+        })
 }
 
 /// A validated table prefix: letters, digits and underscores only, because it is pasted into SQL.
@@ -355,6 +354,29 @@ mod tests {
             assert!(msg.contains("database_url"), "{msg}");
             assert!(!msg.contains("topsecret"), "{msg}");
         }
+    }
+
+    #[test]
+    fn a_percent_before_a_multibyte_character_is_no_panic_and_no_leak() {
+        // The old decoder sliced the string at byte offsets and panicked inside "é".
+        for url in [
+            "mysql://u:top%\u{e9}secret@h/db",
+            "mysql://u:topsecret%\u{e9}@h/db",
+            "mysql://u:topsecret%a\u{e9}@h/db",
+            "mysql://u%\u{e9}:topsecret@h/db",
+            "mysql://u:topsecret@h/db%\u{e9}",
+            "mysql://u:topsecret@h/db?socket=/tmp/%\u{e9}",
+        ] {
+            match DatabaseUrl::parse(url) {
+                Ok(u) => assert!(!u.to_string().contains("topsecret")),
+                Err(e) => assert!(!e.to_string().contains("topsecret"), "{e}"),
+            }
+        }
+        let u = DatabaseUrl::parse("mysql://u:p%\u{e9}%41@h/db").unwrap();
+        assert_eq!(u.password.as_deref(), Some("p%\u{e9}A"));
+        let e = DatabaseUrl::parse("mysql://u:topsecret%FF@h/db").unwrap_err();
+        assert!(e.to_string().contains("password"), "{e}");
+        assert!(!e.to_string().contains("topsecret"), "{e}");
     }
 
     #[test]

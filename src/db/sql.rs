@@ -388,10 +388,10 @@ impl CronSql {
                 module_shop = t("module_shop"),
             ),
             // A session lock dies with its connection: a crashed run never blocks the next one.
-            // One per database, named by its hash: MySQL 5.7+ refuses names over 64 characters,
-            // and a database name alone may have 64.
-            try_lock: "SELECT GET_LOCK(CONCAT('shoppingfeed:syncOrder:', MD5(DATABASE())), 0)",
-            release_lock: "SELECT RELEASE_LOCK(CONCAT('shoppingfeed:syncOrder:', MD5(DATABASE())))",
+            // One per database and table prefix (two shops may share a database), named by a
+            // hash: MySQL 5.7+ refuses names over 64 characters.
+            try_lock: cron_lock_sql(prefix, "SELECT GET_LOCK({name}, 0)"),
+            release_lock: cron_lock_sql(prefix, "SELECT RELEASE_LOCK({name})"),
             monitor_lock: format!(
                 "INSERT INTO {} (name, pid, data, duration, active, last_update) \
                  VALUES ('shoppingfeed:syncOrder', ?, '[]', 0, 1, NOW()) \
@@ -683,4 +683,27 @@ pub fn in_list(n: usize) -> String {
     }
     s.push(')');
     s
+}
+
+/// The CRON lock statement for `prefix`, `{name}` being the lock's name:
+/// `shoppingfeed:syncOrder:` + MD5 of `database.prefix`. Kept once per prefix and statement for the
+/// process (the engine takes them as `&'static str`); the prefix is validated (letters, digits,
+/// underscores), so it can be written into the SQL text.
+fn cron_lock_sql(prefix: &TablePrefix, template: &str) -> &'static str {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    static KNOWN: Mutex<Option<HashMap<String, &'static str>>> = Mutex::new(None);
+    let name = format!(
+        "CONCAT('shoppingfeed:syncOrder:', MD5(CONCAT(DATABASE(), '.', '{}')))",
+        prefix.as_str()
+    );
+    let sql = template.replace("{name}", &name);
+    let mut known = KNOWN.lock().unwrap_or_else(|p| p.into_inner());
+    let known = known.get_or_insert_with(HashMap::new);
+    if let Some(s) = known.get(&sql) {
+        return s;
+    }
+    let leaked: &'static str = Box::leak(sql.clone().into_boxed_str());
+    known.insert(sql, leaked);
+    leaked
 }
