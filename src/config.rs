@@ -54,10 +54,44 @@ pub struct DatabaseUrl {
     pub port: u16,
     pub database: String,
     pub socket: Option<String>,
+    /// TLS over TCP (`?ssl_mode=`, `?ssl_ca=`); a Unix socket is local and never encrypted.
+    pub tls: Option<Tls>,
+}
+
+/// How far the server's certificate is checked, as MySQL's `--ssl-mode` (and PDO's
+/// `MYSQL_ATTR_SSL_CA` / `MYSQL_ATTR_SSL_VERIFY_SERVER_CERT`) name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    /// Encrypted, the certificate not checked (`ssl_mode=required`).
+    Required,
+    /// Encrypted, the certificate signed by a trusted CA, any host name (`verify_ca`).
+    VerifyCa,
+    /// Encrypted, the certificate trusted and issued for the host connected to (`verify_identity`).
+    VerifyIdentity,
+}
+
+impl TlsMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TlsMode::Required => "required",
+            TlsMode::VerifyCa => "verify_ca",
+            TlsMode::VerifyIdentity => "verify_identity",
+        }
+    }
+}
+
+/// TLS settings of a database URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tls {
+    pub mode: TlsMode,
+    /// PEM file of the CA(s) to trust instead of the built-in web roots (a managed database's CA).
+    pub ca_file: Option<String>,
 }
 
 impl DatabaseUrl {
-    /// Parses `mysql://user:pass@host:port/db` with an optional `?socket=/path`.
+    /// Parses `mysql://user:pass@host:port/db` with the optional query parameters `socket=/path`,
+    /// `ssl_mode=required|verify_ca|verify_identity|disabled` and `ssl_ca=/path/ca.pem` (alone, it
+    /// means `verify_identity` with that CA).
     pub fn parse(url: &str) -> Result<Self, ConfigError> {
         let bad = |reason: &str| ConfigError::invalid("database_url", reason);
         let rest = url
@@ -95,16 +129,47 @@ impl DatabaseUrl {
             None => (hostport, 3306),
         };
         let mut socket = None;
+        let mut mode: Option<Option<TlsMode>> = None;
+        let mut ca_file = None;
         if let Some(q) = query {
             for pair in q.split('&').filter(|p| !p.is_empty()) {
                 match pair.split_once('=') {
                     Some(("socket", path)) if !path.is_empty() => {
                         socket = Some(percent_decode(path, "socket path")?)
                     }
-                    _ => return Err(bad("accepts only the query parameter socket=/path")),
+                    Some(("ssl_mode", value)) => {
+                        mode = Some(match value.to_ascii_lowercase().as_str() {
+                            "disabled" => None,
+                            "required" => Some(TlsMode::Required),
+                            "verify_ca" => Some(TlsMode::VerifyCa),
+                            "verify_identity" => Some(TlsMode::VerifyIdentity),
+                            _ => {
+                                return Err(bad(
+                                    "has an ssl_mode other than disabled, required, verify_ca or verify_identity",
+                                ))
+                            }
+                        })
+                    }
+                    Some(("ssl_ca", path)) if !path.is_empty() => {
+                        ca_file = Some(percent_decode(path, "ssl_ca path")?)
+                    }
+                    _ => {
+                        return Err(bad(
+                            "accepts only the query parameters socket, ssl_mode and ssl_ca",
+                        ))
+                    }
                 }
             }
         }
+        let tls = match (mode, ca_file) {
+            (Some(None), Some(_)) => return Err(bad("has ssl_ca with ssl_mode=disabled")),
+            (Some(None), None) | (None, None) => None,
+            (Some(Some(mode)), ca_file) => Some(Tls { mode, ca_file }),
+            (None, Some(ca_file)) => Some(Tls {
+                mode: TlsMode::VerifyIdentity,
+                ca_file: Some(ca_file),
+            }),
+        };
         if host.is_empty() && socket.is_none() {
             return Err(bad("has no host"));
         }
@@ -126,20 +191,31 @@ impl DatabaseUrl {
             port,
             database,
             socket,
+            tls,
         })
     }
 
     /// The URL with the password masked, for logs and messages.
     pub fn redacted(&self) -> String {
         let pass = if self.password.is_some() { ":***" } else { "" };
-        let sock = self
-            .socket
-            .as_ref()
-            .map(|s| format!("?socket={s}"))
-            .unwrap_or_default();
+        let mut query = Vec::new();
+        if let Some(s) = &self.socket {
+            query.push(format!("socket={s}"));
+        }
+        if let Some(tls) = &self.tls {
+            query.push(format!("ssl_mode={}", tls.mode.as_str()));
+            if let Some(ca) = &tls.ca_file {
+                query.push(format!("ssl_ca={ca}"));
+            }
+        }
+        let query = if query.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", query.join("&"))
+        };
         format!(
             "mysql://{}{}@{}:{}/{}{}",
-            self.user, pass, self.host, self.port, self.database, sock
+            self.user, pass, self.host, self.port, self.database, query
         )
     }
 }
@@ -232,6 +308,7 @@ impl Default for Settings {
                 port: 3306,
                 database: "prestashop".into(),
                 socket: None,
+                tls: None,
             },
             table_prefix: TablePrefix::default(),
             api_base_url: DEFAULT_API_BASE_URL.to_string(),
@@ -347,6 +424,8 @@ mod tests {
             "mysql://u:topsecret@h:99999/db",
             "mysql://u:topsecret@h:3306",
             "mysql://u:topsecret@h:3306/db?ssl=1",
+            "mysql://u:topsecret@h:3306/db?ssl_mode=preferred",
+            "mysql://u:topsecret@h:3306/db?ssl_mode=disabled&ssl_ca=/ca.pem",
             "mysql://u:topsecret@h:3306/d;b",
         ] {
             let e = DatabaseUrl::parse(bad).unwrap_err();
@@ -377,6 +456,47 @@ mod tests {
         let e = DatabaseUrl::parse("mysql://u:topsecret%FF@h/db").unwrap_err();
         assert!(e.to_string().contains("password"), "{e}");
         assert!(!e.to_string().contains("topsecret"), "{e}");
+    }
+
+    #[test]
+    fn parses_the_tls_parameters() {
+        let tls = |url: &str| DatabaseUrl::parse(url).unwrap().tls;
+        assert_eq!(tls("mysql://u:p@h/db"), None);
+        assert_eq!(tls("mysql://u:p@h/db?ssl_mode=DISABLED"), None);
+        assert_eq!(
+            tls("mysql://u:p@h/db?ssl_mode=required"),
+            Some(Tls {
+                mode: TlsMode::Required,
+                ca_file: None
+            })
+        );
+        assert_eq!(
+            tls("mysql://u:p@h/db?ssl_mode=VERIFY_CA&ssl_ca=/etc/ssl/my%20ca.pem"),
+            Some(Tls {
+                mode: TlsMode::VerifyCa,
+                ca_file: Some("/etc/ssl/my ca.pem".into())
+            })
+        );
+        assert_eq!(
+            tls("mysql://u:p@h/db?ssl_ca=/ca.pem"),
+            Some(Tls {
+                mode: TlsMode::VerifyIdentity,
+                ca_file: Some("/ca.pem".into())
+            })
+        );
+        let u =
+            DatabaseUrl::parse("mysql://u:p@h/db?ssl_mode=verify_identity&ssl_ca=/ca.pem").unwrap();
+        assert_eq!(
+            u.redacted(),
+            "mysql://u:***@h:3306/db?ssl_mode=verify_identity&ssl_ca=/ca.pem"
+        );
+        // Another mode is another pool: the key of the process's pool is the redacted URL.
+        assert_ne!(
+            u.redacted(),
+            DatabaseUrl::parse("mysql://u:p@h/db?ssl_mode=required")
+                .unwrap()
+                .redacted()
+        );
     }
 
     #[test]

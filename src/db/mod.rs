@@ -9,9 +9,9 @@ pub mod retry;
 pub mod shop_config;
 pub mod sql;
 
-use crate::config::{DatabaseUrl, TablePrefix};
+use crate::config::{DatabaseUrl, TablePrefix, Tls, TlsMode};
 use crate::error::DbError;
-use mysql_async::{Conn, OptsBuilder, Pool, PoolConstraints, PoolOpts};
+use mysql_async::{Conn, OptsBuilder, Pool, PoolConstraints, PoolOpts, SslOpts};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -48,6 +48,9 @@ impl Db {
             .pool_opts(pool_opts);
         if let Some(sock) = &url.socket {
             opts = opts.socket(Some(sock.clone()));
+        }
+        if let Some(tls) = &url.tls {
+            opts = opts.ssl_opts(Some(ssl_opts(tls)));
         }
         Db {
             pool: Pool::new(opts),
@@ -91,4 +94,18 @@ impl Db {
         // A failure here only means connections were already gone.
         let _ = self.pool.disconnect().await;
     }
+}
+
+/// mysql_async's TLS options for a URL's `ssl_mode` / `ssl_ca` (rustls: no OpenSSL to link).
+fn ssl_opts(tls: &Tls) -> SslOpts {
+    let mut opts = SslOpts::default()
+        .with_danger_accept_invalid_certs(tls.mode == TlsMode::Required)
+        .with_danger_skip_domain_validation(tls.mode != TlsMode::VerifyIdentity);
+    if let Some(ca) = &tls.ca_file {
+        // The given CA only, as the MySQL client and PDO's MYSQL_ATTR_SSL_CA trust it.
+        opts = opts
+            .with_root_certs(vec![std::path::PathBuf::from(ca).into()])
+            .with_disable_built_in_roots(true);
+    }
+    opts
 }

@@ -105,4 +105,15 @@ PHP;
         $this->assertStringNotContainsString(self::SECRET, $out . $err);
         $this->assertStringNotContainsString('panic', $out . $err);
     }
+
+    public function testPhpInfoMasksAPasswordTypedWithUrlDelimiters(): void
+    {
+        foreach (['/', '?', '#', '@'] as $delimiter) {
+            $url = 'mysql://shop:' . self::SECRET . $delimiter . 'x@db.example.com:3306/prestashop';
+            [$rc, $out, $err] = self::child([PHP_BINARY, '-d', 'extension=' . self::so(), '-d', 'shoppingfeed_sync.database_url="' . $url . '"', '--ri', 'shoppingfeed_sync']);
+            $this->assertSame(0, $rc, $err);
+            $this->assertStringNotContainsString(self::SECRET, $out . $err, "delimiter $delimiter");
+            $this->assertStringContainsString('mysql://shop:***@db.example.com:3306/prestashop', $out);
+        }
+    }
 }
