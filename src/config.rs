@@ -246,6 +246,31 @@ fn percent_decode(s: &str, part: &str) -> Result<String, ConfigError> {
         })
 }
 
+/// The shop's time zone, PrestaShop's `PS_TIMEZONE` (an IANA name such as `Europe/Paris`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShopTimeZone(chrono_tz::Tz);
+
+impl ShopTimeZone {
+    /// `None` for an empty or unknown name.
+    pub fn parse(name: &str) -> Option<Self> {
+        name.trim().parse::<chrono_tz::Tz>().ok().map(ShopTimeZone)
+    }
+
+    /// The zone's UTC offset at `at`, as MySQL's `time_zone` takes it (`+01:00`, `-05:30`);
+    /// `None` beyond what every supported server accepts (-12:59 to +13:00: MariaDB and MySQL
+    /// before 8.0.19), so that every process falls back to the server's zone the same way.
+    pub fn offset_at(self, at: chrono::DateTime<chrono::Utc>) -> Option<String> {
+        use chrono::Offset;
+        let seconds = at.with_timezone(&self.0).offset().fix().local_minus_utc();
+        if !(-(12 * 3600 + 59 * 60)..=13 * 3600).contains(&seconds) {
+            return None;
+        }
+        let sign = if seconds < 0 { '-' } else { '+' };
+        let minutes = seconds.unsigned_abs() / 60;
+        Some(format!("{sign}{:02}:{:02}", minutes / 60, minutes % 60))
+    }
+}
+
 /// A validated table prefix: letters, digits and underscores only, because it is pasted into SQL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TablePrefix(String);
@@ -497,6 +522,27 @@ mod tests {
                 .unwrap()
                 .redacted()
         );
+    }
+
+    #[test]
+    fn shop_time_zones_give_their_offset_with_dst() {
+        use chrono::TimeZone;
+        let paris = ShopTimeZone::parse("Europe/Paris").unwrap();
+        let winter = chrono::Utc.with_ymd_and_hms(2026, 1, 15, 12, 0, 0).unwrap();
+        let summer = chrono::Utc.with_ymd_and_hms(2026, 7, 15, 12, 0, 0).unwrap();
+        let at = |z: &str, t| ShopTimeZone::parse(z).unwrap().offset_at(t);
+        assert_eq!(paris.offset_at(winter).as_deref(), Some("+01:00"));
+        assert_eq!(paris.offset_at(summer).as_deref(), Some("+02:00"));
+        assert_eq!(at(" Asia/Kolkata ", winter).as_deref(), Some("+05:30"));
+        assert_eq!(at("America/St_Johns", winter).as_deref(), Some("-03:30"));
+        assert_eq!(at("UTC", winter).as_deref(), Some("+00:00"));
+        assert_eq!(at("Pacific/Tongatapu", winter).as_deref(), Some("+13:00"));
+        // Beyond the servers' range: the server's zone, for every process alike.
+        assert_eq!(at("Pacific/Kiritimati", winter), None);
+        assert_eq!(at("Pacific/Chatham", winter), None); // +13:45 in its summer
+        assert_eq!(at("Pacific/Chatham", summer).as_deref(), Some("+12:45"));
+        assert_eq!(ShopTimeZone::parse(""), None);
+        assert_eq!(ShopTimeZone::parse("Mars/Olympus"), None);
     }
 
     #[test]

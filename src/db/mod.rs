@@ -30,6 +30,13 @@ pub struct Db {
 impl Db {
     /// Creates the pool; no connection is opened until the first query.
     pub fn new(url: &DatabaseUrl, prefix: &TablePrefix) -> Self {
+        Self::new_in_zone(url, prefix, None)
+    }
+
+    /// [`Db::new`] whose connections use `utc_offset` (`+01:00`) as their session `time_zone`, so
+    /// that every `NOW()` the extension writes or compares is the shop's time (`None`: the
+    /// server's). The offset was checked by [`crate::config::ShopTimeZone::offset_at`].
+    pub fn new_in_zone(url: &DatabaseUrl, prefix: &TablePrefix, utc_offset: Option<&str>) -> Self {
         let constraints = PoolConstraints::new(0, 16).unwrap_or_default();
         // No COM_RESET_CONNECTION when a connection goes back to the pool: it would drop the
         // prepared statements and cost a round trip per hook call. We keep no session state.
@@ -48,6 +55,10 @@ impl Db {
             .pool_opts(pool_opts);
         if let Some(sock) = &url.socket {
             opts = opts.socket(Some(sock.clone()));
+        }
+        if let Some(offset) = utc_offset {
+            // On each new connection (and after a reset): no round trip per query.
+            opts = opts.setup(vec![format!("SET time_zone = '{offset}'")]);
         }
         if let Some(tls) = &url.tls {
             opts = opts.ssl_opts(Some(ssl_opts(tls)));
