@@ -12,6 +12,10 @@ require_once dirname(__DIR__, 2) . '/php/classes/DatabaseUrl.php';
  * A shop whose MySQL requires TLS (issue 22 item 9): the database URL's `ssl_mode` / `ssl_ca`
  * through configure(), against the test MariaDB that `./dev db start` runs with a CA of its own and
  * a user that may connect with TLS only (`./dev test` exports the variables read here).
+ *
+ * Group mariadb-tls: that server is the MariaDB one; ./dev leaves the group out of the MySQL run.
+ *
+ * @group mariadb-tls
  */
 final class DatabaseTlsTest extends TestCase
 {
