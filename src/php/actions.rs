@@ -12,7 +12,7 @@ use crate::hook::{self, HookOutcome, SaveOrderOutcome};
 use crate::model::{Operation, TaskAction};
 use crate::php::convert::truthy;
 use crate::php::convert::{id_from_zval, string_from_zval};
-use crate::php::cron::{failure_array, mail_array, send_mail, MailerCall};
+use crate::php::cron::{failure_array, mail_array, send_mail};
 use crate::php::exceptions::{throwable, Kind};
 use crate::php::plain_class::{
     self, bool_zval, call_method, method, protected_property, set_property, with_property, Call,
@@ -273,11 +273,8 @@ impl OrderSyncActions {
         };
         // The mailer runs outside the runtime (it may call the extension); its outcome is logged
         // and the notices of a refused e-mail stay for the next run.
-        let outcome = match send_mail(mail_array(&mail)?) {
-            MailerCall::Returned(outcome) => outcome,
-            // exit() in the mailer: the script ends when this returns; the notices stay.
-            MailerCall::Exited => MailOutcome::NoMailer,
-        };
+        // After exit() in the mailer the script ends when this returns; the notices stay.
+        let outcome = send_mail(mail_array(&mail)?).outcome();
         runtime::block_on(conveyor::mail_sent(&db, mail, &outcome))?;
         Ok(outcome == MailOutcome::Accepted)
     }

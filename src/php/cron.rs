@@ -137,11 +137,27 @@ fn shop_array(s: &ShopReport, mail_sent: bool) -> Result<ZBox<ZendHashTable>, Ph
 pub(crate) enum MailerCall {
     /// It returned (or threw): what became of the e-mail.
     Returned(MailOutcome),
-    /// It called `exit()`: PHP 8 unwinds the script with an internal marker, which is left pending
-    /// so that the script ends once the extension returns. Whether the e-mail left is unknown: its
-    /// notices stay for the next run.
-    Exited,
+    /// It called `exit()`, or hit a fatal error that PHP 8 turns into the same unwinding (seen
+    /// with `memory_limit`): an internal marker, left pending so that the script ends once the
+    /// extension returns. Whether the e-mail left is unknown: its notices stay for the next run.
+    Exited {
+        /// A fatal error (exit status 255), reported as the mailer's failure; `exit()` is not.
+        fatal: bool,
+    },
 }
+
+impl MailerCall {
+    /// The outcome to record for the shop's e-mail.
+    pub(crate) fn outcome(self) -> MailOutcome {
+        match self {
+            MailerCall::Returned(outcome) => outcome,
+            MailerCall::Exited { fatal: true } => MailOutcome::Failed(FATAL.to_string()),
+            MailerCall::Exited { fatal: false } => MailOutcome::NoMailer,
+        }
+    }
+}
+
+const FATAL: &str = "a PHP fatal error, which ended the request";
 
 /// Hands one shop's e-mail to the configured mailer. A mailer that throws is an outcome like
 /// another: its exception is caught here (the run goes on with the other shops) and reported.
@@ -159,7 +175,9 @@ pub(crate) fn send_mail(mail: ZBox<ZendHashTable>) -> MailerCall {
     arg.set_hashtable(mail);
     let result = callable.try_call(vec![&arg]);
     if exiting() {
-        return MailerCall::Exited;
+        return MailerCall::Exited {
+            fatal: ExecutorGlobals::get().exit_status == 255,
+        };
     }
     if let Some(exception) = ExecutorGlobals::take_exception() {
         return MailerCall::Returned(MailOutcome::Failed(describe(exception)));
@@ -282,13 +300,11 @@ fn run_locked(db: &crate::db::Db, http: &reqwest::Client, opts: &CronOptions) ->
             let outcome = match &s.mail {
                 _ if exited => MailOutcome::NoMailer,
                 Some(m) => match mail_array(m) {
-                    Ok(arr) => match send_mail(arr) {
-                        MailerCall::Returned(outcome) => outcome,
-                        MailerCall::Exited => {
-                            exited = true;
-                            MailOutcome::NoMailer
-                        }
-                    },
+                    Ok(arr) => {
+                        let call = send_mail(arr);
+                        exited = matches!(call, MailerCall::Exited { .. });
+                        call.outcome()
+                    }
                     Err(e) => MailOutcome::Failed(format!(
                         "nothing: the e-mail could not be built: {e:?}"
                     )),
@@ -302,9 +318,7 @@ fn run_locked(db: &crate::db::Db, http: &reqwest::Client, opts: &CronOptions) ->
         Ok(()) => false,
         Err(CatchError::Bailout) => {
             // The shop whose mailer was running is told why its e-mail is still waiting.
-            outcomes.push(MailOutcome::Failed(
-                "a PHP fatal error, which ended the request".to_string(),
-            ));
+            outcomes.push(MailOutcome::Failed(FATAL.to_string()));
             true
         }
         // send_mail does not panic; were it to, the e-mails left wait for the next run.

@@ -48,7 +48,7 @@ final class CronMailerEndTest extends TestCase
      * CRON once more, prints that report, prints READY and then waits for its stdin to close.
      * Returns [stdout lines before READY, the process, its pipes].
      */
-    private function child(string $mailerBody): array
+    private function child(string $mailerBody, array $ini = []): array
     {
         $so = self::so();
         $this->assertFileExists($so, 'SFSYNC_EXT_SO must name the built extension for the child process');
@@ -74,7 +74,12 @@ OrderSync::configure(['mailer' => static function (array $mail) use (&$calls): b
 $report = OrderSync::runCron();
 echo 'AFTER ', json_encode($report['shops'][1]['errors']), "\n";
 PHP, var_export(TestDatabase::$url, true), var_export(self::$sim->url(), true), $mailerBody));
-        $proc = proc_open([PHP_BINARY, '-d', "extension=$so", '-d', 'display_errors=stderr', $script], [0 => ['pipe', 'r'], 1 => ['pipe', 'w'], 2 => ['pipe', 'w']], $pipes);
+        $cmd = [PHP_BINARY, '-d', "extension=$so", '-d', 'display_errors=stderr'];
+        foreach ($ini as $name => $value) {
+            array_push($cmd, '-d', "$name=$value");
+        }
+        $cmd[] = $script;
+        $proc = proc_open($cmd, [0 => ['pipe', 'r'], 1 => ['pipe', 'w'], 2 => ['pipe', 'w']], $pipes);
         $this->assertIsResource($proc);
         register_shutdown_function(static fn () => @unlink($script));
         $lines = [];
@@ -117,11 +122,21 @@ PHP, var_export(TestDatabase::$url, true), var_export(self::$sim->url(), true), 
         return [$code, $out, $err];
     }
 
-    public function testAFatalErrorInTheMailerReleasesTheLockForThisAndEveryOtherProcess(): void
+    /** @return array<string, array{string, array<string, string>, string}> mailer body, php.ini, stderr */
+    public static function fatalErrors(): array
+    {
+        return [
+            'E_USER_ERROR' => ["trigger_error('the mail transport is broken', E_USER_ERROR);", [], 'the mail transport is broken'],
+            'memory_limit' => ["\$big = str_repeat('x', 256 << 20);", ['memory_limit' => '64M'], 'Allowed memory size'],
+        ];
+    }
+
+    /** @dataProvider fatalErrors */
+    public function testAFatalErrorInTheMailerReleasesTheLockForThisAndEveryOtherProcess(string $body, array $ini, string $message): void
     {
         $this->failureToMail();
 
-        [$lines, $proc, $pipes] = $this->child("trigger_error('the mail transport is broken', E_USER_ERROR);");
+        [$lines, $proc, $pipes] = $this->child($body, $ini);
         try {
             $this->assertNotContains('AFTER', array_map(static fn ($l) => substr($l, 0, 5), $lines), 'a fatal error ends the script');
             $again = json_decode(substr((string) end($lines), 6), true);
@@ -131,7 +146,7 @@ PHP, var_export(TestDatabase::$url, true), var_export(self::$sim->url(), true), 
         } finally {
             [, , $err] = $this->closeChild($proc, $pipes);
         }
-        $this->assertStringContainsString('the mail transport is broken', $err);
+        $this->assertStringContainsString($message, $err);
         $errors = array_column(Shop::logs('error'), 'msg');
         $this->assertNotEmpty(array_filter($errors, static fn ($m) => str_contains($m, 'PHP fatal error')), 'logged: ' . implode("\n", $errors));
         $this->assertSame([], Shop::notices(), 'the e-mail of the shutdown run was accepted');
