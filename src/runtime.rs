@@ -86,13 +86,17 @@ pub fn block_on<F: Future>(fut: F) -> Result<F::Output, RuntimeError> {
 /// (delays, leases, deadlines) agree. The offset is computed at each call and the pool is made
 /// again when it changes (DST).
 pub fn db(settings: &Settings) -> Result<Db, RuntimeError> {
+    db_at(settings, chrono::Utc::now())
+}
+
+/// [`db`] as it would be at `now` (the offset of the shop's zone at that instant).
+pub fn db_at(settings: &Settings, now: chrono::DateTime<chrono::Utc>) -> Result<Db, RuntimeError> {
     let key = format!(
         "{}|{}|{:?}",
         settings.database_url.redacted(),
         settings.table_prefix.as_str(),
         settings.database_url.password // compared, never printed
     );
-    let now = chrono::Utc::now();
     let known = with_state(|s| match &s.db {
         Some(p) if p.key == key && p.zone_read.elapsed() < ZONE_TTL => {
             Some((p.db.clone(), p.offset.clone(), p.zone))
