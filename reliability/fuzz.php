@@ -39,7 +39,7 @@ function hostile(int $depth = 0)
 {
     static $big = null;
     $big ??= str_repeat('A', 1 << 20);
-    $r = mt_rand(0, 44);
+    $r = mt_rand(0, 45);
     switch ($r) {
         case 0: return null;
         case 1: return true;
@@ -90,6 +90,15 @@ function hostile(int $depth = 0)
         case 41: return new Shoppingfeed\Sync\DatabaseException('x');
         case 42: return ['run_budget_ms' => 2000, 'lease_seconds' => mt_rand(1, 5), 'requeue_delay_minutes' => 0, 'id_shop' => mt_rand(0, 3)];
         case 43: return (string) mt_rand(1, 60);
+        // Settings whose text the extension parses: a `%` or a cut at every byte of multi-byte
+        // characters (a decoder slicing by byte offsets panicked there), huge numbers and lengths.
+        case 44: return [pick(['database_url', 'api_base_url', 'table_prefix', 'invoice_dir', 'http_timeout_ms']) => pick([
+            'mysql://u:p%é@127.0.0.1:1/x', 'mysql://u:p%aé@127.0.0.1:1/x', 'mysql://u%€:p@127.0.0.1:1/x', 'mysql://u:p@127.0.0.1:1/d%é',
+            'mysql://u:p%FF@127.0.0.1:1/x', 'mysql://u:p@localhost/x?socket=/tmp/%' . "\xe2\x82", 'mysql://u:p@127.0.0.1:1/x?socket=%%%',
+            'mysql://é:é@é:1/é', 'mysql://u:p@127.0.0.1:' . str_repeat('9', 40) . '/x', 'mysql://u:p@127.0.0.1:1/x?' . str_repeat('&', 10000),
+            'https://é%', 'http://' . str_repeat('é', 5000), "ps_\u{0301}", str_repeat('9', 400), '-' . str_repeat('9', 30), '1e99', " 12 ",
+            '/tmp/%é' . "\xff", substr('é€😀', 0, mt_rand(1, 8)) . '%' . substr('é€😀', mt_rand(0, 8)),
+        ])];
         default: return pick([[1, 2, 3], ['a' => 'b'], [PHP_INT_MAX => 1], [-1 => null]]);
     }
 }

@@ -54,10 +54,44 @@ pub struct DatabaseUrl {
     pub port: u16,
     pub database: String,
     pub socket: Option<String>,
+    /// TLS over TCP (`?ssl_mode=`, `?ssl_ca=`); a Unix socket is local and never encrypted.
+    pub tls: Option<Tls>,
+}
+
+/// How far the server's certificate is checked, as MySQL's `--ssl-mode` (and PDO's
+/// `MYSQL_ATTR_SSL_CA` / `MYSQL_ATTR_SSL_VERIFY_SERVER_CERT`) name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    /// Encrypted, the certificate not checked (`ssl_mode=required`).
+    Required,
+    /// Encrypted, the certificate signed by a trusted CA, any host name (`verify_ca`).
+    VerifyCa,
+    /// Encrypted, the certificate trusted and issued for the host connected to (`verify_identity`).
+    VerifyIdentity,
+}
+
+impl TlsMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TlsMode::Required => "required",
+            TlsMode::VerifyCa => "verify_ca",
+            TlsMode::VerifyIdentity => "verify_identity",
+        }
+    }
+}
+
+/// TLS settings of a database URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tls {
+    pub mode: TlsMode,
+    /// PEM file of the CA(s) to trust instead of the built-in web roots (a managed database's CA).
+    pub ca_file: Option<String>,
 }
 
 impl DatabaseUrl {
-    /// Parses `mysql://user:pass@host:port/db` with an optional `?socket=/path`.
+    /// Parses `mysql://user:pass@host:port/db` with the optional query parameters `socket=/path`,
+    /// `ssl_mode=required|verify_ca|verify_identity|disabled` and `ssl_ca=/path/ca.pem` (alone, it
+    /// means `verify_identity` with that CA).
     pub fn parse(url: &str) -> Result<Self, ConfigError> {
         let bad = |reason: &str| ConfigError::invalid("database_url", reason);
         let rest = url
@@ -76,8 +110,11 @@ impl DatabaseUrl {
         };
         let (user, password) = match userinfo {
             Some(u) => match u.split_once(':') {
-                Some((name, pass)) => (percent_decode(name), Some(percent_decode(pass))),
-                None => (percent_decode(u), None),
+                Some((name, pass)) => (
+                    percent_decode(name, "user name")?,
+                    Some(percent_decode(pass, "password")?),
+                ),
+                None => (percent_decode(u, "user name")?, None),
             },
             None => ("root".to_string(), None),
         };
@@ -92,20 +129,51 @@ impl DatabaseUrl {
             None => (hostport, 3306),
         };
         let mut socket = None;
+        let mut mode: Option<Option<TlsMode>> = None;
+        let mut ca_file = None;
         if let Some(q) = query {
             for pair in q.split('&').filter(|p| !p.is_empty()) {
                 match pair.split_once('=') {
                     Some(("socket", path)) if !path.is_empty() => {
-                        socket = Some(percent_decode(path))
+                        socket = Some(percent_decode(path, "socket path")?)
                     }
-                    _ => return Err(bad("accepts only the query parameter socket=/path")),
+                    Some(("ssl_mode", value)) => {
+                        mode = Some(match value.to_ascii_lowercase().as_str() {
+                            "disabled" => None,
+                            "required" => Some(TlsMode::Required),
+                            "verify_ca" => Some(TlsMode::VerifyCa),
+                            "verify_identity" => Some(TlsMode::VerifyIdentity),
+                            _ => {
+                                return Err(bad(
+                                    "has an ssl_mode other than disabled, required, verify_ca or verify_identity",
+                                ))
+                            }
+                        })
+                    }
+                    Some(("ssl_ca", path)) if !path.is_empty() => {
+                        ca_file = Some(percent_decode(path, "ssl_ca path")?)
+                    }
+                    _ => {
+                        return Err(bad(
+                            "accepts only the query parameters socket, ssl_mode and ssl_ca",
+                        ))
+                    }
                 }
             }
         }
+        let tls = match (mode, ca_file) {
+            (Some(None), Some(_)) => return Err(bad("has ssl_ca with ssl_mode=disabled")),
+            (Some(None), None) | (None, None) => None,
+            (Some(Some(mode)), ca_file) => Some(Tls { mode, ca_file }),
+            (None, Some(ca_file)) => Some(Tls {
+                mode: TlsMode::VerifyIdentity,
+                ca_file: Some(ca_file),
+            }),
+        };
         if host.is_empty() && socket.is_none() {
             return Err(bad("has no host"));
         }
-        let database = percent_decode(database);
+        let database = percent_decode(database, "database name")?;
         if database.is_empty()
             || !database
                 .chars()
@@ -123,20 +191,31 @@ impl DatabaseUrl {
             port,
             database,
             socket,
+            tls,
         })
     }
 
     /// The URL with the password masked, for logs and messages.
     pub fn redacted(&self) -> String {
         let pass = if self.password.is_some() { ":***" } else { "" };
-        let sock = self
-            .socket
-            .as_ref()
-            .map(|s| format!("?socket={s}"))
-            .unwrap_or_default();
+        let mut query = Vec::new();
+        if let Some(s) = &self.socket {
+            query.push(format!("socket={s}"));
+        }
+        if let Some(tls) = &self.tls {
+            query.push(format!("ssl_mode={}", tls.mode.as_str()));
+            if let Some(ca) = &tls.ca_file {
+                query.push(format!("ssl_ca={ca}"));
+            }
+        }
+        let query = if query.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", query.join("&"))
+        };
         format!(
             "mysql://{}{}@{}:{}/{}{}",
-            self.user, pass, self.host, self.port, self.database, sock
+            self.user, pass, self.host, self.port, self.database, query
         )
     }
 }
@@ -153,22 +232,43 @@ impl fmt::Display for DatabaseUrl {
     }
 }
 
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
+/// Decodes `%XX` escapes (a `%` not followed by two hex digits stays as it is). The decoded bytes
+/// must be UTF-8: the error names the part, never its value (it may be the password).
+fn percent_decode(s: &str, part: &str) -> Result<String, ConfigError> {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .map(|c| c.into_owned())
+        .map_err(|_| {
+            ConfigError::invalid(
+                "database_url",
+                &format!("has a {part} that is not valid UTF-8 once percent-decoded"),
+            )
+        })
+}
+
+/// The shop's time zone, PrestaShop's `PS_TIMEZONE` (an IANA name such as `Europe/Paris`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShopTimeZone(chrono_tz::Tz);
+
+impl ShopTimeZone {
+    /// `None` for an empty or unknown name.
+    pub fn parse(name: &str) -> Option<Self> {
+        name.trim().parse::<chrono_tz::Tz>().ok().map(ShopTimeZone)
     }
-    String::from_utf8_lossy(&out).into_owned()
+
+    /// The zone's UTC offset at `at`, as MySQL's `time_zone` takes it (`+01:00`, `-05:30`);
+    /// `None` beyond what every supported server accepts (-12:59 to +13:00: MariaDB and MySQL
+    /// before 8.0.19), so that every process falls back to the server's zone the same way.
+    pub fn offset_at(self, at: chrono::DateTime<chrono::Utc>) -> Option<String> {
+        use chrono::Offset;
+        let seconds = at.with_timezone(&self.0).offset().fix().local_minus_utc();
+        if !(-(12 * 3600 + 59 * 60)..=13 * 3600).contains(&seconds) {
+            return None;
+        }
+        let sign = if seconds < 0 { '-' } else { '+' };
+        let minutes = seconds.unsigned_abs() / 60;
+        Some(format!("{sign}{:02}:{:02}", minutes / 60, minutes % 60))
+    }
 }
 
 /// A validated table prefix: letters, digits and underscores only, because it is pasted into SQL.
@@ -233,6 +333,7 @@ impl Default for Settings {
                 port: 3306,
                 database: "prestashop".into(),
                 socket: None,
+                tls: None,
             },
             table_prefix: TablePrefix::default(),
             api_base_url: DEFAULT_API_BASE_URL.to_string(),
@@ -348,6 +449,8 @@ mod tests {
             "mysql://u:topsecret@h:99999/db",
             "mysql://u:topsecret@h:3306",
             "mysql://u:topsecret@h:3306/db?ssl=1",
+            "mysql://u:topsecret@h:3306/db?ssl_mode=preferred",
+            "mysql://u:topsecret@h:3306/db?ssl_mode=disabled&ssl_ca=/ca.pem",
             "mysql://u:topsecret@h:3306/d;b",
         ] {
             let e = DatabaseUrl::parse(bad).unwrap_err();
@@ -355,6 +458,91 @@ mod tests {
             assert!(msg.contains("database_url"), "{msg}");
             assert!(!msg.contains("topsecret"), "{msg}");
         }
+    }
+
+    #[test]
+    fn a_percent_before_a_multibyte_character_is_no_panic_and_no_leak() {
+        // The old decoder sliced the string at byte offsets and panicked inside "é".
+        for url in [
+            "mysql://u:top%\u{e9}secret@h/db",
+            "mysql://u:topsecret%\u{e9}@h/db",
+            "mysql://u:topsecret%a\u{e9}@h/db",
+            "mysql://u%\u{e9}:topsecret@h/db",
+            "mysql://u:topsecret@h/db%\u{e9}",
+            "mysql://u:topsecret@h/db?socket=/tmp/%\u{e9}",
+        ] {
+            match DatabaseUrl::parse(url) {
+                Ok(u) => assert!(!u.to_string().contains("topsecret")),
+                Err(e) => assert!(!e.to_string().contains("topsecret"), "{e}"),
+            }
+        }
+        let u = DatabaseUrl::parse("mysql://u:p%\u{e9}%41@h/db").unwrap();
+        assert_eq!(u.password.as_deref(), Some("p%\u{e9}A"));
+        let e = DatabaseUrl::parse("mysql://u:topsecret%FF@h/db").unwrap_err();
+        assert!(e.to_string().contains("password"), "{e}");
+        assert!(!e.to_string().contains("topsecret"), "{e}");
+    }
+
+    #[test]
+    fn parses_the_tls_parameters() {
+        let tls = |url: &str| DatabaseUrl::parse(url).unwrap().tls;
+        assert_eq!(tls("mysql://u:p@h/db"), None);
+        assert_eq!(tls("mysql://u:p@h/db?ssl_mode=DISABLED"), None);
+        assert_eq!(
+            tls("mysql://u:p@h/db?ssl_mode=required"),
+            Some(Tls {
+                mode: TlsMode::Required,
+                ca_file: None
+            })
+        );
+        assert_eq!(
+            tls("mysql://u:p@h/db?ssl_mode=VERIFY_CA&ssl_ca=/etc/ssl/my%20ca.pem"),
+            Some(Tls {
+                mode: TlsMode::VerifyCa,
+                ca_file: Some("/etc/ssl/my ca.pem".into())
+            })
+        );
+        assert_eq!(
+            tls("mysql://u:p@h/db?ssl_ca=/ca.pem"),
+            Some(Tls {
+                mode: TlsMode::VerifyIdentity,
+                ca_file: Some("/ca.pem".into())
+            })
+        );
+        let u =
+            DatabaseUrl::parse("mysql://u:p@h/db?ssl_mode=verify_identity&ssl_ca=/ca.pem").unwrap();
+        assert_eq!(
+            u.redacted(),
+            "mysql://u:***@h:3306/db?ssl_mode=verify_identity&ssl_ca=/ca.pem"
+        );
+        // Another mode is another pool: the key of the process's pool is the redacted URL.
+        assert_ne!(
+            u.redacted(),
+            DatabaseUrl::parse("mysql://u:p@h/db?ssl_mode=required")
+                .unwrap()
+                .redacted()
+        );
+    }
+
+    #[test]
+    fn shop_time_zones_give_their_offset_with_dst() {
+        use chrono::TimeZone;
+        let paris = ShopTimeZone::parse("Europe/Paris").unwrap();
+        let winter = chrono::Utc.with_ymd_and_hms(2026, 1, 15, 12, 0, 0).unwrap();
+        let summer = chrono::Utc.with_ymd_and_hms(2026, 7, 15, 12, 0, 0).unwrap();
+        let at = |z: &str, t| ShopTimeZone::parse(z).unwrap().offset_at(t);
+        assert_eq!(paris.offset_at(winter).as_deref(), Some("+01:00"));
+        assert_eq!(paris.offset_at(summer).as_deref(), Some("+02:00"));
+        assert_eq!(at(" Asia/Kolkata ", winter).as_deref(), Some("+05:30"));
+        assert_eq!(at("America/St_Johns", winter).as_deref(), Some("-03:30"));
+        assert_eq!(at("UTC", winter).as_deref(), Some("+00:00"));
+        assert_eq!(at("Pacific/Tongatapu", winter).as_deref(), Some("+13:00"));
+        // Beyond the servers' range: the server's zone, for every process alike.
+        assert_eq!(at("Pacific/Kiritimati", winter), None);
+        assert_eq!(at("Pacific/Chatham", winter), None); // +13:45 in its summer
+        assert_eq!(at("Pacific/Chatham", summer).as_deref(), Some("+12:45"));
+        assert_eq!(ShopTimeZone::parse(""), None);
+        assert_eq!(ShopTimeZone::parse("Mars/Olympus"), None);
     }
 
     #[test]

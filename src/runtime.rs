@@ -1,10 +1,13 @@
 //! One tokio runtime and one database pool per process, created lazily and re-created after
 //! `fork()` (php-fpm forks its workers after MINIT; a runtime inherited through fork hangs).
 
-use crate::config::Settings;
+use crate::config::{Settings, ShopTimeZone};
 use crate::db::Db;
+use crate::error::{DbError, DbResultExt};
+use mysql_async::prelude::Queryable;
 use std::future::Future;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -13,14 +16,30 @@ pub enum RuntimeError {
     Start(String),
     #[error("re-entrant call: the extension was called back from inside one of its own calls")]
     Reentrant,
+    #[error(transparent)]
+    Db(#[from] DbError),
 }
 
 struct ProcessRuntime {
     pid: u32,
     rt: &'static tokio::runtime::Runtime,
     /// The pool of the last settings used, with the key it was built for.
-    db: Option<(String, Db)>,
+    db: Option<ProcessPool>,
 }
+
+struct ProcessPool {
+    key: String,
+    /// The shop's `PS_TIMEZONE` (`None`: none or unknown, the server's zone is used), read when.
+    zone: Option<ShopTimeZone>,
+    zone_read: Instant,
+    /// The session `time_zone` of the pool's connections.
+    offset: Option<String>,
+    db: Db,
+}
+
+/// How long a process trusts the `PS_TIMEZONE` it read: a merchant's change reaches every
+/// running process within this time (its re-read is one more round trip, once per period).
+const ZONE_TTL: Duration = Duration::from_secs(3600);
 
 static STATE: Mutex<Option<ProcessRuntime>> = Mutex::new(None);
 
@@ -60,28 +79,87 @@ pub fn block_on<F: Future>(fut: F) -> Result<F::Output, RuntimeError> {
 }
 
 /// The process's pool for these settings (the same pool while the URL and prefix are unchanged).
+///
+/// Its connections run in the shop's time zone, PrestaShop's global `PS_TIMEZONE`, read from the
+/// database on the first call of the process (and hourly): every process (PHP-FPM, the CRON URL,
+/// the CLI) derives the zone from that same row, so dates written by one and compared by another
+/// (delays, leases, deadlines) agree. The offset is computed at each call and the pool is made
+/// again when it changes (DST).
 pub fn db(settings: &Settings) -> Result<Db, RuntimeError> {
+    db_at(settings, chrono::Utc::now())
+}
+
+/// [`db`] as it would be at `now` (the offset of the shop's zone at that instant).
+pub fn db_at(settings: &Settings, now: chrono::DateTime<chrono::Utc>) -> Result<Db, RuntimeError> {
     let key = format!(
         "{}|{}|{:?}",
         settings.database_url.redacted(),
         settings.table_prefix.as_str(),
         settings.database_url.password // compared, never printed
     );
-    let (db, old) = with_state(|s| match &s.db {
-        Some((k, db)) if *k == key => (db.clone(), None),
-        _ => {
-            let db = Db::new(&settings.database_url, &settings.table_prefix);
-            let old = s.db.replace((key.clone(), db.clone()));
-            (db, old.map(|(_, d)| d))
+    let known = with_state(|s| match &s.db {
+        Some(p) if p.key == key && p.zone_read.elapsed() < ZONE_TTL => {
+            Some((p.db.clone(), p.offset.clone(), p.zone))
         }
+        _ => None,
     })?;
-    if let Some(old) = old {
+    let (zone, zone_read, old_db) = match known {
+        Some((db, offset, zone)) => {
+            if zone.and_then(|z| z.offset_at(now)) == offset {
+                return Ok(db);
+            }
+            // DST: the same zone, another offset.
+            (zone, None, Some(db))
+        }
+        None => {
+            // A pool in the server's zone, only to read the shop's.
+            let probe = Db::new(&settings.database_url, &settings.table_prefix);
+            let zone = block_on(read_zone(&probe));
+            let _ = block_on(probe.disconnect());
+            (zone??, Some(Instant::now()), None)
+        }
+    };
+    let offset = zone.and_then(|z| z.offset_at(now));
+    let db = Db::new_in_zone(
+        &settings.database_url,
+        &settings.table_prefix,
+        offset.as_deref(),
+    );
+    let replaced = with_state(|s| {
+        let zone_read = zone_read
+            .or_else(|| s.db.as_ref().map(|p| p.zone_read))
+            .unwrap_or_else(Instant::now);
+        s.db.replace(ProcessPool {
+            key,
+            zone,
+            zone_read,
+            offset,
+            db: db.clone(),
+        })
+        .map(|p| p.db)
+    })?;
+    for old in [replaced, old_db].into_iter().flatten() {
         // Dropped, not disconnected: a clone may still be in use (buffered log rows waiting for
         // their database); its connections close when the last clone goes. Dropped inside the
         // runtime, which the pool's cleanup needs.
         let _ = block_on(async move { drop(old) });
     }
     Ok(db)
+}
+
+/// The global `PS_TIMEZONE` (shop-level rows are ignored: one zone for the whole database, as
+/// every process must agree); `None` when it is missing or not a zone name.
+async fn read_zone(db: &Db) -> Result<Option<ShopTimeZone>, DbError> {
+    let mut conn = db.conn().await?;
+    let name: Option<Option<String>> = conn
+        .query_first(format!(
+            "SELECT value FROM {} WHERE name = 'PS_TIMEZONE' \
+             AND id_shop IS NULL AND id_shop_group IS NULL ORDER BY id_configuration LIMIT 1",
+            db.sql().prefix.table("configuration")
+        ))
+        .await
+        .ctx("reading the shop's time zone (PS_TIMEZONE)")?;
+    Ok(name.flatten().and_then(|n| ShopTimeZone::parse(&n)))
 }
 
 static HTTP: Mutex<Option<(u32, reqwest::Client)>> = Mutex::new(None);

@@ -857,8 +857,12 @@ async fn a_429_pauses_every_clone() {
     let api = env.client();
     let other = api.clone();
     let throttled = tokio::spawn(async move { api.me().await });
-    // Let the first call receive its 429 before the clone starts.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Until the first call has received its 429 (and paused the clones: the counter and the
+    // pause are set with no await between them), however long a loaded machine takes.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while other.stats().rate_limited == 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     let started = Instant::now();
     other.ticket(STORE, "nope").await.unwrap_err();
     let waited = started.elapsed();

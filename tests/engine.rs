@@ -244,7 +244,7 @@ async fn a_second_run_is_refused_while_the_lock_is_held() {
     let mut holder = t.conn().await;
     use mysql_async::prelude::Queryable;
     let got: Option<i64> = holder
-        .query_first("SELECT GET_LOCK(CONCAT('shoppingfeed:syncOrder:', MD5(DATABASE())), 0)")
+        .query_first(t.db.sql().cron.try_lock.as_str())
         .await
         .expect("lock");
     assert_eq!(got, Some(1));
@@ -253,8 +253,15 @@ async fn a_second_run_is_refused_while_the_lock_is_held() {
     assert!(report.locked);
     assert!(posts(&sim).await.is_empty());
     drop(holder); // the server releases the lock with the session, as for a crashed run
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let report = run_cron(&t.db, &http, &opts(&sim)).await.expect("run");
+                  // The server notices the closed session a moment later: wait for that, not for a fixed time.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let report = loop {
+        let report = run_cron(&t.db, &http, &opts(&sim)).await.expect("run");
+        if !report.locked || std::time::Instant::now() > deadline {
+            break report;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     assert!(!report.locked);
     assert_eq!(report.shops[0].statuses_sent, 1);
     sim.shutdown().await;
@@ -308,12 +315,12 @@ async fn a_closed_gate_skips_the_shop_with_an_error_and_no_request() {
 async fn a_change_during_the_send_is_not_marked_sent_and_goes_out_next_run() {
     let (t, sim) = setup().await;
     let id = queue(&t, state::CANCELED).await;
-    // The POST is processed after 1 s: the merchant changes the status meanwhile.
+    // The POST is processed after 2 s: the merchant changes the status meanwhile.
     control(
         &sim,
         "POST",
         "/_sim/faults",
-        json!({"route": "order_op", "first": 1, "fault": {"kind": "hang", "seconds": 1}}),
+        json!({"route": "order_op", "first": 1, "fault": {"kind": "hang", "seconds": 2}}),
     )
     .await;
     let db = t.db.clone();
@@ -322,7 +329,14 @@ async fn a_change_during_the_send_is_not_marked_sent_and_goes_out_next_run() {
         let http = reqwest::Client::new();
         run_cron(&db, &http, &o).await
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Until the POST has reached the simulator, which holds it (not a fixed time: a loaded
+    // machine may take longer to get there).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while control(&sim, "GET", "/_sim/stats", Value::Null).await["faults_fired"] == 0
+        && std::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     t.set_state(id, state::REFUNDED).await;
     let outcome = on_order_status_update(&t.db, id, Some(state::REFUNDED))
         .await

@@ -16,9 +16,13 @@ final class DatabaseUrl
      * (pdo_mysql.default_socket): mysqlnd talks to "localhost" through it, not TCP, and MySQL
      * matches the grants of 'user'@'localhost' only that way, so the extension must do the same.
      *
+     * PrestaShop has no TLS settings: `ssl_mode` and `ssl_ca` are taken from `$tlsFrom`, by default
+     * php.ini's `shoppingfeed_sync.database_url` (a shop whose managed MySQL requires TLS sets
+     * them there), and added to a TCP URL.
+     *
      * @throws \InvalidArgumentException on an unusable server string (never echoes the password)
      */
-    public static function fromPrestaShop(string $server, string $user, string $password, string $name, ?string $localhostSocket = null): string
+    public static function fromPrestaShop(string $server, string $user, string $password, string $name, ?string $localhostSocket = null, ?string $tlsFrom = null): string
     {
         $server = trim($server);
         $port = null;
@@ -60,8 +64,24 @@ final class DatabaseUrl
         if ($socket !== null) {
             // Slashes stay readable; everything else that could end the query value is encoded.
             $url .= '?socket=' . str_replace('%2F', '/', rawurlencode($socket));
+        } elseif (($tls = self::tlsQuery($tlsFrom ?? (string) ini_get('shoppingfeed_sync.database_url'))) !== '') {
+            $url .= '?' . $tls;
         }
 
         return $url;
+    }
+
+    /** The `ssl_mode` and `ssl_ca` parameters of a database URL, as they are written there. */
+    private static function tlsQuery(string $url): string
+    {
+        $query = (string) parse_url($url, PHP_URL_QUERY);
+        $kept = [];
+        foreach (explode('&', $query) as $pair) {
+            if (preg_match('/^ssl_(mode|ca)=[^&]+$/', $pair)) {
+                $kept[] = $pair;
+            }
+        }
+
+        return implode('&', $kept);
     }
 }

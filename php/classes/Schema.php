@@ -66,11 +66,33 @@ final class Schema
                         . " AND t2.`action` = 'SYNC_STATUS' AND t2.`id_shoppingfeed_task_order` > t1.`id_shoppingfeed_task_order`"
                         . " WHERE t1.`action` = 'SYNC_STATUS'");
                 }
+                if ($name === 'pending_invoice') {
+                    $this->reduceInvoiceUploads($table);
+                }
                 $done[] = $this->alter($table, 'ADD ' . $line);
             }
         }
 
         return $done;
+    }
+
+    /**
+     * The reference keeps an order's invoice upload waiting (UPLOAD_INVOICE) next to the one whose
+     * ticket it awaits (CHECK_TICKET_UPLOAD_INVOICE); the extension keeps one per order. The checking
+     * row is kept: its upload was sent, and dropping it would lose the ticket's outcome (a failure
+     * the merchant must hear about), while the waiting one would only send the same invoice again.
+     * Among rows of one kind, the newest is kept.
+     */
+    private function reduceInvoiceUploads($table)
+    {
+        $rank = static function ($alias) {
+            return "(`$alias`.`action` = 'CHECK_TICKET_UPLOAD_INVOICE')";
+        };
+        $this->run('DELETE t1 FROM `' . $table . '` t1 JOIN `' . $table . '` t2 ON t2.`id_order` = t1.`id_order`'
+            . " AND t2.`action` IN ('UPLOAD_INVOICE', 'CHECK_TICKET_UPLOAD_INVOICE')"
+            . ' AND (' . $rank('t2') . ' > ' . $rank('t1')
+            . ' OR (' . $rank('t2') . ' = ' . $rank('t1') . ' AND t2.`id_shoppingfeed_task_order` > t1.`id_shoppingfeed_task_order`))'
+            . " WHERE t1.`action` IN ('UPLOAD_INVOICE', 'CHECK_TICKET_UPLOAD_INVOICE')");
     }
 
     /** @return array<string, array{columns: array<string, string>, keys: array<string, string>}> */

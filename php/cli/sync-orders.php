@@ -4,9 +4,12 @@
  *
  *   php -d extension=shoppingfeed_sync.so sync-orders.php --database-url=mysql://user:pass@host:3306/db
  *
- * Exit codes: 0 done, 1 a shop had errors (or the run failed), 2 bad arguments, 3 another run holds the lock.
- * There is no Mail::Send here: failure e-mails are printed, or written to --mail-dir. Nor is there
- * PrestaShop's PDF class: invoice PDFs are rendered by the module's CRON URL only, and the
+ * Exit codes: 0 done, 1 a shop had errors (or the run failed, or a failure e-mail was not delivered),
+ * 2 bad arguments, 3 another run holds the lock.
+ * There is no Mail::Send here: failure e-mails are delivered with PHP's mail() (--mail=php), piped
+ * to a command (--mail-command, e.g. sendmail), or written to --mail-dir. Without one of these they
+ * are not delivered, and their orders wait (in the notice table) for a run that delivers them. Nor
+ * is there PrestaShop's PDF class: invoice PDFs are rendered by the module's CRON URL only, and the
  * invoice uploads still waiting after the run are counted in a note.
  */
 
@@ -34,12 +37,18 @@ Usage: php -d extension=shoppingfeed_sync.so sync-orders.php --database-url=URL 
   --api-base-url=URL   Shopping Feed API (default https://api.shopping-feed.com)
   --shop=N             only this shop
   --budget-ms=N        stop sending after N ms; the rest waits for the next run (default 60000)
-  --mail-dir=DIR       write the failure e-mails to DIR as .txt/.html instead of printing them
+  --mail=php           deliver the failure e-mails with PHP's mail() (php.ini sendmail_path)
+  --mail-command=CMD   deliver them by piping each message (headers, blank line, text) to CMD,
+                       e.g. "/usr/sbin/sendmail -t -i"; delivered when CMD exits with 0
+  --mail-dir=DIR       write them to DIR as .txt/.html (delivered when both files are written)
+                       Without one of these, no e-mail is delivered: the orders it lists wait
+                       for a run that delivers it, and the run exits with 1.
   --mail-lang=ISO      language of the e-mail templates: en (default) or fr
   --json               print the run's report as JSON
   --help               this text
 
-Exit codes: 0 done, 1 a shop had errors, 2 bad arguments, 3 another run is in progress.
+Exit codes: 0 done, 1 a shop had errors or an e-mail was not delivered, 2 bad arguments,
+3 another run is in progress.
 Invoice uploads need their PDF, which only the module's CRON URL renders (PrestaShop's PDF class).
 
 TXT;
@@ -54,7 +63,7 @@ function usageError(string $message): void
 /** Strict --name=value parsing: a typo must not silently run with defaults. */
 function parseArgs(array $argv): array
 {
-    $valued = ['database-url', 'prefix', 'api-base-url', 'shop', 'budget-ms', 'mail-dir', 'mail-lang'];
+    $valued = ['database-url', 'prefix', 'api-base-url', 'shop', 'budget-ms', 'mail', 'mail-command', 'mail-dir', 'mail-lang'];
     $flags = ['json', 'help'];
     $opts = [];
     foreach (array_slice($argv, 1) as $arg) {
@@ -83,6 +92,12 @@ function parseArgs(array $argv): array
     if (isset($opts['mail-dir']) && !is_dir($opts['mail-dir'])) {
         usageError('--mail-dir is not a directory');
     }
+    if (isset($opts['mail']) && $opts['mail'] !== 'php') {
+        usageError('--mail accepts only php (PHP\'s mail()); see also --mail-command and --mail-dir');
+    }
+    if (count(array_intersect_key($opts, ['mail' => 1, 'mail-command' => 1, 'mail-dir' => 1])) > 1) {
+        usageError('choose one of --mail, --mail-command and --mail-dir');
+    }
 
     return $opts;
 }
@@ -92,23 +107,47 @@ function mailTemplate(string $lang, string $ext): string
     return dirname(__DIR__) . "/mails/$lang/order-sync-errors.$ext";
 }
 
-/** The mailer: renders the module's templates with the extension's variables. */
-function makeMailer(string $lang, ?string $dir, $out): callable
+/**
+ * The mailer: renders the module's templates with the extension's variables and delivers the
+ * e-mail the chosen way. It returns true only when the e-mail was handed on (the extension then
+ * forgets the orders it lists); false keeps them for a later run.
+ */
+function makeMailer(string $lang, array $opts): callable
 {
-    return static function (array $mail) use ($lang, $dir, $out): bool {
+    return static function (array $mail) use ($lang, $opts): bool {
         $vars = $mail['template_vars'];
         $text = strtr((string) file_get_contents(mailTemplate($lang, 'txt')), $vars);
-        if ($dir === null) {
-            fwrite($out, "---- e-mail to {$mail['to']}: {$mail['subject']} ----\n$text\n---- end of e-mail ----\n");
+        if (isset($opts['mail-dir'])) {
+            $html = strtr((string) file_get_contents(mailTemplate($lang, 'html')), $vars);
+            $base = sprintf('%s/order-sync-errors-shop%d-%s', rtrim($opts['mail-dir'], '/'), $mail['id_shop'], date('Ymd-His'));
 
-            return true;
+            return file_put_contents("$base.txt", "To: {$mail['to']}\nSubject: {$mail['subject']}\n\n$text") !== false
+                && file_put_contents("$base.html", $html) !== false;
         }
-        $html = strtr((string) file_get_contents(mailTemplate($lang, 'html')), $vars);
-        $base = sprintf('%s/order-sync-errors-shop%d-%s', rtrim($dir, '/'), $mail['id_shop'], date('Ymd-His'));
+        $subject = '=?UTF-8?B?' . base64_encode((string) $mail['subject']) . '?=';
+        $headers = "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit";
+        if (isset($opts['mail'])) {
+            return mail((string) $mail['to'], $subject, $text, $headers);
+        }
+        if (isset($opts['mail-command'])) {
+            return pipeMail($opts['mail-command'], "To: {$mail['to']}\r\nSubject: $subject\r\n$headers\r\n\r\n$text");
+        }
 
-        return file_put_contents("$base.txt", "To: {$mail['to']}\nSubject: {$mail['subject']}\n\n$text") !== false
-            && file_put_contents("$base.html", $html) !== false;
+        return false; // nowhere to deliver: the orders wait
     };
+}
+
+/** Pipes one message to a command (sendmail's interface): delivered when it exits with 0. */
+function pipeMail(string $command, string $message): bool
+{
+    $proc = proc_open($command, [0 => ['pipe', 'r'], 1 => ['file', '/dev/null', 'w'], 2 => STDERR], $pipes);
+    if (!is_resource($proc)) {
+        return false;
+    }
+    $written = fwrite($pipes[0], $message);
+    fclose($pipes[0]);
+
+    return proc_close($proc) === 0 && $written === strlen($message);
 }
 
 function shopLine(array $s): string
@@ -116,7 +155,7 @@ function shopLine(array $s): string
     if ($s['skipped'] !== null) {
         return sprintf('shop %d: skipped (%s)', $s['id_shop'], $s['skipped']);
     }
-    $mail = $s['mail'] === null ? 'none' : ($s['mail_sent'] ? 'sent' : 'NOT SENT');
+    $mail = $s['mail'] === null ? 'none' : ($s['mail_sent'] ? 'delivered' : 'NOT DELIVERED');
 
     return sprintf(
         'shop %d: sent %d (%d requests), tickets ok %d / failed %d / pending %d, removed %d, requeued %d, errors %d, mail %s%s',
@@ -156,10 +195,9 @@ function main(array $argv): int
         usageError('--database-url is required (or set shoppingfeed_sync.database_url in php.ini)');
     }
     $json = isset($opts['json']);
-    // With --json, stdout is the report only; the printed e-mails go to stderr.
-    $mailOut = $json ? STDERR : STDOUT;
+    $delivers = isset($opts['mail']) || isset($opts['mail-command']) || isset($opts['mail-dir']);
 
-    $config = ['mailer' => makeMailer($opts['mail-lang'] ?? 'en', $opts['mail-dir'] ?? null, $mailOut)];
+    $config = ['mailer' => makeMailer($opts['mail-lang'] ?? 'en', $opts)];
     foreach (['database-url' => 'database_url', 'prefix' => 'table_prefix', 'api-base-url' => 'api_base_url'] as $arg => $key) {
         if (isset($opts[$arg])) {
             $config[$key] = $opts[$arg];
@@ -220,7 +258,9 @@ function main(array $argv): int
                 echo "  failed: order {$f['reference']} ({$f['status']}): {$f['reason']}", $f['gave_up'] ? ' (gave up)' : '', "\n";
             }
             if ($mailFailed) {
-                echo "  error: the failure e-mail could not be sent\n";
+                echo $delivers
+                    ? "  error: the failure e-mail could not be delivered; its orders wait for the next run\n"
+                    : "  error: the failure e-mail was not delivered (no --mail=php, --mail-command or --mail-dir); its orders wait for a run that delivers it\n";
             }
         }
     }

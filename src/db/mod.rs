@@ -4,9 +4,9 @@ pub mod logger;
 pub mod retry;
 pub mod sql;
 
-use crate::config::{DatabaseUrl, TablePrefix};
+use crate::config::{DatabaseUrl, TablePrefix, Tls, TlsMode};
 use crate::error::DbError;
-use mysql_async::{Conn, OptsBuilder, Pool, PoolConstraints, PoolOpts};
+use mysql_async::{Conn, OptsBuilder, Pool, PoolConstraints, PoolOpts, SslOpts};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -25,6 +25,13 @@ pub struct Db {
 impl Db {
     /// Creates the pool; no connection is opened until the first query.
     pub fn new(url: &DatabaseUrl, prefix: &TablePrefix) -> Self {
+        Self::new_in_zone(url, prefix, None)
+    }
+
+    /// [`Db::new`] whose connections use `utc_offset` (`+01:00`) as their session `time_zone`, so
+    /// that every `NOW()` the extension writes or compares is the shop's time (`None`: the
+    /// server's). The offset was checked by [`crate::config::ShopTimeZone::offset_at`].
+    pub fn new_in_zone(url: &DatabaseUrl, prefix: &TablePrefix, utc_offset: Option<&str>) -> Self {
         let constraints = PoolConstraints::new(0, 16).unwrap_or_default();
         // No COM_RESET_CONNECTION when a connection goes back to the pool: it would drop the
         // prepared statements and cost a round trip per hook call. We keep no session state.
@@ -43,6 +50,13 @@ impl Db {
             .pool_opts(pool_opts);
         if let Some(sock) = &url.socket {
             opts = opts.socket(Some(sock.clone()));
+        }
+        if let Some(offset) = utc_offset {
+            // On each new connection (and after a reset): no round trip per query.
+            opts = opts.setup(vec![format!("SET time_zone = '{offset}'")]);
+        }
+        if let Some(tls) = &url.tls {
+            opts = opts.ssl_opts(Some(ssl_opts(tls)));
         }
         Db {
             pool: Pool::new(opts),
@@ -86,4 +100,18 @@ impl Db {
         // A failure here only means connections were already gone.
         let _ = self.pool.disconnect().await;
     }
+}
+
+/// mysql_async's TLS options for a URL's `ssl_mode` / `ssl_ca` (rustls: no OpenSSL to link).
+fn ssl_opts(tls: &Tls) -> SslOpts {
+    let mut opts = SslOpts::default()
+        .with_danger_accept_invalid_certs(tls.mode == TlsMode::Required)
+        .with_danger_skip_domain_validation(tls.mode != TlsMode::VerifyIdentity);
+    if let Some(ca) = &tls.ca_file {
+        // The given CA only, as the MySQL client and PDO's MYSQL_ATTR_SSL_CA trust it.
+        opts = opts
+            .with_root_certs(vec![std::path::PathBuf::from(ca).into()])
+            .with_disable_built_in_roots(true);
+    }
+    opts
 }

@@ -123,8 +123,8 @@ pub struct CronSql {
     /// How many shops exist (multistore counts only with more than one).
     pub shop_count: String,
     pub legacy_module: String,
-    pub try_lock: &'static str,
-    pub release_lock: &'static str,
+    pub try_lock: String,
+    pub release_lock: String,
     pub monitor_lock: String,
     pub monitor_unlock: String,
     pub state_names_head: String,
@@ -298,10 +298,10 @@ impl CronSql {
                 module_shop = t("module_shop"),
             ),
             // A session lock dies with its connection: a crashed run never blocks the next one.
-            // One per database, named by its hash: MySQL 5.7+ refuses names over 64 characters,
-            // and a database name alone may have 64.
-            try_lock: "SELECT GET_LOCK(CONCAT('shoppingfeed:syncOrder:', MD5(DATABASE())), 0)",
-            release_lock: "SELECT RELEASE_LOCK(CONCAT('shoppingfeed:syncOrder:', MD5(DATABASE())))",
+            // One per database and table prefix (two shops may share a database), named by a
+            // hash: MySQL 5.7+ refuses names over 64 characters.
+            try_lock: cron_lock_sql(prefix, "SELECT GET_LOCK({name}, 0)"),
+            release_lock: cron_lock_sql(prefix, "SELECT RELEASE_LOCK({name})"),
             // No VALUES() in the update part: MySQL 8.0.20+ deprecates it.
             monitor_lock: format!(
                 "INSERT INTO {} (name, pid, data, duration, active, last_update) \
@@ -446,4 +446,15 @@ pub fn in_list(n: usize) -> String {
     }
     s.push(')');
     s
+}
+
+/// The CRON lock statement for `prefix`, `{name}` being the lock's name:
+/// `shoppingfeed:syncOrder:` + MD5 of `database.prefix`; the prefix is validated (letters, digits,
+/// underscores), so it can be written into the SQL text.
+fn cron_lock_sql(prefix: &TablePrefix, template: &str) -> String {
+    let name = format!(
+        "CONCAT('shoppingfeed:syncOrder:', MD5(CONCAT(DATABASE(), '.', '{}')))",
+        prefix.as_str()
+    );
+    template.replace("{name}", &name)
 }

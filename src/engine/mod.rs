@@ -64,7 +64,7 @@ pub async fn start_cron(
     let mut report = CronReport::default();
     let mut lock_conn = db.conn().await?;
     let got: Option<Option<i64>> = lock_conn
-        .query_first(db.sql().cron.try_lock)
+        .query_first(db.sql().cron.try_lock.as_str())
         .await
         .ctx("taking the CRON lock")?;
     if got.flatten() != Some(1) {
@@ -138,7 +138,11 @@ impl CronRun {
                 (format!("{duration:.6}"),),
             )
             .await;
-        if conn.query_drop(db.sql().cron.release_lock).await.is_err() {
+        if conn
+            .query_drop(db.sql().cron.release_lock.as_str())
+            .await
+            .is_err()
+        {
             let _ = conn.disconnect().await;
         }
     }

@@ -273,7 +273,8 @@ impl OrderSyncActions {
         };
         // The mailer runs outside the runtime (it may call the extension); its outcome is logged
         // and the notices of a refused e-mail stay for the next run.
-        let outcome = send_mail(mail_array(&mail)?);
+        // After exit() in the mailer the script ends when this returns; the notices stay.
+        let outcome = send_mail(mail_array(&mail)?).outcome();
         runtime::block_on(conveyor::mail_sent(&db, mail, &outcome))?;
         Ok(outcome == MailOutcome::Accepted)
     }

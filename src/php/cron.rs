@@ -11,7 +11,8 @@ use ext_php_rs::boxed::ZBox;
 use ext_php_rs::exception::PhpException;
 use ext_php_rs::prelude::*;
 use ext_php_rs::types::{ZendCallable, ZendHashTable, ZendObject, Zval};
-use ext_php_rs::zend::ExecutorGlobals;
+use ext_php_rs::zend::{bailout, try_catch, CatchError, ExecutorGlobals};
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -131,27 +132,69 @@ fn shop_array(s: &ShopReport, mail_sent: bool) -> Result<ZBox<ZendHashTable>, Ph
     Ok(a)
 }
 
+/// What a call of the mailer came to.
+#[derive(Debug, PartialEq)]
+pub(crate) enum MailerCall {
+    /// It returned (or threw): what became of the e-mail.
+    Returned(MailOutcome),
+    /// It called `exit()`, or hit a fatal error that PHP 8 turns into the same unwinding (seen
+    /// with `memory_limit`): an internal marker, left pending so that the script ends once the
+    /// extension returns. Whether the e-mail left is unknown: its notices stay for the next run.
+    Exited {
+        /// A fatal error (exit status 255), reported as the mailer's failure; `exit()` is not.
+        fatal: bool,
+    },
+}
+
+impl MailerCall {
+    /// The outcome to record for the shop's e-mail.
+    pub(crate) fn outcome(self) -> MailOutcome {
+        match self {
+            MailerCall::Returned(outcome) => outcome,
+            MailerCall::Exited { fatal: true } => MailOutcome::Failed(FATAL.to_string()),
+            MailerCall::Exited { fatal: false } => MailOutcome::NoMailer,
+        }
+    }
+}
+
+const FATAL: &str = "a PHP fatal error, which ended the request";
+
 /// Hands one shop's e-mail to the configured mailer. A mailer that throws is an outcome like
 /// another: its exception is caught here (the run goes on with the other shops) and reported.
-pub(crate) fn send_mail(mail: ZBox<ZendHashTable>) -> MailOutcome {
+pub(crate) fn send_mail(mail: ZBox<ZendHashTable>) -> MailerCall {
     // A new reference: the mailer may call configure() (even replace itself) while it runs.
     let Some(mailer) = settings::mailer() else {
-        return MailOutcome::NoMailer;
+        return MailerCall::Returned(MailOutcome::NoMailer);
     };
     let Ok(callable) = ZendCallable::new(&mailer) else {
-        return MailOutcome::Failed("nothing: option \"mailer\" is not callable".to_string());
+        return MailerCall::Returned(MailOutcome::Failed(
+            "nothing: option \"mailer\" is not callable".to_string(),
+        ));
     };
     let mut arg = Zval::new();
     arg.set_hashtable(mail);
     let result = callable.try_call(vec![&arg]);
-    if let Some(exception) = ExecutorGlobals::take_exception() {
-        return MailOutcome::Failed(describe(exception));
+    if exiting() {
+        return MailerCall::Exited {
+            fatal: ExecutorGlobals::get().exit_status == 255,
+        };
     }
-    match result {
+    if let Some(exception) = ExecutorGlobals::take_exception() {
+        return MailerCall::Returned(MailOutcome::Failed(describe(exception)));
+    }
+    MailerCall::Returned(match result {
         Ok(ret) if truthy(&ret) => MailOutcome::Accepted,
         Ok(_) => MailOutcome::Refused,
         Err(e) => MailOutcome::Failed(format!("nothing, but could not be called: {e}")),
-    }
+    })
+}
+
+/// True when the pending "exception" is the engine's `exit()` marker (`UnwindExit`, or
+/// `GracefulExit`): an object that is not a `Throwable`, which only the engine can make pending.
+fn exiting() -> bool {
+    let eg = ExecutorGlobals::get();
+    eg.exception()
+        .is_some_and(|e| !e.instance_of(ext_php_rs::zend::ce::throwable()))
 }
 
 /// `Class: message` of a caught exception.
@@ -200,17 +243,28 @@ fn report_array(
 }
 
 pub fn run(given: Option<&ZendHashTable>) -> PhpResult<ZBox<ZendHashTable>> {
-    let opts = options(given)?;
-    let settings = settings::current()?;
-    let db = runtime::db(&settings)?;
-    let http = runtime::http()?;
-    if RUNNING.swap(true, Ordering::AcqRel) {
-        return locked_report();
+    // Every Rust value of the run is dropped at the end of this block, before a bailout is
+    // passed on (a bailout skips the destructors of the frames it jumps over).
+    let ended = {
+        let opts = options(given)?;
+        let settings = settings::current()?;
+        let db = runtime::db(&settings)?;
+        let http = runtime::http()?;
+        if RUNNING.swap(true, Ordering::AcqRel) {
+            return locked_report();
+        }
+        // Cleared however the run ends (an error, a panic turned into a PHP Error by
+        // ext-php-rs, a fatal error in the mailer): a flag left set would answer `locked` to
+        // every later run of the process.
+        let _running = RunningGuard;
+        run_locked(&db, &http, &opts)
+    };
+    match ended {
+        RunEnd::Report(report) => report,
+        // SAFETY: nothing of this call is left to drop; the engine goes on with its fatal error
+        // as if the extension had not caught it.
+        RunEnd::Bailout => unsafe { bailout() },
     }
-    // Cleared however the run ends (an error, or a panic turned into a PHP Error by ext-php-rs):
-    // a flag left set would answer `locked` to every later run of the process.
-    let _running = RunningGuard;
-    run_locked(&db, &http, &opts)
 }
 
 struct RunningGuard;
@@ -221,27 +275,62 @@ impl Drop for RunningGuard {
     }
 }
 
+enum RunEnd {
+    Report(PhpResult<ZBox<ZendHashTable>>),
+    /// A fatal error (E_ERROR, memory_limit, a failing hook) ended the request inside the mailer:
+    /// the run was finished and its lock released; the bailout must go on.
+    Bailout,
+}
+
 /// The run itself, the mailer called between the engine's two halves (outside the runtime, the
 /// CRON lock still held), so that everything the mailer does is in the run's report and log.
-fn run_locked(
-    db: &crate::db::Db,
-    http: &reqwest::Client,
-    opts: &CronOptions,
-) -> PhpResult<ZBox<ZendHashTable>> {
-    let run = runtime::block_on(engine::start_cron(db, http, opts))??;
+fn run_locked(db: &crate::db::Db, http: &reqwest::Client, opts: &CronOptions) -> RunEnd {
+    let run = match runtime::block_on(engine::start_cron(db, http, opts)) {
+        Ok(Ok(run)) => run,
+        Ok(Err(e)) => return RunEnd::Report(Err(e.into())),
+        Err(e) => return RunEnd::Report(Err(e.into())),
+    };
     let mut outcomes = Vec::with_capacity(run.report.shops.len());
-    for s in &run.report.shops {
-        let outcome = match &s.mail {
-            Some(m) => match mail_array(m) {
-                Ok(arr) => send_mail(arr),
-                Err(e) => {
-                    MailOutcome::Failed(format!("nothing: the e-mail could not be built: {e:?}"))
-                }
-            },
-            None => MailOutcome::NoMailer,
-        };
-        outcomes.push(outcome);
+    let mut exited = false;
+    // The mailer is PHP code: a fatal error in it longjmps over this frame, which would keep the
+    // lock's connection open (until the server's wait_timeout) and `RUNNING` set. Caught here,
+    // the run is finished like any other before the bailout goes on.
+    let mailed = try_catch(AssertUnwindSafe(|| {
+        for s in &run.report.shops {
+            let outcome = match &s.mail {
+                _ if exited => MailOutcome::NoMailer,
+                Some(m) => match mail_array(m) {
+                    Ok(arr) => {
+                        let call = send_mail(arr);
+                        exited = matches!(call, MailerCall::Exited { .. });
+                        call.outcome()
+                    }
+                    Err(e) => MailOutcome::Failed(format!(
+                        "nothing: the e-mail could not be built: {e:?}"
+                    )),
+                },
+                None => MailOutcome::NoMailer,
+            };
+            outcomes.push(outcome);
+        }
+    }));
+    let bailed_out = match mailed {
+        Ok(()) => false,
+        Err(CatchError::Bailout) => {
+            // The shop whose mailer was running is told why its e-mail is still waiting.
+            outcomes.push(MailOutcome::Failed(FATAL.to_string()));
+            true
+        }
+        // send_mail does not panic; were it to, the e-mails left wait for the next run.
+        Err(_) => false,
+    };
+    outcomes.resize(run.report.shops.len(), MailOutcome::NoMailer);
+    let finished = runtime::block_on(run.finish(db, &outcomes));
+    if bailed_out {
+        return RunEnd::Bailout;
     }
-    let report = runtime::block_on(run.finish(db, &outcomes))?;
-    report_array(&report, &outcomes)
+    RunEnd::Report(finished.map_err(PhpException::from).and_then(|report| {
+        // After exit() the report is not read: the script ends when this call returns.
+        report_array(&report, &outcomes)
+    }))
 }

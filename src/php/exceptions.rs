@@ -163,6 +163,9 @@ impl From<DbError> for PhpException {
 
 impl From<RuntimeError> for PhpException {
     fn from(e: RuntimeError) -> Self {
-        throwable(Kind::Base, e.to_string())
+        match e {
+            RuntimeError::Db(e) => e.into(),
+            other => throwable(Kind::Base, other.to_string()),
+        }
     }
 }

@@ -102,13 +102,19 @@ fn display_ini(value: Option<&str>) -> String {
     }
 }
 
-/// `scheme://user:secret@host/...` -> `scheme://user:***@host/...`; anything else unchanged.
+/// `scheme://user:secret@host/...` -> `scheme://user:***@host/...`; anything else unchanged. In a
+/// `mysql://` URL everything from the first `:` to the last `@` is masked: a password typed with an
+/// unencoded `/`, `?`, `#` or `@` (an invalid URL, still shown here) must not show either.
 fn mask_url_password(value: &str) -> String {
     let Some(scheme_end) = value.find("://") else {
         return value.to_string();
     };
     let rest = &value[scheme_end + 3..];
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority_end = if value.starts_with("mysql://") {
+        rest.rfind('@').map_or(rest.len(), |at| at + 1)
+    } else {
+        rest.find(['/', '?', '#']).unwrap_or(rest.len())
+    };
     let authority = &rest[..authority_end];
     let Some(at) = authority.rfind('@') else {
         return value.to_string();

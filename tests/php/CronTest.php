@@ -498,7 +498,7 @@ final class CronTest extends TestCase
     {
         $id = $this->queued(Shop::CANCELED);
         $other = TestDatabase::connect(TestDatabase::$name);
-        $this->assertSame(1, (int) $other->query("SELECT GET_LOCK(CONCAT('shoppingfeed:syncOrder:', MD5(DATABASE())), 0)")->fetchColumn());
+        $this->assertSame(1, (int) $other->query("SELECT GET_LOCK(CONCAT('shoppingfeed:syncOrder:', MD5(CONCAT(DATABASE(), '.ps_'))), 0)")->fetchColumn());
 
         $report = OrderSync::runCron();
         $this->assertTrue($report['locked']);
@@ -506,7 +506,7 @@ final class CronTest extends TestCase
         $this->assertSame([], self::$sim->requests());
         $this->assertSame('SYNC_STATUS', $this->task($id)['action']);
 
-        $other->query("SELECT RELEASE_LOCK(CONCAT('shoppingfeed:syncOrder:', MD5(DATABASE())))");
+        $other->query("SELECT RELEASE_LOCK(CONCAT('shoppingfeed:syncOrder:', MD5(CONCAT(DATABASE(), '.ps_'))))");
         $shop = $this->cron();
         $this->assertSame(1, $shop['statuses_sent']);
         $this->assertSame('CHECK_TICKET_SYNC_STATUS', $this->task($id)['action']);
@@ -594,7 +594,7 @@ PHP, var_export(TestDatabase::$url, true), var_export(self::$sim->url(), true)))
 
         // The server releases the dead session's lock once it sees the connection closed.
         $lockWait = microtime(true);
-        while ((int) TestDatabase::pdo()->query("SELECT IS_FREE_LOCK(CONCAT('shoppingfeed:syncOrder:', MD5(DATABASE())))")->fetchColumn() !== 1
+        while ((int) TestDatabase::pdo()->query("SELECT IS_FREE_LOCK(CONCAT('shoppingfeed:syncOrder:', MD5(CONCAT(DATABASE(), '.ps_'))))")->fetchColumn() !== 1
             && microtime(true) - $lockWait < 5) {
             usleep(10000);
         }

@@ -226,11 +226,11 @@ final class GlueTest extends TestCase
         Shop::reset();
         // The extension's CRON lock is a MySQL named lock (it dies with its session).
         $pdo = TestDatabase::connect(TestDatabase::$name);
-        self::assertSame(1, (int) $pdo->query("SELECT GET_LOCK(CONCAT('shoppingfeed:syncOrder:', MD5(DATABASE())), 0)")->fetchColumn());
+        self::assertSame(1, (int) $pdo->query("SELECT GET_LOCK(CONCAT('shoppingfeed:syncOrder:', MD5(CONCAT(DATABASE(), '.ps_'))), 0)")->fetchColumn());
         try {
             [$rc, $out, $err] = self::cli('--database-url=' . TestDatabase::$url, self::NO_API);
         } finally {
-            $pdo->query("SELECT RELEASE_LOCK(CONCAT('shoppingfeed:syncOrder:', MD5(DATABASE())))");
+            $pdo->query("SELECT RELEASE_LOCK(CONCAT('shoppingfeed:syncOrder:', MD5(CONCAT(DATABASE(), '.ps_'))))");
         }
         self::assertSame(3, $rc, "stdout:\n$out\nstderr:\n$err");
         self::assertStringContainsString('locked', $out);
