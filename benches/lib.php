@@ -67,7 +67,11 @@ function bench_create_db(string $name, int $n): PDO {
         [null, 1, 'SHOPPINGFEED_STORE_ID', (string) BENCH_STORE],
         [null, null, 'SHOPPING_FLUX_STATUS_SHIPPED', ''],
         [null, null, 'SHOPPING_FLUX_STATUS_CANCELED', ''],
+        // Shop and group rows count only with multistore on (and more than one shop, see below).
+        [null, null, 'PS_MULTISHOP_FEATURE_ACTIVE', '1'],
     ] as $row) { $conf->execute($row); }
+    // A second shop, inactive: multistore is on as PrestaShop sees it, the CRON serves shop 1 only.
+    $pdo->exec("INSERT INTO ps_shop (id_shop, id_shop_group, name, color, id_category, theme_name, active, deleted) VALUES (2, 1, 'Inactive', '', 2, 'classic', 0, 0)");
     $pdo->exec("INSERT INTO ps_module (id_module, name, active, version) VALUES (1, 'shoppingfluxexport', 1, '4.6.2')");
     $pdo->exec('INSERT INTO ps_module_shop (id_module, id_shop) VALUES (1, 1)');
     $pdo->exec("INSERT INTO ps_carrier (id_carrier, id_reference, name, url, active) VALUES (1, 1, 'Colissimo', 'https://www.laposte.fr/outils/suivre-vos-envois?code=@', 1)");

@@ -93,6 +93,7 @@ function create_db(string $name, array $shops, ?callable $state = null): PDO {
         'SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS' => '100',
         'SHOPPING_FLUX_STATUS_SHIPPED' => '',
         'SHOPPING_FLUX_STATUS_CANCELED' => '',
+        'PS_MULTISHOP_FEATURE_ACTIVE' => count($shops) > 1 ? '1' : '0',
     ] as $k => $v) { $conf->execute([null, null, $k, $v]); }
     $pdo->exec("INSERT INTO ps_module (id_module, name, active, version) VALUES (1, 'shoppingfluxexport', 1, '4.6.2')");
     $pdo->exec("INSERT INTO ps_carrier (id_carrier, id_reference, name, url, active) VALUES (1, 1, 'Colissimo', 'https://www.laposte.fr/suivi?code=@', 1)");
@@ -108,8 +109,10 @@ function create_db(string $name, array $shops, ?callable $state = null): PDO {
             $pdo->exec("INSERT INTO ps_shop (id_shop, id_shop_group, name, color, id_category, theme_name, active, deleted) VALUES ($idShop, 1, 'Shop $idShop', '', 2, 'classic', 1, 0)");
         }
         $pdo->exec("INSERT INTO ps_module_shop (id_module, id_shop) VALUES (1, $idShop)");
-        $conf->execute([null, $idShop, 'SHOPPINGFEED_AUTH_TOKEN', token()]);
-        $conf->execute([null, $idShop, 'SHOPPINGFEED_STORE_ID', (string) $store]);
+        // As PrestaShop keeps them: shop rows count only with multistore on and several shops.
+        $level = count($shops) > 1 ? $idShop : null;
+        $conf->execute([null, $level, 'SHOPPINGFEED_AUTH_TOKEN', token()]);
+        $conf->execute([null, $level, 'SHOPPINGFEED_STORE_ID', (string) $store]);
         $pdo->beginTransaction();
         for ($k = 0; $k < $n; $k++) {
             $id = $first + $k;
