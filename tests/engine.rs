@@ -60,23 +60,14 @@ async fn post_paths(sim: &SimHandle) -> Vec<String> {
         .collect()
 }
 
-async fn queue(t: &TestDb, state_id: u32) -> u32 {
-    let id = t.order(state_id, true).await;
-    let outcome = on_order_status_update(&t.db, id, Some(state_id))
-        .await
-        .expect("hook");
-    assert!(outcome.queued(), "{outcome:?}");
-    id
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sends_current_statuses_then_deletes_tasks_once_tickets_succeed() {
     let (t, sim) = setup().await;
     let http = reqwest::Client::new();
-    let shipped = queue(&t, state::SHIPPED).await;
-    let canceled = queue(&t, state::CANCELED).await;
+    let shipped = t.queued_order(state::SHIPPED).await;
+    let canceled = t.queued_order(state::CANCELED).await;
     // The current state decides: queued as refunded, then canceled without a hook.
-    let changed = queue(&t, state::REFUNDED).await;
+    let changed = t.queued_order(state::REFUNDED).await;
     t.set_state(changed, state::CANCELED).await;
 
     let report = run_cron(&t.db, &http, &opts(&sim)).await.expect("run 1");
@@ -124,7 +115,7 @@ async fn requests_hold_at_most_the_configured_orders_and_tickets_are_read_per_ba
     t.config("SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS", "40", None, None)
         .await;
     for _ in 0..90 {
-        queue(&t, state::CANCELED).await;
+        t.queued_order(state::CANCELED).await;
     }
     let http = reqwest::Client::new();
     let report = run_cron(&t.db, &http, &opts(&sim)).await.expect("run");
@@ -151,7 +142,7 @@ async fn requests_hold_at_most_the_configured_orders_and_tickets_are_read_per_ba
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_ticket_is_reported_and_requeued_until_attempts_run_out() {
     let (t, sim) = setup().await;
-    let id = queue(&t, state::SHIPPED).await;
+    let id = t.queued_order(state::SHIPPED).await;
     every_ticket_fails(&sim, "Carrier not accepted").await;
     let http = reqwest::Client::new();
     // Requeued tasks wait requeue_delay_minutes: a failed status is not resent in the same run.
@@ -193,8 +184,8 @@ async fn a_failed_ticket_is_reported_and_requeued_until_attempts_run_out() {
 async fn an_api_failure_leaves_every_task_queued_without_a_lease() {
     let (t, sim) = setup().await;
     let ids = [
-        queue(&t, state::SHIPPED).await,
-        queue(&t, state::CANCELED).await,
+        t.queued_order(state::SHIPPED).await,
+        t.queued_order(state::CANCELED).await,
     ];
     control(
         &sim,
@@ -221,7 +212,7 @@ async fn an_api_failure_leaves_every_task_queued_without_a_lease() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_valid_foreign_lease_is_respected_and_an_expired_one_is_taken_over() {
     let (t, sim) = setup().await;
-    let id = queue(&t, state::CANCELED).await;
+    let id = t.queued_order(state::CANCELED).await;
     t.exec("UPDATE PREFIX_shoppingfeed_task_order SET lease_owner = 'other-run', lease_until = NOW() + INTERVAL 1 HOUR")
         .await;
     let http = reqwest::Client::new();
@@ -240,7 +231,7 @@ async fn a_valid_foreign_lease_is_respected_and_an_expired_one_is_taken_over() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_run_is_refused_while_the_lock_is_held() {
     let (t, sim) = setup().await;
-    queue(&t, state::CANCELED).await;
+    t.queued_order(state::CANCELED).await;
     let mut holder = t.conn().await;
     use mysql_async::prelude::Queryable;
     let got: Option<i64> = holder
@@ -271,7 +262,7 @@ async fn a_second_run_is_refused_while_the_lock_is_held() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_spent_budget_stops_claiming_and_loses_nothing() {
     let (t, sim) = setup().await;
-    let id = queue(&t, state::CANCELED).await;
+    let id = t.queued_order(state::CANCELED).await;
     let http = reqwest::Client::new();
     let o = CronOptions {
         run_budget: Duration::ZERO,
@@ -288,7 +279,7 @@ async fn a_spent_budget_stops_claiming_and_loses_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_closed_gate_skips_the_shop_with_an_error_and_no_request() {
     let (t, sim) = setup().await;
-    queue(&t, state::CANCELED).await;
+    t.queued_order(state::CANCELED).await;
     t.config("SHOPPING_FLUX_STATUS_SHIPPED", "checked", None, None)
         .await;
     let http = reqwest::Client::new();
@@ -314,7 +305,7 @@ async fn a_closed_gate_skips_the_shop_with_an_error_and_no_request() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_during_the_send_is_not_marked_sent_and_goes_out_next_run() {
     let (t, sim) = setup().await;
-    let id = queue(&t, state::CANCELED).await;
+    let id = t.queued_order(state::CANCELED).await;
     // The POST is processed after 2 s: the merchant changes the status meanwhile.
     control(
         &sim,
@@ -385,14 +376,11 @@ async fn a_run_makes_one_request_per_hundred_orders_of_each_operation() {
     let (t, sim) = setup().await;
     // 253 cancels and 127 refunds, interleaved: every claimed page mixes both operations.
     for i in 0..380 {
-        queue(
-            &t,
-            if i % 3 == 0 {
-                state::REFUNDED
-            } else {
-                state::CANCELED
-            },
-        )
+        t.queued_order(if i % 3 == 0 {
+            state::REFUNDED
+        } else {
+            state::CANCELED
+        })
         .await;
     }
     let refunds: u32 = t
@@ -492,7 +480,7 @@ async fn a_run_keeps_the_lock_until_its_mails_are_recorded_and_a_refused_mail_lo
     use shoppingfeed_sync::engine::report::MailOutcome;
     use shoppingfeed_sync::engine::start_cron;
     let (t, sim) = setup().await;
-    let id = queue(&t, state::SHIPPED).await;
+    let id = t.queued_order(state::SHIPPED).await;
     every_ticket_fails(&sim, "Carrier not accepted").await;
     let http = reqwest::Client::new();
     let o = CronOptions {

@@ -49,15 +49,6 @@ async fn sends_per_reference(sim: &SimHandle) -> HashMap<String, u32> {
     sends
 }
 
-async fn queue(t: &TestDb, state_id: u32) -> u32 {
-    let id = t.order(state_id, true).await;
-    let outcome = on_order_status_update(&t.db, id, Some(state_id))
-        .await
-        .expect("hook");
-    assert!(outcome.queued(), "{outcome:?}");
-    id
-}
-
 fn opts(sim: &SimHandle) -> CronOptions {
     CronOptions {
         requeue_delay_minutes: 0,
@@ -145,7 +136,7 @@ async fn refunds_of_an_order_without_identifier_wait_without_spinning_the_run() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ignored_order_re_armed_in_flight_keeps_its_newer_status() {
     let (t, sim) = common::cron_shop(TOKEN, "0").await;
-    let id = queue(&t, state::CANCELED).await;
+    let id = t.queued_order(state::CANCELED).await;
     let reference = format!("MP-{id}");
     control(
         &sim,
@@ -203,7 +194,7 @@ async fn concurrent_checks_of_a_failed_ticket_requeue_it_once() {
     let (t, sim) = common::cron_shop(TOKEN, "0").await;
     let mut ids = Vec::new();
     for _ in 0..60 {
-        ids.push(queue(&t, state::SHIPPED).await);
+        ids.push(t.queued_order(state::SHIPPED).await);
     }
     control(
         &sim,
@@ -252,7 +243,7 @@ async fn concurrent_checks_of_a_failed_ticket_requeue_it_once() {
 async fn a_task_re_armed_while_it_is_removed_as_unmapped_stays() {
     use mysql_async::prelude::Queryable;
     let t = TestDb::available().await;
-    let id = queue(&t, state::SHIPPED).await;
+    let id = t.queued_order(state::SHIPPED).await;
     let task = t.tasks(id).await[0].id;
     // The merchant moves the order to a state in no list (the hook queues nothing for it).
     t.set_state(id, state::PREPARATION).await;
@@ -337,8 +328,8 @@ async fn a_database_error_mid_send_gives_back_every_lease() {
         (held,),
     )
     .await;
-    let sendable = queue(&t, state::CANCELED).await;
-    let unmapped = queue(&t, state::SHIPPED).await;
+    let sendable = t.queued_order(state::CANCELED).await;
+    let unmapped = t.queued_order(state::SHIPPED).await;
     t.set_state(unmapped, state::PREPARATION).await;
     t.exec(
         "CREATE TRIGGER PREFIX_no_delete BEFORE DELETE ON PREFIX_shoppingfeed_task_order \

@@ -9,14 +9,14 @@
 use super::prepared::{PageCtx, Prepared};
 use super::report::{Failure, ShopReport};
 use super::shop_run::ShopRun;
-use super::tickets::count_failed;
+use super::tickets::requeue;
 use super::{invoices, refunds, statuses};
 use crate::api::{max_orders_per_request, ApiClient, BatchAccepted, OperationData, OrderOperation};
 use crate::db::logger::ProcessLogger;
 use crate::db::Db;
 use crate::error::{DbError, DbResultExt};
 use crate::model::{LogLevel, Operation, TaskKind};
-use crate::queue::{self, Checked, Seen};
+use crate::queue::{self, Seen};
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 use mysql_async::Value;
@@ -380,29 +380,10 @@ async fn record_outcome(
         };
         let reason = format!("ignored by Shopping Feed: {}", ignored.message);
         log.order(LogLevel::Error, t.id_order, &reason);
-        let mut failure = Failure::new(t.id_order, Some(outcome.operation), reason.clone());
-        let checked = Checked {
-            kind: outcome.kind,
-            id_task: t.id_task,
-            batch_id: &batch.batch_id,
-        };
-        let retry = queue::Retry {
-            attempts: t.attempts,
-            max_attempts: run.opts.max_attempts,
-            ticket: None,
-            reason: &reason,
-            delay_minutes: run.opts.requeue_delay_minutes,
-        };
-        let done = queue::fail(
-            run.db,
-            conn,
-            &checked,
-            &retry,
-            (run.id_shop, &mut failure),
-            true,
-        )
-        .await?;
-        count_failed(run, (outcome.kind, done, true), failure, report, log);
+        let failure = Failure::new(t.id_order, Some(outcome.operation), reason);
+        let at = (outcome.kind, batch.batch_id.as_str());
+        let task = (t.id_task, t.attempts);
+        requeue(run, conn, report, log, at, task, None, failure, true).await?;
     }
     match outcome.kind {
         TaskKind::Status => report.statuses_sent += sent,

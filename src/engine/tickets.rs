@@ -17,28 +17,29 @@ use tokio::task::JoinSet;
 /// Batch ids listed per query while checking.
 const BATCHES_PER_ROUND: usize = 32;
 
-/// A failed send of a task waiting for `batch`: requeued or given up through the queue (with the
-/// merchant's notice when `mail` is set or it gives up), counted in the report.
+/// A failed send of a task (`id_task` with `attempts` so far) waiting for `batch`: requeued or
+/// given up through the queue (with the merchant's notice when `mail` is set or it gives up),
+/// counted in the report.
 #[allow(clippy::too_many_arguments)]
-async fn requeue(
+pub(crate) async fn requeue(
     run: &ShopRun<'_>,
     conn: &mut Conn,
     report: &mut ShopReport,
     log: &mut ProcessLogger,
     (kind, batch): (TaskKind, &str),
-    task: &BatchTask,
+    (id_task, attempts): (u32, u32),
     ticket: Option<&str>,
     mut failure: Failure,
     mail: bool,
 ) -> Result<(), DbError> {
     let checked = Checked {
         kind,
-        id_task: task.id_task,
+        id_task,
         batch_id: batch,
     };
     let reason = failure.reason.clone();
     let retry = queue::Retry {
-        attempts: task.attempts,
+        attempts,
         max_attempts: run.opts.max_attempts,
         ticket,
         reason: &reason,
@@ -297,7 +298,7 @@ async fn requeue_batch(
             report,
             log,
             (kind, batch),
-            &task,
+            (task.id_task, task.attempts),
             None,
             failure,
             false,
@@ -335,7 +336,7 @@ async fn pending_or_stuck(
         report,
         log,
         (kind, batch),
-        task,
+        (task.id_task, task.attempts),
         None,
         failure,
         false,
@@ -400,6 +401,7 @@ async fn apply_batch(
                 report.tickets_failed += 1;
                 let failure = Failure::new(task.id_order, None, reason);
                 let at = (kind, batch);
+                let task = (task.id_task, task.attempts);
                 requeue(run, conn, report, log, at, task, Some(&t.id), failure, true).await?;
             }
             TicketState::Canceled => {
@@ -451,7 +453,7 @@ async fn apply_batch(
 /// Counts what [`queue::fail`] did (called with `mail`) in the report; the failure is the
 /// e-mail's when its notice was written. An invoice upload that left the queue takes its rendered
 /// PDF with it.
-pub(crate) fn count_failed(
+fn count_failed(
     run: &ShopRun<'_>,
     (kind, done, mail): (TaskKind, Failed, bool),
     failure: Failure,

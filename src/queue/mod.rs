@@ -108,6 +108,17 @@ pub async fn enqueue_status(
     })
 }
 
+/// A trigger's write in the merchant's request (deadlocks retried, lock waits not): true when it
+/// changed a row.
+async fn trigger_write(
+    conn: &mut Conn,
+    sql: &str,
+    p: Vec<Value>,
+    what: String,
+) -> Result<bool, DbError> {
+    Ok(write(conn, LockRetry::deadlocks_only(), sql, p, &what).await? > 0)
+}
+
 /// Queues a credit slip's partial refund; false when the slip already has its task.
 pub async fn enqueue_slip(
     db: &Db,
@@ -115,47 +126,27 @@ pub async fn enqueue_slip(
     id_order: u32,
     id_slip: u32,
 ) -> Result<bool, DbError> {
-    let p = vec![id_order.into(), id_slip.into()];
     let what = format!("queueing credit slip {id_slip} of order {id_order}");
-    let n = write(
-        conn,
-        LockRetry::deadlocks_only(),
-        &db.sql().queue.enqueue_slip,
-        p,
-        &what,
-    )
-    .await?;
-    Ok(n > 0)
+    let p = vec![id_order.into(), id_slip.into()];
+    trigger_write(conn, &db.sql().queue.enqueue_slip, p, what).await
 }
 
 /// Queues the order's invoice upload; false when it already has one (pending or checking).
 pub async fn enqueue_invoice(db: &Db, conn: &mut Conn, id_order: u32) -> Result<bool, DbError> {
     let what = format!("queueing the invoice of order {id_order}");
-    let sql = &db.sql().queue.enqueue_invoice;
-    let n = write(
+    trigger_write(
         conn,
-        LockRetry::deadlocks_only(),
-        sql,
+        &db.sql().queue.enqueue_invoice,
         vec![id_order.into()],
-        &what,
+        what,
     )
-    .await?;
-    Ok(n > 0)
+    .await
 }
 
 /// Makes the order's pending status task due now if it waits for its delay; false when none waits.
 pub async fn expedite(db: &Db, conn: &mut Conn, id_order: u32) -> Result<bool, DbError> {
     let what = format!("expediting order {id_order}");
-    let sql = &db.sql().queue.expedite;
-    let n = write(
-        conn,
-        LockRetry::deadlocks_only(),
-        sql,
-        vec![id_order.into()],
-        &what,
-    )
-    .await?;
-    Ok(n > 0)
+    trigger_write(conn, &db.sql().queue.expedite, vec![id_order.into()], what).await
 }
 
 /// The order's pending status task: `Some(true)` waiting for its delay, `Some(false)` due, `None`.
@@ -375,7 +366,17 @@ pub async fn drop_pending(
     notice: Option<(u32, &Failure)>,
 ) -> Result<bool, DbError> {
     let p: Vec<Value> = vec![seen.id_task.into(), seen.version.into(), owner.into()];
-    let sql = db.sql().queue.drop_pending.as_str();
+    remove_with_notice(db, conn, &db.sql().queue.drop_pending, p, notice).await
+}
+
+/// One fenced DELETE and, if it removed the row, the merchant's notice, in one transaction.
+async fn remove_with_notice(
+    db: &Db,
+    conn: &mut Conn,
+    sql: &str,
+    p: Vec<Value>,
+    notice: Option<(u32, &Failure)>,
+) -> Result<bool, DbError> {
     let mut retry = LockRetry::default();
     loop {
         let done = async {
@@ -384,12 +385,12 @@ pub async fn drop_pending(
                 .await
                 .ctx("removing a task")?;
             tx.exec_drop(sql, p.clone()).await.ctx("removing a task")?;
-            let dropped = tx.affected_rows() > 0;
-            if let (true, Some((id_shop, failure))) = (dropped, notice) {
+            let removed = tx.affected_rows() > 0;
+            if let (true, Some((id_shop, failure))) = (removed, notice) {
                 notices::save(db, &mut tx, id_shop, failure).await?;
             }
             tx.commit().await.ctx("removing a task")?;
-            Ok::<bool, DbError>(dropped)
+            Ok::<bool, DbError>(removed)
         }
         .await;
         match done {
@@ -417,35 +418,12 @@ pub async fn finish(
     t: &Checked<'_>,
     notice: Option<(u32, &Failure)>,
 ) -> Result<bool, DbError> {
-    let sql = db.sql().queue.finish.as_str();
     let p: Vec<Value> = vec![
         t.id_task.into(),
         t.kind.checking().as_str().into(),
         t.batch_id.into(),
     ];
-    let mut retry = LockRetry::default();
-    loop {
-        let done = async {
-            let mut tx = conn
-                .start_transaction(TxOpts::default())
-                .await
-                .ctx("removing a checked task")?;
-            tx.exec_drop(sql, p.clone())
-                .await
-                .ctx("removing a checked task")?;
-            let removed = tx.affected_rows() > 0;
-            if let (true, Some((id_shop, failure))) = (removed, notice) {
-                notices::save(db, &mut tx, id_shop, failure).await?;
-            }
-            tx.commit().await.ctx("removing a checked task")?;
-            Ok::<bool, DbError>(removed)
-        }
-        .await;
-        match done {
-            Err(e) if retry.wants(&e) => retry.pause().await,
-            done => return done,
-        }
-    }
+    remove_with_notice(db, conn, &db.sql().queue.finish, p, notice).await
 }
 
 /// Records the ticket number of a task still waiting for that batch (once).

@@ -86,6 +86,15 @@ impl ShopConfig {
         }
     }
 
+    /// Global values only (unit tests).
+    #[cfg(test)]
+    pub(crate) fn global(rows: &[(&str, &str)]) -> Self {
+        let rows = rows
+            .iter()
+            .map(|(k, v)| (k.to_string(), Some(v.to_string()), None, None));
+        Self::from_rows(rows.collect())
+    }
+
     pub fn get(&self, key: &str) -> Option<&str> {
         self.values.get(key).map(String::as_str)
     }

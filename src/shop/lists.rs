@@ -78,11 +78,7 @@ mod tests {
     use super::*;
 
     fn cfg(rows: &[(&str, &str)]) -> ShopConfig {
-        ShopConfig::from_rows(
-            rows.iter()
-                .map(|(k, v)| (k.to_string(), Some(v.to_string()), None, None))
-                .collect(),
-        )
+        ShopConfig::global(rows)
     }
 
     #[test]

@@ -512,6 +512,16 @@ impl TestDb {
         id
     }
 
+    /// A Shopping Feed order in `state`, its status queued by the hook.
+    pub async fn queued_order(&self, state: u32) -> u32 {
+        let id = self.order(state, true).await;
+        let outcome = shoppingfeed_sync::hook::on_order_status_update(&self.db, id, Some(state))
+            .await
+            .expect("hook");
+        assert!(outcome.queued(), "{outcome:?}");
+        id
+    }
+
     pub async fn set_state(&self, id_order: u32, state: u32) {
         self.exec_params(
             "UPDATE PREFIX_orders SET current_state = ? WHERE id_order = ?",
