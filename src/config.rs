@@ -338,7 +338,7 @@ impl Default for Settings {
             table_prefix: TablePrefix::default(),
             api_base_url: DEFAULT_API_BASE_URL.to_string(),
             http_timeout: Duration::from_millis(DEFAULT_HTTP_TIMEOUT_MS as u64),
-            invoice_dir: crate::invoice::default_dir(),
+            invoice_dir: default_invoice_dir(),
         }
     }
 }
@@ -407,6 +407,14 @@ fn parse_base_url(url: &str) -> Result<String, ConfigError> {
         return Err(ConfigError::invalid("api_base_url", "has no valid host"));
     }
     Ok(url.to_string())
+}
+
+/// The default invoice directory: `{temp}/shoppingfeed_sync/invoices` (the module passes its
+/// own, in PrestaShop's cache directory).
+pub fn default_invoice_dir() -> std::path::PathBuf {
+    std::env::temp_dir()
+        .join("shoppingfeed_sync")
+        .join("invoices")
 }
 
 #[cfg(test)]

@@ -81,14 +81,6 @@ pub fn pdf_path(dir: &Path, id_order: u32) -> PathBuf {
     dir.join(format!("{id_order}.pdf"))
 }
 
-/// The default invoice directory: `{temp}/shoppingfeed_sync/invoices` (the module passes its
-/// own, in PrestaShop's cache directory).
-pub fn default_dir() -> PathBuf {
-    std::env::temp_dir()
-        .join("shoppingfeed_sync")
-        .join("invoices")
-}
-
 /// One invoice the module must render before a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingInvoice {

@@ -1,5 +1,5 @@
 -- Module tables of shoppingfeed_sync. PREFIX_ is the PrestaShop table prefix (_DB_PREFIX_).
--- Names, columns and enum values are the reference module's (module-behavior.md §1); the columns
+-- Names, columns and enum values are the reference module's (the Shopping Feed module's tables); the columns
 -- marked "added" are this project's and keep the reference's PHP code working unchanged.
 
 CREATE TABLE IF NOT EXISTS `PREFIX_shoppingfeed_task_order` (

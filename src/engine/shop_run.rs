@@ -41,7 +41,7 @@ impl Default for CronOptions {
             requeue_delay_minutes: 5,
             concurrency: 8,
             shop: None,
-            invoice_dir: crate::invoice::default_dir(),
+            invoice_dir: crate::config::default_invoice_dir(),
         }
     }
 }
