@@ -373,6 +373,33 @@ async fn a_file_over_2_mb_or_not_a_pdf_is_refused_with_a_notice() {
     teardown(t, sim, dir).await;
 }
 
+/// A PDF that cannot be read (here a directory where the file should be: EISDIR, as root reads
+/// any file; in a shop, the CLI user refused the web user's 0750 folder) may be mended: the upload
+/// waits, as for a file not rendered yet, instead of being dropped as refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_pdf_waits_instead_of_being_dropped() {
+    let (t, sim, dir) = setup().await;
+    let http = reqwest::Client::new();
+    let id = queued_invoice(&t).await;
+    let path = dir.join(format!("{id}.pdf"));
+    std::fs::create_dir_all(&path).expect("a directory in the way");
+    let report = run_cron(&t.db, &http, &opts(&sim, &dir))
+        .await
+        .expect("run");
+    let shop = &report.shops[0];
+    assert!(shop.failures.is_empty(), "{shop:?}");
+    assert_eq!(actions(&t, id).await, ["UPLOAD_INVOICE"], "it waits");
+    assert!(t.tasks(id).await[0].lease_owner.is_none());
+    // Mended: the next run uploads it.
+    std::fs::remove_dir(&path).expect("rmdir");
+    std::fs::write(&path, PDF).expect("pdf");
+    let report = run_cron(&t.db, &http, &opts(&sim, &dir))
+        .await
+        .expect("run 2");
+    assert_eq!(report.shops[0].invoices_sent, 1, "{:?}", report.shops[0]);
+    teardown(t, sim, dir).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_five_invoices_go_in_two_requests_of_at_most_twenty_files() {
     let (t, sim, dir) = setup().await;

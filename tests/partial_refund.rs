@@ -172,6 +172,14 @@ async fn the_cron_sends_each_slip_as_a_partial_refund_and_checks_its_ticket() {
     assert_eq!(shop.refunds_sent, 2, "{shop:?}");
     assert_eq!(shop.statuses_sent, 0, "{shop:?}");
     assert!(shop.errors.is_empty(), "{shop:?}");
+    // A run that sent only refunds still writes its summary line.
+    let summary = t.log_rows(Some("success")).await;
+    assert!(
+        summary
+            .iter()
+            .any(|l| l.msg.starts_with("[Shop 1]") && l.msg.contains("2 partial refunds sent")),
+        "{summary:?}"
+    );
     // One request per slip of the same order (their tickets are told apart by order), each with
     // only its own slip's products, named as the feed names them by default.
     let mut posts = refund_posts(&sim).await;
