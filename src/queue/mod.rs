@@ -426,6 +426,24 @@ pub async fn finish(
     remove_with_notice(db, conn, &db.sql().queue.finish, p, notice).await
 }
 
+/// Removes the tasks of a batch whose tickets succeeded, those still waiting for that batch, in
+/// one statement (no notice to write); returns how many were removed.
+pub async fn finish_succeeded(
+    db: &Db,
+    conn: &mut Conn,
+    kind: TaskKind,
+    batch_id: &str,
+    ids: &[u32],
+) -> Result<u64, DbError> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let query = format!("{}{}", db.sql().queue.finish_many_head, in_list(ids.len()));
+    let head = vec![kind.checking().as_str().into(), batch_id.into()];
+    let what = "removing the tasks of succeeded tickets";
+    write(conn, LockRetry::default(), &query, params(head, ids), what).await
+}
+
 /// Records the ticket number of a task still waiting for that batch (once).
 pub async fn set_ticket_number(
     db: &Db,

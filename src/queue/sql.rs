@@ -56,6 +56,9 @@ pub struct QueueSql {
     pub requeue: String,
     /// Removes a task waiting for the ticket of a given batch (params: id, check action, batch).
     pub finish: String,
+    /// `in_list` appended: removes given tasks still waiting for a given batch (params: check
+    /// action, batch, ids): the succeeded tickets of a batch in one statement.
+    pub finish_many_head: String,
     /// Records the ticket number of a task waiting for its batch (params: ticket, id, check
     /// action, batch).
     pub set_ticket_number: String,
@@ -205,6 +208,9 @@ impl QueueSql {
             ),
             finish: format!(
                 "DELETE FROM {task} WHERE id_shoppingfeed_task_order = ? AND action = ? AND batch_id = ?"
+            ),
+            finish_many_head: format!(
+                "DELETE FROM {task} WHERE action = ? AND batch_id = ? AND id_shoppingfeed_task_order IN "
             ),
             set_ticket_number: format!(
                 "UPDATE IGNORE {task} SET ticket_number = ? \
