@@ -156,22 +156,22 @@ out(table(['hook', 'calls', 'p50 µs', 'p90 µs', 'p99 µs', 'mean µs', 'DB rou
 // a call into the extension that does nothing; a bare round trip (PDO `SELECT 1`); the hook's
 // procedure called by PDO with the arguments the extension gives it (the database's share: one
 // round trip plus MariaDB's execution); the extension's whole call. The fingerprint below must
-// be computed as src/db/sql.rs CONFIG_ROW_BYTES and src/db/hook_call.rs do.
+// be computed as src/db/sql.rs CONFIG_ROW_BYTES and src/hook/call.rs do.
 $proc = $pdo->query("SELECT ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE() AND ROUTINE_NAME LIKE 'ps\\_sfsync\\_hook\\_%'")->fetchColumn();
 if ($proc !== false) {
     $row = "CONCAT_WS(0x1f, c.name, IFNULL(c.id_shop, '-'), IFNULL(c.id_shop_group, '-'), LENGTH(c.value), c.value)";
-    $keys = "'SHOPPINGFEED_ORDER_SYNC_ENABLED','SHOPPINGFEED_SHIPPED_ORDERS','SHOPPINGFEED_CANCELLED_ORDERS','SHOPPINGFEED_REFUNDED_ORDERS','SHOPPINGFEED_DELIVERED_ORDERS','SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT','SHOPPING_FLUX_STATUS_SHIPPED','SHOPPING_FLUX_STATUS_CANCELED','SHOPPINGFEED_ORDER_INVOICE_SYNC_MARKETPLACES'";
-    [$fpRows, $fpCrc, $fpRev] = $pdo->query("SELECT COUNT(*), BIT_XOR(CRC32($row)), BIT_XOR(CRC32(REVERSE($row))) FROM ps_configuration c
+    $keys = "'SHOPPINGFEED_ORDER_SYNC_ENABLED','SHOPPINGFEED_SHIPPED_ORDERS','SHOPPINGFEED_CANCELLED_ORDERS','SHOPPINGFEED_REFUNDED_ORDERS','SHOPPINGFEED_DELIVERED_ORDERS','SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT','SHOPPING_FLUX_STATUS_SHIPPED','SHOPPING_FLUX_STATUS_CANCELED','SHOPPINGFEED_ORDER_INVOICE_SYNC_MARKETPLACES','PS_MULTISHOP_FEATURE_ACTIVE'";
+    [$fpRows, $fpCrc, $fpRev, $fpShops] = $pdo->query("SELECT COUNT(*), SUM(CRC32($row)), SUM(CRC32(CONCAT($row, 0x1e))), (SELECT COUNT(*) FROM ps_shop) FROM ps_configuration c
         WHERE c.name IN ($keys) AND (c.id_shop = 1 OR (c.id_shop IS NULL AND (c.id_shop_group = 1 OR c.id_shop_group IS NULL)))")->fetch(PDO::FETCH_NUM);
     $native = bench_pdo($dbName);
     $native->setAttribute(PDO::ATTR_EMULATE_PREPARES, false); // a real prepared CALL, as the extension sends it
-    $callStmt = $native->prepare("CALL `$proc`(?, ?, ?, ?, ?, ?, 'default', ?, ?)");
+    $callStmt = $native->prepare("CALL `$proc`(?, ?, ?, ?, ?, ?, ?, 'default', ?, ?)");
     $ping = $native->prepare('SELECT 1');
     $probes = [
         'no-op call into the extension (OrderSync::version())' => static function (int $o): void { OrderSync::version(); },
         'one round trip (PDO SELECT 1, prepared)' => static function (int $o) use ($ping): void { $ping->execute(); $ping->fetchAll(); },
-        'the procedure called by PDO (round trip + MariaDB execution)' => static function (int $o) use ($callStmt, $fpRows, $fpCrc, $fpRev): void {
-            $callStmt->execute([$o, 1, $fpRows, $fpCrc, $fpRev, 0, "[Order: $o] Process started Order $o", "[Order: $o] Order registered for synchronization; action SYNC_STATUS"]);
+        'the procedure called by PDO (round trip + MariaDB execution)' => static function (int $o) use ($callStmt, $fpRows, $fpCrc, $fpRev, $fpShops): void {
+            $callStmt->execute([$o, 1, $fpRows, $fpCrc, $fpRev, $fpShops, 0, "[Order: $o] Process started Order $o", "[Order: $o] Order registered for synchronization; action SYNC_STATUS"]);
             do { $callStmt->fetchAll(); } while ($callStmt->nextRowset());
         },
         'the extension (OrderSync::onOrderStatusUpdate)' => static function (int $o): void { OrderSync::onOrderStatusUpdate($o, STATE_CANCELED); },
