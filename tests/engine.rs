@@ -526,3 +526,72 @@ async fn a_run_keeps_the_lock_until_its_mails_are_recorded_and_a_refused_mail_lo
     sim.shutdown().await;
     t.drop_db().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_deletes_log_rows_older_than_the_retention_a_bounded_amount_at_a_time() {
+    let (t, sim) = setup().await;
+    // 12,000 rows 40 days old, 3 rows 2 days old.
+    t.exec(
+        "INSERT INTO PREFIX_shoppingfeed_processlogger (name, msg, level, object_name, date_add) \
+         VALUES ('default', 'old', 'info', '', NOW() - INTERVAL 40 DAY)",
+    )
+    .await;
+    // Doubled 13 times (8,192 rows), then 3,808 more: 12,000.
+    for limit in [
+        1u32, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 3808,
+    ] {
+        t.exec(&format!(
+            "INSERT INTO PREFIX_shoppingfeed_processlogger (name, msg, level, object_name, date_add) \
+             SELECT name, msg, level, object_name, date_add FROM PREFIX_shoppingfeed_processlogger \
+             WHERE msg = 'old' LIMIT {limit}"
+        ))
+        .await;
+    }
+    assert_eq!(old_rows(&t).await, 12_000);
+    t.exec(
+        "INSERT INTO PREFIX_shoppingfeed_processlogger (name, msg, level, object_name, date_add) \
+         VALUES ('default', 'recent', 'info', '', NOW() - INTERVAL 2 DAY), \
+                ('default', 'recent', 'info', '', NOW() - INTERVAL 2 DAY), \
+                ('default', 'recent', 'info', '', NOW() - INTERVAL 2 DAY)",
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let report = run_cron(&t.db, &http, &opts(&sim)).await.expect("run 1");
+    assert_eq!(report.logs_purged, 10_000, "bounded per run");
+    assert_eq!(old_rows(&t).await, 2_000);
+    let report = run_cron(&t.db, &http, &opts(&sim)).await.expect("run 2");
+    assert_eq!(report.logs_purged, 2_000);
+    assert_eq!(old_rows(&t).await, 0);
+    let recent: u64 = t
+        .scalar(
+            "SELECT COUNT(*) FROM PREFIX_shoppingfeed_processlogger WHERE msg = 'recent'",
+            (),
+        )
+        .await;
+    assert_eq!(recent, 3, "rows within the retention stay");
+    // 0 keeps everything; a shorter retention takes the recent rows too.
+    t.config("SHOPPINGFEED_LOG_RETENTION_DAYS", "0", None, None)
+        .await;
+    let report = run_cron(&t.db, &http, &opts(&sim)).await.expect("run 3");
+    assert_eq!(report.logs_purged, 0);
+    t.config("SHOPPINGFEED_LOG_RETENTION_DAYS", "1", None, None)
+        .await;
+    run_cron(&t.db, &http, &opts(&sim)).await.expect("run 4");
+    let recent: u64 = t
+        .scalar(
+            "SELECT COUNT(*) FROM PREFIX_shoppingfeed_processlogger WHERE msg = 'recent'",
+            (),
+        )
+        .await;
+    assert_eq!(recent, 0);
+    sim.shutdown().await;
+    t.drop_db().await;
+}
+
+async fn old_rows(t: &TestDb) -> u64 {
+    t.scalar(
+        "SELECT COUNT(*) FROM PREFIX_shoppingfeed_processlogger WHERE msg = 'old'",
+        (),
+    )
+    .await
+}

@@ -31,6 +31,46 @@ pub struct ProcessLogger {
     entries: Vec<LogEntry>,
 }
 
+/// Log retention when the configuration has none (days).
+pub const DEFAULT_RETENTION_DAYS: u32 = 30;
+/// Rows deleted per statement and statements per run at most: a run never spends long on it,
+/// and a table grown for years is trimmed over a few runs.
+const PURGE_BATCH: u32 = 1000;
+const PURGE_BATCHES: u32 = 10;
+
+/// Deletes the ProcessLogger rows older than the retention (`SHOPPINGFEED_LOG_RETENTION_DAYS`,
+/// global; default 30 days, 0 keeps them forever), oldest first, in bounded batches; returns how
+/// many went.
+pub async fn purge_old_rows(db: &Db, conn: &mut Conn) -> Result<u64, DbError> {
+    let sql = db.sql();
+    let value: Option<Option<String>> = conn
+        .query_first(sql.log_retention.as_str())
+        .await
+        .ctx("reading the log retention")?;
+    let days = match value.flatten() {
+        Some(v) => match v.trim().parse::<u32>() {
+            Ok(days) => days,
+            Err(_) => DEFAULT_RETENTION_DAYS,
+        },
+        None => DEFAULT_RETENTION_DAYS,
+    };
+    if days == 0 {
+        return Ok(0);
+    }
+    let mut purged = 0;
+    for _ in 0..PURGE_BATCHES {
+        conn.exec_drop(sql.purge_logs.as_str(), (days, PURGE_BATCH))
+            .await
+            .ctx("deleting old process log rows")?;
+        let n = conn.affected_rows();
+        purged += n;
+        if n < u64::from(PURGE_BATCH) {
+            break;
+        }
+    }
+    Ok(purged)
+}
+
 /// `[Order: 12]`, the reference's prefix of order messages.
 pub fn order_prefix(id_order: u32) -> String {
     format!("[Order: {id_order}]")

@@ -29,6 +29,8 @@ pub mod keys {
     pub const LEGACY_STATUS_CANCELED: &str = "SHOPPING_FLUX_STATUS_CANCELED";
     pub const SHOP_EMAIL: &str = "PS_SHOP_EMAIL";
     pub const LANG_DEFAULT: &str = "PS_LANG_DEFAULT";
+    /// Days the ProcessLogger rows are kept (global; default 30, 0: forever).
+    pub const LOG_RETENTION_DAYS: &str = "SHOPPINGFEED_LOG_RETENTION_DAYS";
     /// Multistore on: with it off (or a single shop), `Configuration::get` reads global values only.
     pub const MULTISHOP: &str = "PS_MULTISHOP_FEATURE_ACTIVE";
 
@@ -93,6 +95,10 @@ pub struct Sql {
     /// ProcessLogger insert prefix; `log_values` repeated per row.
     pub insert_log_head: String,
     pub log_values: &'static str,
+    /// The oldest ProcessLogger rows older than `?` days, at most `?` of them (the `date_log` index).
+    pub purge_logs: String,
+    /// The global log retention in days (`keys::LOG_RETENTION_DAYS`).
+    pub log_retention: String,
     pub prefix: TablePrefix,
     /// The task table's statements (only `crate::queue` runs them).
     pub queue: crate::queue::QueueSql,
@@ -173,6 +179,15 @@ impl Sql {
             set_marketplace_reference: format!(
                 "UPDATE {} SET id_order_marketplace = ?, date_upd = NOW() WHERE id_order = ?",
                 t("shoppingfeed_order")
+            ),
+            purge_logs: format!(
+                "DELETE FROM {} WHERE date_add < NOW() - INTERVAL ? DAY ORDER BY date_add LIMIT ?",
+                t("shoppingfeed_processlogger")
+            ),
+            log_retention: format!(
+                "SELECT value FROM {} WHERE name = '{}' AND id_shop IS NULL AND id_shop_group IS NULL",
+                t("configuration"),
+                keys::LOG_RETENTION_DAYS
             ),
             insert_log_head: format!(
                 "INSERT INTO {} (name, msg, level, object_name, object_id, date_add) VALUES ",

@@ -64,6 +64,8 @@ pub struct CronReport {
     pub shops: Vec<ShopReport>,
     pub duration_ms: u64,
     pub http_requests: u64,
+    /// ProcessLogger rows older than the retention deleted by this run.
+    pub logs_purged: u64,
 }
 
 fn escape_html(s: &str) -> String {
