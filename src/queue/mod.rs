@@ -530,31 +530,24 @@ pub async fn fail(
                 .start_transaction(TxOpts::default())
                 .await
                 .ctx("requeueing a task")?;
-            let outcome = if gives_up {
-                tx.exec_drop(sql.finish.as_str(), fence.clone())
-                    .await
-                    .ctx("removing a task that failed too often")?;
-                if tx.affected_rows() > 0 {
-                    Failed::GaveUp
-                } else {
-                    Failed::Changed
-                }
-            } else {
+            let requeued = !gives_up && {
                 tx.exec_drop(sql.requeue.as_str(), requeue.clone())
                     .await
                     .ctx("requeueing a task")?;
-                if tx.affected_rows() > 0 {
-                    Failed::Requeued
-                } else {
-                    // Still waiting for this batch: the unique key refused (a newer pending task).
-                    tx.exec_drop(sql.finish.as_str(), fence.clone())
-                        .await
-                        .ctx("removing a superseded task")?;
-                    if tx.affected_rows() > 0 {
-                        Failed::Superseded
-                    } else {
-                        Failed::Changed
-                    }
+                tx.affected_rows() > 0
+            };
+            let outcome = if requeued {
+                Failed::Requeued
+            } else {
+                // Given up, or the unique key refused the requeue (a newer pending task): the
+                // task goes, if it still waits for this batch.
+                tx.exec_drop(sql.finish.as_str(), fence.clone())
+                    .await
+                    .ctx("removing a task that failed")?;
+                match (tx.affected_rows() > 0, gives_up) {
+                    (false, _) => Failed::Changed,
+                    (true, true) => Failed::GaveUp,
+                    (true, false) => Failed::Superseded,
                 }
             };
             if outcome != Failed::Changed && (mail || gives_up) {
