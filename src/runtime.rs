@@ -97,29 +97,43 @@ pub fn db_at(settings: &Settings, now: chrono::DateTime<chrono::Utc>) -> Result<
         settings.table_prefix.as_str(),
         settings.database_url.password // compared, never printed
     );
-    let known = with_state(|s| match &s.db {
-        Some(p) if p.key == key && p.zone_read.elapsed() < ZONE_TTL => {
-            Some((p.db.clone(), p.offset.clone(), p.zone))
-        }
-        _ => None,
+    let current = with_state(|s| {
+        s.db.as_ref().filter(|p| p.key == key).map(|p| {
+            let fresh = p.zone_read.elapsed() < ZONE_TTL;
+            (p.db.clone(), p.offset.clone(), p.zone, fresh)
+        })
     })?;
-    let (zone, zone_read, old_db) = match known {
-        Some((db, offset, zone)) => {
-            if zone.and_then(|z| z.offset_at(now)) == offset {
-                return Ok(db);
+    let (zone, zone_read) = match &current {
+        Some((db, offset, zone, true)) => {
+            if zone.and_then(|z| z.offset_at(now)) == *offset {
+                return Ok(db.clone());
             }
             // DST: the same zone, another offset.
-            (zone, None, Some(db))
+            (*zone, None)
         }
+        // Read again with the pool in use (its session zone does not matter to this read).
+        Some((db, _, _, false)) => (block_on(read_zone(db))??, Some(Instant::now())),
         None => {
             // A pool in the server's zone, only to read the shop's.
             let probe = Db::new(&settings.database_url, &settings.table_prefix);
             let zone = block_on(read_zone(&probe));
             let _ = block_on(probe.disconnect());
-            (zone??, Some(Instant::now()), None)
+            (zone??, Some(Instant::now()))
         }
     };
     let offset = zone.and_then(|z| z.offset_at(now));
+    if let Some((db, current_offset, _, _)) = &current {
+        if *current_offset == offset {
+            // Read again and unchanged: the same pool (its connections and prepared statements).
+            with_state(|s| {
+                if let Some(p) = s.db.as_mut() {
+                    p.zone = zone;
+                    p.zone_read = zone_read.unwrap_or(p.zone_read);
+                }
+            })?;
+            return Ok(db.clone());
+        }
+    }
     let db = Db::new_in_zone(
         &settings.database_url,
         &settings.table_prefix,
@@ -138,7 +152,7 @@ pub fn db_at(settings: &Settings, now: chrono::DateTime<chrono::Utc>) -> Result<
         })
         .map(|p| p.db)
     })?;
-    for old in [replaced, old_db].into_iter().flatten() {
+    if let Some(old) = replaced {
         // Dropped, not disconnected: a clone may still be in use (buffered log rows waiting for
         // their database); its connections close when the last clone goes. Dropped inside the
         // runtime, which the pool's cleanup needs.
@@ -152,11 +166,7 @@ pub fn db_at(settings: &Settings, now: chrono::DateTime<chrono::Utc>) -> Result<
 async fn read_zone(db: &Db) -> Result<Option<ShopTimeZone>, DbError> {
     let mut conn = db.conn().await?;
     let name: Option<Option<String>> = conn
-        .query_first(format!(
-            "SELECT value FROM {} WHERE name = 'PS_TIMEZONE' \
-             AND id_shop IS NULL AND id_shop_group IS NULL ORDER BY id_configuration LIMIT 1",
-            db.sql().prefix.table("configuration")
-        ))
+        .query_first(db.sql().time_zone.as_str())
         .await
         .ctx("reading the shop's time zone (PS_TIMEZONE)")?;
     Ok(name.flatten().and_then(|n| ShopTimeZone::parse(&n)))

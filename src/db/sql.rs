@@ -99,6 +99,8 @@ pub struct Sql {
     pub purge_logs: String,
     /// The global log retention in days (`keys::LOG_RETENTION_DAYS`).
     pub log_retention: String,
+    /// The global `PS_TIMEZONE` (the zone every process of the shop writes its dates in).
+    pub time_zone: String,
     pub prefix: TablePrefix,
     /// The task table's statements (only `crate::queue` runs them).
     pub queue: crate::queue::QueueSql,
@@ -188,6 +190,11 @@ impl Sql {
                 "SELECT value FROM {} WHERE name = '{}' AND id_shop IS NULL AND id_shop_group IS NULL",
                 t("configuration"),
                 keys::LOG_RETENTION_DAYS
+            ),
+            time_zone: format!(
+                "SELECT value FROM {} WHERE name = 'PS_TIMEZONE' \
+                 AND id_shop IS NULL AND id_shop_group IS NULL ORDER BY id_configuration LIMIT 1",
+                t("configuration")
             ),
             insert_log_head: format!(
                 "INSERT INTO {} (name, msg, level, object_name, object_id, date_add) VALUES ",
