@@ -82,37 +82,32 @@ async fn react(
     if gate(db, conn, &config, id_shop, log).await?.is_err() {
         return Ok(TrackingOutcome::Unavailable);
     }
-    match queue::status_waiting(db, conn, id_order).await? {
-        // A pending task reads the tracking number when it is sent: due now if it was waiting.
-        Some(true) => {
-            if !queue::expedite(db, conn, id_order).await? {
-                // Became due meanwhile: it reads the tracking number when it is sent.
-                return Ok(TrackingOutcome::Unchanged);
-            }
-            log.order(
-                LogLevel::Info,
-                id_order,
-                &format!(
-                    "Tracking number {tracking} saved: the shipped status is sent at the next run"
-                ),
-            );
-            Ok(TrackingOutcome::Expedited)
-        }
-        Some(false) => Ok(TrackingOutcome::Unchanged),
-        None if sent.as_deref().map(str::trim) == Some(tracking.as_str()) => {
-            Ok(TrackingOutcome::Unchanged)
-        }
-        None => {
-            queue::enqueue_status(db, conn, id_order, 0).await?;
-            log.order(
-                LogLevel::Success,
-                id_order,
-                &format!(
-                    "Tracking number {tracking} saved after the shipped status was sent {}: sent again at the next run",
-                    if sent.is_some() { "with another one" } else { "without it" }
-                ),
-            );
-            Ok(TrackingOutcome::Resent)
-        }
+    // A pending task reads the tracking number when it is sent: due now if it was waiting (the
+    // usual case, one statement).
+    if queue::expedite(db, conn, id_order).await? {
+        log.order(
+            LogLevel::Info,
+            id_order,
+            &format!(
+                "Tracking number {tracking} saved: the shipped status is sent at the next run"
+            ),
+        );
+        return Ok(TrackingOutcome::Expedited);
     }
+    // Due anyway, or already sent with this number: nothing to do.
+    if queue::has_pending_status(db, conn, id_order).await?
+        || sent.as_deref().map(str::trim) == Some(tracking.as_str())
+    {
+        return Ok(TrackingOutcome::Unchanged);
+    }
+    queue::enqueue_status(db, conn, id_order, 0).await?;
+    log.order(
+        LogLevel::Success,
+        id_order,
+        &format!(
+            "Tracking number {tracking} saved after the shipped status was sent {}: sent again at the next run",
+            if sent.is_some() { "with another one" } else { "without it" }
+        ),
+    );
+    Ok(TrackingOutcome::Resent)
 }

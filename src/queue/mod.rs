@@ -149,17 +149,14 @@ pub async fn expedite(db: &Db, conn: &mut Conn, id_order: u32) -> Result<bool, D
     trigger_write(conn, &db.sql().queue.expedite, vec![id_order.into()], what).await
 }
 
-/// The order's pending status task: `Some(true)` waiting for its delay, `Some(false)` due, `None`.
-pub async fn status_waiting(
-    db: &Db,
-    conn: &mut Conn,
-    id_order: u32,
-) -> Result<Option<bool>, DbError> {
-    let waiting: Option<Option<bool>> = conn
-        .exec_first(db.sql().queue.status_waiting.as_str(), (id_order,))
+/// Whether the order has a pending status task (which reads the order's current state, tracking
+/// number included, when it is sent).
+pub async fn has_pending_status(db: &Db, conn: &mut Conn, id_order: u32) -> Result<bool, DbError> {
+    let id: Option<u32> = conn
+        .exec_first(db.sql().queue.pending_status.as_str(), (id_order,))
         .await
         .ctx(format!("reading the pending task of order {id_order}"))?;
-    Ok(waiting.map(|w| w.unwrap_or(false)))
+    Ok(id.is_some())
 }
 
 // ---- Leases (a CRON run) ----

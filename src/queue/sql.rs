@@ -19,8 +19,8 @@ pub struct QueueSql {
     /// Makes the order's pending task that waits for its delay due now; the version bump keeps a
     /// send already in flight (its payload read before) from marking it sent.
     pub expedite: String,
-    /// Whether the order's pending status task waits for its delay (1), is due (0), or none (no row).
-    pub status_waiting: String,
+    /// The order's pending status task, if any (one row or none).
+    pub pending_status: String,
 
     /// Due tasks of a pending action, a shop and an account that no live lease holds, oldest
     /// first (params: action, id_shop, the account's two token ids, limit). A plain read: `FOR
@@ -155,8 +155,8 @@ impl QueueSql {
                 "UPDATE {task} SET update_at = NOW(), date_upd = NOW(), version = version + 1 \
                  WHERE pending_order = ? AND update_at > NOW()"
             ),
-            status_waiting: format!(
-                "SELECT update_at > NOW() FROM {task} WHERE pending_order = ?"
+            pending_status: format!(
+                "SELECT id_shoppingfeed_task_order FROM {task} WHERE pending_order = ?"
             ),
             select_claimable: format!(
                 "SELECT t.id_shoppingfeed_task_order FROM {task} t \
