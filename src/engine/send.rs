@@ -92,6 +92,8 @@ struct Pages<'r, 'a> {
     waiting: BTreeMap<Operation, Vec<Prepared>>,
     failed: bool,
     renewed: Instant,
+    /// Whether a claim ever leased anything: a kind with nothing due costs no renewal or release.
+    leased: bool,
 }
 
 impl<'r, 'a> Pages<'r, 'a> {
@@ -105,6 +107,7 @@ impl<'r, 'a> Pages<'r, 'a> {
             waiting: BTreeMap::new(),
             failed: false,
             renewed: Instant::now(),
+            leased: false,
         }
     }
 
@@ -114,7 +117,7 @@ impl<'r, 'a> Pages<'r, 'a> {
     }
 
     async fn renew_if_due(&mut self, conn: &mut Conn) -> Result<(), DbError> {
-        if self.renewed.elapsed() >= self.renew_every() {
+        if self.leased && self.renewed.elapsed() >= self.renew_every() {
             queue::renew(self.run.db, conn, &self.owner, self.run.opts.lease_seconds).await?;
             self.renewed = Instant::now();
         }
@@ -164,6 +167,8 @@ impl<'r, 'a> Pages<'r, 'a> {
                 report.budget_exhausted = true;
             }
             if more {
+                // Counted as leased while a claim runs: one that fails half-way is released too.
+                let leased_before = std::mem::replace(&mut self.leased, true);
                 let ids = match given.as_mut() {
                     None => {
                         let (db, scope, lease) = (run.db, run.scope, run.opts.lease_seconds);
@@ -178,6 +183,7 @@ impl<'r, 'a> Pages<'r, 'a> {
                         None => Vec::new(),
                     },
                 };
+                self.leased = leased_before || !ids.is_empty();
                 if ids.is_empty() && given.is_none() {
                     more = false;
                 } else if !ids.is_empty() {
@@ -264,6 +270,9 @@ impl<'r, 'a> Pages<'r, 'a> {
             }
         }
         self.waiting.clear();
+        if !self.leased {
+            return first_error.map_or(Ok(()), Err);
+        }
         if let Err(e) = queue::release_all(self.run.db, conn, &self.owner).await {
             let msg = format!(
                 "[Shop {}] Could not give back the leases of this run ({e}): its unsent tasks wait until their lease expires",
