@@ -66,7 +66,7 @@ pub mod keys {
 }
 
 /// The keys the CRON reads per shop.
-pub const CRON_KEYS: [&str; 19] = [
+pub const CRON_KEYS: [&str; 20] = [
     keys::ORDER_SYNC_ENABLED,
     keys::SHIPPED_ORDERS,
     keys::CANCELLED_ORDERS,
@@ -82,6 +82,7 @@ pub const CRON_KEYS: [&str; 19] = [
     keys::TIME_SHIFT,
     keys::SHIP_WAITS_TRACKING,
     keys::SHIP_WAIT_MAX_HOURS,
+    keys::DRY_RUN,
     "PS_SHOP_NAME",
     keys::ALLOW_PARTIAL_REFUND,
     keys::PRODUCT_REFERENCE_FORMAT,

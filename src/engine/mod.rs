@@ -406,6 +406,7 @@ pub(crate) async fn open_shop<'a>(
                 .unwrap_or_default()
                 .to_string(),
             chunk: config.int(keys::MAX_ORDERS, 100).clamp(1, 100) as usize,
+            dry_run: config.flag(keys::DRY_RUN),
             opts,
             started,
         });
@@ -444,7 +445,12 @@ async fn account_turn(
     report: &mut ShopReport,
     log: &mut ProcessLogger,
 ) -> Result<(), DbError> {
-    tickets::check(run, conn, report, log).await?;
+    // A dry run reacts to no ticket: a reaction consumes or requeues tasks.
+    if run.dry_run {
+        report.dry_run = true;
+    } else {
+        tickets::check(run, conn, report, log).await?;
+    }
     // An API that just failed one kind would fail the next ones too: they wait for the next run.
     for kind in TaskKind::ALL {
         if send::send_kind(run, conn, kind, Source::Due, report, log).await? {

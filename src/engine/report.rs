@@ -32,6 +32,10 @@ pub enum MailOutcome {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ShopReport {
     pub id_shop: u32,
+    /// The run was a dry run for this shop: nothing sent, no ticket checked, no task consumed.
+    pub dry_run: bool,
+    /// Orders a dry run would have sent (their payload logged).
+    pub dry_run_orders: u32,
     /// Why the shop was skipped (gate closed, no token...).
     pub skipped: Option<String>,
     pub tickets_succeeded: u32,

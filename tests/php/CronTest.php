@@ -256,7 +256,9 @@ final class CronTest extends TestCase
         $this->assertCount(2, self::$sim->posts());
 
         $third = $this->cron($opts);
-        $this->assertNull($this->task($id), 'removed after max_attempts');
+        $kept = $this->task($id);
+        $this->assertSame(['SYNC_STATUS', null], [$kept['action'], $kept['update_at']], 'kept for the merchant after max_attempts, never due');
+        $this->assertNotNull($kept['gave_up_at']);
         $this->assertSame(1, $third['gave_up']);
         $this->assertSame(0, $third['requeued']);
         $this->assertCount(1, $third['failures']);

@@ -95,7 +95,7 @@ final class ModuleTest extends TestCase
 
     private static function dropModuleTables(): void
     {
-        foreach (['shoppingfeed_task_order', 'shoppingfeed_order', 'shoppingfeed_processlogger', 'shoppingfeed_processmonitor', 'shoppingfeed_token', 'shoppingfeed_sync_notice', 'shoppingfeed_sync_shipment'] as $t) {
+        foreach (['shoppingfeed_task_order', 'shoppingfeed_order', 'shoppingfeed_processlogger', 'shoppingfeed_processmonitor', 'shoppingfeed_token', 'shoppingfeed_sync_notice', 'shoppingfeed_sync_operation'] as $t) {
             TestDatabase::pdo()->exec("DROP TABLE IF EXISTS ps_$t");
         }
     }
@@ -104,7 +104,7 @@ final class ModuleTest extends TestCase
     private static function rowCounts(): array
     {
         $out = [];
-        foreach (['shoppingfeed_task_order', 'shoppingfeed_order', 'shoppingfeed_processlogger', 'shoppingfeed_sync_notice', 'shoppingfeed_sync_shipment'] as $t) {
+        foreach (['shoppingfeed_task_order', 'shoppingfeed_order', 'shoppingfeed_processlogger', 'shoppingfeed_sync_notice', 'shoppingfeed_sync_operation'] as $t) {
             $out[$t] = ModuleHarness::tableExists("ps_$t") ? (int) TestDatabase::pdo()->query("SELECT COUNT(*) FROM ps_$t")->fetchColumn() : -1;
         }
 
@@ -124,7 +124,7 @@ final class ModuleTest extends TestCase
         self::request(['action' => 'status_update', 'id_order' => $id, 'id_order_state' => Shop::SHIPPED]);
         $pdo = TestDatabase::pdo();
         $pdo->exec("INSERT INTO ps_shoppingfeed_sync_notice (id_shop, id_order, operation, reason, gave_up, date_add) VALUES (1, $id, 'ship', 'Carrier not accepted', 0, NOW())");
-        $pdo->exec("INSERT INTO ps_shoppingfeed_sync_shipment (id_order, tracking_number, date_upd) VALUES ($id, 'TRACK-1', NOW())");
+        $pdo->exec("INSERT INTO ps_shoppingfeed_sync_operation (id_order, operation, tracking_number, result, date_add, date_upd) VALUES ($id, 'ship', 'TRACK-1', 'succeeded', NOW(), NOW())");
         $pdo->exec("INSERT INTO ps_shoppingfeed_processlogger (name, msg, level, object_name, object_id, date_add) VALUES ('shoppingfeed:syncOrder', 'run', 'info', 'Order', $id, NOW())");
 
         return $id;
@@ -168,7 +168,7 @@ final class ModuleTest extends TestCase
 
         self::install();
 
-        foreach (['shoppingfeed_task_order', 'shoppingfeed_order', 'shoppingfeed_processlogger', 'shoppingfeed_processmonitor', 'shoppingfeed_token', 'shoppingfeed_sync_notice', 'shoppingfeed_sync_shipment'] as $t) {
+        foreach (['shoppingfeed_task_order', 'shoppingfeed_order', 'shoppingfeed_processlogger', 'shoppingfeed_processmonitor', 'shoppingfeed_token', 'shoppingfeed_sync_notice', 'shoppingfeed_sync_operation'] as $t) {
             $this->assertTrue(ModuleHarness::tableExists("ps_$t"), $t);
         }
         $row = self::moduleRow();
@@ -193,6 +193,35 @@ final class ModuleTest extends TestCase
             'SHOPPINGFEED_SHIPPED_ORDERS' => json_encode([$ps('PS_OS_SHIPPING')]),
         ], ModuleHarness::settings());
         $this->assertSame('["4"]', ModuleHarness::settings()['SHOPPINGFEED_SHIPPED_ORDERS']);
+    }
+
+    public function testAnUpgradeMovesTheShipmentRecordsOf04IntoTheOperationRecords(): void
+    {
+        // 0.4 recorded each ship's tracking number in its own table.
+        $pdo = TestDatabase::pdo();
+        self::install();
+        $pdo->exec('CREATE TABLE ps_shoppingfeed_sync_shipment (id_order INT(10) UNSIGNED NOT NULL, tracking_number VARCHAR(64) NOT NULL,'
+            . ' date_upd DATETIME NOT NULL, PRIMARY KEY (id_order)) ENGINE=InnoDB');
+        $old = Shop::order(Shop::SHIPPED);
+        $newer = Shop::order(Shop::SHIPPED);
+        $pdo->exec("INSERT INTO ps_shoppingfeed_sync_shipment VALUES ($old, 'OLD-1', '2026-01-02 03:04:05'), ($newer, 'OLD-2', NOW())");
+        // A ship already recorded by this version wins over the old row.
+        $pdo->exec("INSERT INTO ps_shoppingfeed_sync_operation (id_order, operation, tracking_number, result, date_add, date_upd) VALUES ($newer, 'ship', 'NEW-2', 'succeeded', NOW(), NOW())");
+
+        // The upgrade runs installSql(), as a Reset's install does.
+        $this->assertTrue(self::request(['action' => 'reset'])['result']['result']);
+
+        $rows = $pdo->query("SELECT id_order, operation, tracking_number, result, CAST(date_upd AS CHAR) AS d FROM ps_shoppingfeed_sync_operation ORDER BY id_order")->fetchAll(\PDO::FETCH_NUM);
+        $this->assertSame([[$old, 'ship', 'OLD-1', 'sent', '2026-01-02 03:04:05'], [$newer, 'ship', 'NEW-2', 'succeeded']], array_map(static fn ($r) => $r[0] == $old ? $r : array_slice($r, 0, 4), $rows));
+        $this->assertSame(0, (int) $pdo->query('SELECT COUNT(*) FROM ps_shoppingfeed_sync_shipment')->fetchColumn(), 'moved, not copied');
+        // The tracking trigger reads the moved record: the same number is not queued again.
+        self::page(self::submission());
+        Shop::tracking($old, Shop::carrier('Colissimo', null), 'OLD-1');
+        self::request(['action' => 'tracking_update', 'id_order' => $old]);
+        $this->assertSame([], Shop::tasks($old));
+        TestDatabase::pdo()->prepare('UPDATE ps_order_carrier SET tracking_number = ? WHERE id_order = ?')->execute(['OLD-9', $old]);
+        self::request(['action' => 'tracking_update', 'id_order' => $old]);
+        $this->assertCount(1, Shop::tasks($old), 'another number is');
     }
 
     public function testInstallOverTheShoppingFeedModulesTablesAddsWhatTheExtensionNeeds(): void
@@ -223,14 +252,14 @@ final class ModuleTest extends TestCase
 
         $columns = static fn (string $t): array => $pdo->query("SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '$t' ORDER BY ORDINAL_POSITION")->fetchAll(\PDO::FETCH_COLUMN);
         $this->assertSame(['id_shoppingfeed_task_order', 'action', 'id_order', 'ticket_number', 'batch_id', 'update_at', 'date_add', 'date_upd',
-            'attempts', 'last_error', 'lease_owner', 'lease_until', 'sent_at', 'version', 'pending_order', 'id_order_slip', 'pending_invoice'], $columns('ps_shoppingfeed_task_order'));
+            'attempts', 'last_error', 'lease_owner', 'lease_until', 'sent_at', 'version', 'pending_order', 'id_order_slip', 'pending_invoice', 'gave_up_at'], $columns('ps_shoppingfeed_task_order'));
         // The reference HEAD's actions are added to the 1.2 ENUM, in install.sql's order.
         $this->assertSame("enum('SYNC_STATUS','CHECK_TICKET_SYNC_STATUS','UPLOAD_INVOICE','CHECK_TICKET_UPLOAD_INVOICE','PARTIAL_REFUND','ACTION_CHECK_TICKET_PARTIAL_REFUND')",
             $pdo->query("SELECT COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'ps_shoppingfeed_task_order' AND COLUMN_NAME = 'action'")->fetchColumn());
         $this->assertContains('id_internal_shoppingfeed', $columns('ps_shoppingfeed_order'));
         $indexes = $pdo->query("SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'ps_shoppingfeed_task_order' ORDER BY INDEX_NAME")->fetchAll(\PDO::FETCH_COLUMN);
         // The reference's unnamed unique key stands for action_order_ticket: not added twice.
-        $this->assertSame(['action', 'batch', 'due', 'lease', 'order_slip', 'pending_invoice', 'pending_order', 'PRIMARY'], $indexes);
+        $this->assertSame(['action', 'batch', 'due', 'gave_up', 'lease', 'order_slip', 'pending_invoice', 'pending_order', 'PRIMARY'], $indexes);
         $tasks = Shop::tasks($twice);
         // The newest pending row is kept (ids 1, 2 pending; 3 a ticket check).
         $this->assertSame([[2, 'SYNC_STATUS'], [3, 'CHECK_TICKET_SYNC_STATUS']], array_map(static fn ($t) => [(int) $t['id_shoppingfeed_task_order'], $t['action']], $tasks));
@@ -245,7 +274,7 @@ final class ModuleTest extends TestCase
 
         // A second install (or the upgrade script) finds nothing more to add.
         $this->assertTrue(self::request(['action' => 'reset'])['result']['result']);
-        $this->assertSame(17, count($columns('ps_shoppingfeed_task_order')));
+        $this->assertSame(18, count($columns('ps_shoppingfeed_task_order')));
     }
 
     public function testInstallKeepsTheQueueOfAnEarlierInstall(): void
@@ -360,8 +389,8 @@ final class ModuleTest extends TestCase
         $this->assertNull(self::moduleRow());
         $this->assertSame([], self::hooks());
         $this->assertSame(0, (int) TestDatabase::pdo()->query('SELECT COUNT(*) FROM ps_hook_module')->fetchColumn());
-        // Empty tables hold nothing to keep: all go, the shipment records' table too.
-        foreach (['shoppingfeed_task_order', 'shoppingfeed_order', 'shoppingfeed_processlogger', 'shoppingfeed_processmonitor', 'shoppingfeed_token', 'shoppingfeed_sync_notice', 'shoppingfeed_sync_shipment'] as $t) {
+        // Empty tables hold nothing to keep: all go, the operation records' table too.
+        foreach (['shoppingfeed_task_order', 'shoppingfeed_order', 'shoppingfeed_processlogger', 'shoppingfeed_processmonitor', 'shoppingfeed_token', 'shoppingfeed_sync_notice', 'shoppingfeed_sync_operation'] as $t) {
             $this->assertFalse(ModuleHarness::tableExists("ps_$t"), $t);
         }
         // The API token is the merchant's Shopping Feed account, not a setting of this page: kept.
