@@ -204,6 +204,14 @@ async fn run_shops(
         started,
     };
     let mut conn = db.conn().await?;
+    // Status changes the hook never saw are queued first, so this run sends them; a failure
+    // costs only the sweep (the next run reads the same rows again).
+    if opts.shop.is_none() {
+        match crate::sweep::sweep(db, &mut conn).await {
+            Ok(n) => report.swept = n,
+            Err(e) => report.sweep_error = Some(e.to_string()),
+        }
+    }
     for shop in active_shops(db, &mut conn).await? {
         if opts.shop.is_some_and(|s| s != shop.id_shop) {
             continue;

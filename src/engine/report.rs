@@ -72,6 +72,10 @@ pub struct CronReport {
     pub logs_purged: u64,
     /// Tasks that gave up longer ago than their retention, removed by this run.
     pub gave_up_expired: u64,
+    /// Orders the reconciliation sweep queued (status changes the hook never saw).
+    pub swept: u32,
+    /// Why the sweep did not run to its end, if it did not.
+    pub sweep_error: Option<String>,
 }
 
 fn escape_html(s: &str) -> String {

@@ -237,6 +237,8 @@ fn report_array(
     out.insert("http_requests", report.http_requests as i64)?;
     out.insert("logs_purged", report.logs_purged as i64)?;
     out.insert("gave_up_expired", report.gave_up_expired as i64)?;
+    out.insert("swept", i64::from(report.swept))?;
+    out.insert("sweep_error", report.sweep_error.clone())?;
     out.insert("dry_run", report.shops.iter().any(|s| s.dry_run))?;
     let mut shops = ZendHashTable::new();
     for (i, s) in report.shops.iter().enumerate() {
