@@ -75,13 +75,13 @@ pub async fn sweep(db: &Db, conn: &mut Conn) -> Result<u32, DbError> {
         if !is_sf || !recent || state != current {
             continue;
         }
-        if !shops.contains_key(&id_shop) {
+        if let std::collections::hash_map::Entry::Vacant(e) = shops.entry(id_shop) {
             let config = shop_config(db, conn, id_shop, id_group).await?;
             let lists = StateLists::read(&config, |_| ());
             // The gate's own log rows are the shop run's business.
             let mut quiet = ProcessLogger::new(SYNC_ORDER_PROCESS);
             let open = gate(db, conn, &config, id_shop, &mut quiet).await?.is_ok();
-            shops.insert(id_shop, (config, lists, open));
+            e.insert((config, lists, open));
         }
         let Some((config, lists, true)) = shops.get(&id_shop) else {
             continue;
