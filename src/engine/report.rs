@@ -91,7 +91,10 @@ pub fn mail_lists(failures: &[Failure]) -> (String, String) {
     let mut text = String::new();
     for f in failures {
         let reason = if f.gave_up {
-            format!("{} (gave up after repeated failures)", f.reason)
+            format!(
+                "{} (gave up after repeated failures: retry or cancel it in the task list)",
+                f.reason
+            )
         } else {
             f.reason.clone()
         };

@@ -265,7 +265,7 @@ final class CronTest extends TestCase
         $this->assertTrue($third['failures'][0]['gave_up']);
         $this->assertSame('Marketplace down', $third['failures'][0]['reason']);
         $this->assertCount(2, $this->mails, 'one mail per run with failures');
-        $this->assertStringContainsString('Marketplace down (gave up after repeated failures)', $this->mails[1]['template_vars']['{list_order_sync_errors_txt}']);
+        $this->assertStringContainsString('Marketplace down (gave up after repeated failures: retry or cancel it in the task list)', $this->mails[1]['template_vars']['{list_order_sync_errors_txt}']);
         $this->assertCount(2, self::$sim->posts(), 'not sent a third time');
     }
 

@@ -259,7 +259,7 @@ final class ModuleTest extends TestCase
         $this->assertContains('id_internal_shoppingfeed', $columns('ps_shoppingfeed_order'));
         $indexes = $pdo->query("SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'ps_shoppingfeed_task_order' ORDER BY INDEX_NAME")->fetchAll(\PDO::FETCH_COLUMN);
         // The reference's unnamed unique key stands for action_order_ticket: not added twice.
-        $this->assertSame(['action', 'batch', 'due', 'gave_up', 'lease', 'order_slip', 'pending_invoice', 'pending_order', 'PRIMARY'], $indexes);
+        $this->assertSame(['action', 'batch', 'due', 'gave_up', 'lease', 'order_slip', 'order_tasks', 'pending_invoice', 'pending_order', 'PRIMARY'], $indexes);
         $tasks = Shop::tasks($twice);
         // The newest pending row is kept (ids 1, 2 pending; 3 a ticket check).
         $this->assertSame([[2, 'SYNC_STATUS'], [3, 'CHECK_TICKET_SYNC_STATUS']], array_map(static fn ($t) => [(int) $t['id_shoppingfeed_task_order'], $t['action']], $tasks));
