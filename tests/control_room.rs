@@ -86,6 +86,12 @@ async fn a_task_that_gives_up_stays_never_due_until_the_merchant_retries_it() {
     assert_eq!(tasks[0].due_in, None, "never due");
     assert_eq!(tasks[0].last_error.as_deref(), Some("Carrier not accepted"));
 
+    // Its record says so, with the failed ticket.
+    let view = control::order_view(&t.db, id).await.expect("view");
+    assert_eq!(view.operations.len(), 1, "{view:?}");
+    assert_eq!(view.operations[0].result, "gave_up");
+    assert!(view.operations[0].ticket_number.is_some(), "{view:?}");
+
     // Later runs leave it alone.
     let sent = order_posts(&sim).await;
     let http = reqwest::Client::new();
