@@ -464,3 +464,27 @@ async fn a_dry_run_logs_the_payload_sends_nothing_and_consumes_no_task() {
     sim.shutdown().await;
     t.drop_db().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_that_died_holding_the_monitor_row_is_reported_late() {
+    let (t, sim) = common::cron_shop(TOKEN, "0").await;
+    let http = reqwest::Client::new();
+    run_cron(&t.db, &http, &opts(&sim)).await.expect("run");
+    // A run killed mid-way leaves its pid: it started two hours ago.
+    t.exec(
+        "UPDATE PREFIX_shoppingfeed_processmonitor SET pid = 4242, last_update = NOW() - INTERVAL 2 HOUR \
+         WHERE name = 'shoppingfeed:syncOrder'",
+    )
+    .await;
+    let health = control::health(&t.db, &[1]).await.expect("health");
+    assert!(health.running);
+    assert!(
+        health
+            .warnings
+            .iter()
+            .any(|w| w.0 == HealthWarning::CronLate),
+        "{health:?}"
+    );
+    sim.shutdown().await;
+    t.drop_db().await;
+}
