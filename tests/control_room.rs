@@ -488,3 +488,115 @@ async fn a_run_that_died_holding_the_monitor_row_is_reported_late() {
     sim.shutdown().await;
     t.drop_db().await;
 }
+
+/// The merchant's Cancel and Send now racing a run that sends (30 requests of 10, 40 ms each):
+/// a canceled task is never sent, every other one is sent exactly once, no lease is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merchant_actions_racing_a_run_never_send_a_canceled_task_nor_lose_another() {
+    let t = TestDb::create().await;
+    t.reset_shop_available().await;
+    t.config("SHOPPINGFEED_AUTH_TOKEN", TOKEN, None, None).await;
+    t.config(
+        "SHOPPINGFEED_STORE_ID",
+        &common::CRON_STORE.to_string(),
+        None,
+        None,
+    )
+    .await;
+    t.config("SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT", "0", None, None)
+        .await;
+    t.config("SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS", "10", None, None)
+        .await;
+    let sim = shoppingfeed_sim::spawn(
+        shoppingfeed_sim::SimConfig::new(TOKEN, common::CRON_STORE)
+            .with_auto_create_orders(true)
+            .with_latency(shoppingfeed_sim::Latency::Fixed { ms: 40 }),
+    )
+    .await
+    .expect("simulator");
+    let mut orders = Vec::new();
+    for _ in 0..300 {
+        orders.push(t.queued_order(state::CANCELED).await);
+    }
+    let tasks: Vec<(u32, u32)> = t
+        .all_tasks()
+        .await
+        .iter()
+        .map(|r| (r.id, r.id_order))
+        .collect();
+    // Half of them wait an hour: Send now has something to do.
+    t.exec("UPDATE PREFIX_shoppingfeed_task_order SET update_at = NOW() + INTERVAL 1 HOUR WHERE id_order % 2 = 0")
+        .await;
+    let o = CronOptions {
+        concurrency: 2,
+        ..opts(&sim)
+    };
+    let db = t.db.clone();
+    let run = tokio::spawn(async move { run_cron(&db, &reqwest::Client::new(), &o).await });
+    let mut canceled = Vec::new();
+    let mut raced = 0;
+    // The merchant works through the list while the run sends: every third task canceled, the
+    // others waiting sent now, in small bulk actions.
+    for chunk in tasks.chunks(6) {
+        let cancel: Vec<u32> = chunk.iter().step_by(3).map(|(id, _)| *id).collect();
+        let r = control::act(&t.db, MerchantAction::Cancel, &cancel, &[1], ACTOR)
+            .await
+            .expect("cancel");
+        canceled.extend(r.changed.iter().copied());
+        raced += r
+            .skipped
+            .iter()
+            .filter(|(_, why)| why.contains("sending") || why.contains("already sent"))
+            .count();
+        let rest: Vec<u32> = chunk
+            .iter()
+            .map(|(id, _)| *id)
+            .filter(|id| !cancel.contains(id))
+            .collect();
+        control::act(&t.db, MerchantAction::SendNow, &rest, &[1], ACTOR)
+            .await
+            .expect("send now");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    run.await.expect("join").expect("run");
+    // Whatever the first run left due goes in a second.
+    run_cron(&t.db, &reqwest::Client::new(), &opts(&sim))
+        .await
+        .expect("run 2");
+    assert!(!canceled.is_empty(), "the merchant canceled nothing");
+    assert!(
+        raced > 0,
+        "no Cancel met a task the run held or had sent: no race"
+    );
+    let canceled_orders: Vec<u32> = tasks
+        .iter()
+        .filter(|(id, _)| canceled.contains(id))
+        .map(|(_, o)| *o)
+        .collect();
+    let log: Value = reqwest::get(format!("{}/_sim/requests?route=order_op", sim.base_url()))
+        .await
+        .expect("requests")
+        .json()
+        .await
+        .expect("json");
+    let mut sends: std::collections::HashMap<String, u32> = Default::default();
+    for r in log["requests"].as_array().cloned().unwrap_or_default() {
+        for o in r["json"]["order"].as_array().cloned().unwrap_or_default() {
+            if let Some(reference) = o["reference"].as_str() {
+                *sends.entry(reference.to_string()).or_default() += 1;
+            }
+        }
+    }
+    for id in &orders {
+        let n = sends.get(&format!("MP-{id}")).copied().unwrap_or(0);
+        if canceled_orders.contains(id) {
+            assert_eq!(n, 0, "order {id} was canceled, then sent");
+            assert!(t.tasks(*id).await.is_empty());
+        } else {
+            assert_eq!(n, 1, "order {id}");
+        }
+    }
+    assert!(t.all_tasks().await.iter().all(|r| r.lease_owner.is_none()));
+    sim.shutdown().await;
+    t.drop_db().await;
+}
