@@ -7,7 +7,6 @@ use crate::error::{DbError, DbResultExt};
 use mysql_async::prelude::Queryable;
 use std::future::Future;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -31,7 +30,8 @@ struct ProcessPool {
     key: String,
     /// The shop's `PS_TIMEZONE` (`None`: none or unknown, the server's zone is used), read when.
     zone: Option<ShopTimeZone>,
-    zone_read: Instant,
+    /// When `zone` was read, on the clock [`db_at`] is given (tests move it).
+    zone_read: chrono::DateTime<chrono::Utc>,
     /// The session `time_zone` of the pool's connections.
     offset: Option<String>,
     db: Db,
@@ -39,7 +39,7 @@ struct ProcessPool {
 
 /// How long a process trusts the `PS_TIMEZONE` it read: a merchant's change reaches every
 /// running process within this time (its re-read is one more round trip, once per period).
-const ZONE_TTL: Duration = Duration::from_secs(3600);
+const ZONE_TTL_SECONDS: i64 = 3600;
 
 static STATE: Mutex<Option<ProcessRuntime>> = Mutex::new(None);
 
@@ -99,7 +99,7 @@ pub fn db_at(settings: &Settings, now: chrono::DateTime<chrono::Utc>) -> Result<
     );
     let current = with_state(|s| {
         s.db.as_ref().filter(|p| p.key == key).map(|p| {
-            let fresh = p.zone_read.elapsed() < ZONE_TTL;
+            let fresh = (now - p.zone_read).num_seconds() < ZONE_TTL_SECONDS;
             (p.db.clone(), p.offset.clone(), p.zone, fresh)
         })
     })?;
@@ -112,13 +112,13 @@ pub fn db_at(settings: &Settings, now: chrono::DateTime<chrono::Utc>) -> Result<
             (*zone, None)
         }
         // Read again with the pool in use (its session zone does not matter to this read).
-        Some((db, _, _, false)) => (block_on(read_zone(db))??, Some(Instant::now())),
+        Some((db, _, _, false)) => (block_on(read_zone(db))??, Some(now)),
         None => {
             // A pool in the server's zone, only to read the shop's.
             let probe = Db::new(&settings.database_url, &settings.table_prefix);
             let zone = block_on(read_zone(&probe));
             let _ = block_on(probe.disconnect());
-            (zone??, Some(Instant::now()))
+            (zone??, Some(now))
         }
     };
     let offset = zone.and_then(|z| z.offset_at(now));
@@ -142,7 +142,7 @@ pub fn db_at(settings: &Settings, now: chrono::DateTime<chrono::Utc>) -> Result<
     let replaced = with_state(|s| {
         let zone_read = zone_read
             .or_else(|| s.db.as_ref().map(|p| p.zone_read))
-            .unwrap_or_else(Instant::now);
+            .unwrap_or(now);
         s.db.replace(ProcessPool {
             key,
             zone,

@@ -1,5 +1,6 @@
 //! The process pool's connections run in the shop's `PS_TIMEZONE` (issue 21 item 4): the offset
-//! of the instant, the pool made again when it changes (DST), the same pool while it does not.
+//! of the instant, the pool made again when it changes (DST), the same pool while it does not,
+//! the zone read again after an hour.
 
 mod common;
 
@@ -59,6 +60,24 @@ fn the_pool_follows_the_shops_zone_and_its_dst() {
     })
     .expect("runtime");
     assert_eq!(ahead, Some(120));
-    drop((first, same, after_dst));
+
+    // The merchant changes the shop's zone: a running process follows within the hour (one
+    // read per hour), not at once.
+    setup.block_on(t.config("PS_TIMEZONE", "Asia/Tokyo", None, None));
+    let later = summer + chrono::Duration::minutes(30);
+    let cached = runtime::db_at(&settings, later).expect("pool");
+    assert!(std::sync::Arc::ptr_eq(
+        &cached.pool_metrics(),
+        &after_dst.pool_metrics()
+    ));
+    assert_eq!(
+        session_zone(&cached),
+        "+02:00",
+        "read less than an hour ago"
+    );
+    let next_hour = summer + chrono::Duration::minutes(61);
+    let tokyo = runtime::db_at(&settings, next_hour).expect("pool");
+    assert_eq!(session_zone(&tokyo), "+09:00", "read again after an hour");
+    drop((first, same, after_dst, cached, tokyo));
     setup.block_on(t.drop_db());
 }
