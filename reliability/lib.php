@@ -270,7 +270,7 @@ function queue_integrity(PDO $pdo): array
         'task of a missing order' => 'SELECT COUNT(*) FROM ps_shoppingfeed_task_order t LEFT JOIN ps_orders o ON o.id_order = t.id_order WHERE o.id_order IS NULL',
         'check task without batch id' => "SELECT COUNT(*) FROM ps_shoppingfeed_task_order WHERE action = 'CHECK_TICKET_SYNC_STATUS' AND (batch_id IS NULL OR batch_id = '')",
         'half a lease' => 'SELECT COUNT(*) FROM ps_shoppingfeed_task_order WHERE (lease_owner IS NULL) <> (lease_until IS NULL)',
-        'pending task without due date' => "SELECT COUNT(*) FROM ps_shoppingfeed_task_order WHERE action = 'SYNC_STATUS' AND update_at IS NULL",
+        'pending task without due date' => "SELECT COUNT(*) FROM ps_shoppingfeed_task_order WHERE action = 'SYNC_STATUS' AND update_at IS NULL AND gave_up_at IS NULL",
         'notice of a missing order' => 'SELECT COUNT(*) FROM ps_shoppingfeed_sync_notice n LEFT JOIN ps_orders o ON o.id_order = n.id_order WHERE o.id_order IS NULL',
     ];
     foreach ($checks as $what => $sql) {
