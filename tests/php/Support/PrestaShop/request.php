@@ -125,6 +125,38 @@ switch ($request['action'] ?? '') {
         // The Dispatcher: a new controller, then run() (init, header, content, footer).
         (new $class())->run();
         exit;
+    case 'admin':
+        // The back office's Dispatcher: the tab's module controller (controllers/admin/<Name>Controller.php),
+        // run() printing the page (or a redirect); its output is collected with the harness's reports.
+        $tab = new Tab((int) Tab::getIdFromClassName((string) $request['controller']));
+        if (!$tab->id || !$tab->active) {
+            $result['admin'] = ['status' => 'no_tab'];
+            break;
+        }
+        $_GET['controller'] = $tab->class_name;
+        require_once _PS_MODULE_DIR_ . $tab->module . '/controllers/admin/' . $tab->class_name . 'Controller.php';
+        $class = $tab->class_name . 'Controller';
+        ob_start();
+        try {
+            (new $class())->run();
+            $result['admin'] = ['status' => 'ok', 'html' => (string) ob_get_clean()];
+        } catch (\Throwable $e) {
+            ob_end_clean();
+            $result['admin'] = ['status' => 'exception', 'class' => get_class($e), 'message' => $e->getMessage()];
+        }
+        break;
+    case 'hook':
+        // A display or action hook as PrestaShop 8 calls it (the order page: displayAdminOrderMain with id_order).
+        $result['html'] = Hook::exec((string) $request['hook'], $request['params'] ?? []);
+        break;
+    case 'order_grid':
+        // The Symfony order grid's definition (OrderGridDefinitionFactory) through actionOrderGridDefinitionModifier.
+        $definition = new PrestaShop\PrestaShop\Core\Grid\Definition\GridDefinition('order');
+        Hook::exec('actionOrderGridDefinitionModifier', ['definition' => $definition]);
+        $result['bulk_actions'] = array_map(static function ($action) {
+            return ['id' => $action->getId(), 'name' => $action->getName(), 'type' => $action->getType(), 'options' => $action->getOptions()];
+        }, $definition->getBulkActions()->all());
+        break;
     case 'l':
         $result['strings'] = array_map(static fn ($s) => $module->l($s), $request['strings']);
         break;
