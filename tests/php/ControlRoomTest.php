@@ -236,4 +236,122 @@ final class ControlRoomTest extends TestCase
         $this->assertStringContainsString('bulk row 29', $html);
         $this->assertStringNotContainsString('bulk row 05', $html);
     }
+
+    // ---- settings of the configuration page ------------------------------------------------------
+
+    private function page(array $post = [], array $context = []): string
+    {
+        return $this->request(['action' => 'content', 'post' => $post], $context)['result']['html'];
+    }
+
+    private static function submission(array $fields = []): array
+    {
+        return $fields + [
+            'submitShoppingfeedSync' => '1',
+            'SHOPPINGFEED_ORDER_SYNC_ENABLED' => '0',
+            'SHOPPINGFEED_SHIPPED_ORDERS' => [(string) Shop::SHIPPED],
+            'SHOPPINGFEED_CANCELLED_ORDERS' => [(string) Shop::CANCELED],
+            'SHOPPINGFEED_REFUNDED_ORDERS' => [(string) Shop::REFUNDED],
+            'SHOPPINGFEED_ORDER_STATUS_TIME_SHIFT' => '5',
+            'SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS' => '100',
+        ];
+    }
+
+    private static function inputValue(string $html, string $name): ?string
+    {
+        if (preg_match('#<input type="text" name="' . preg_quote($name, '#') . '" [^>]*value="([^"]*)"#', $html, $m)) {
+            return $m[1];
+        }
+        if (preg_match('#<input type="radio" name="' . preg_quote($name, '#') . '" [^>]*value="([01])" checked="checked"#', $html, $m)) {
+            return $m[1];
+        }
+
+        return null;
+    }
+
+    public function testGlobalSettingsAreSavedGloballyFromAShopContextAndShownAlikeInEveryContext(): void
+    {
+        Shop::secondShop();
+        Shop::config('PS_MULTISHOP_FEATURE_ACTIVE', '1');
+        $this->install();
+        $shop2 = ['shop' => 2, 'shop_context' => 'shop'];
+        $html = $this->page(self::submission([
+            'SHOPPINGFEED_ORDER_SYNC_DRY_RUN' => '1', 'SHOPPINGFEED_LOG_RETENTION_DAYS' => '10', 'SHOPPINGFEED_ORDER_SYNC_SWEEP_DAYS' => '0',
+            'SHOPPINGFEED_ORDER_SYNC_CRON_INTERVAL_MINUTES' => '5', 'SHOPPINGFEED_ORDER_SYNC_DUE_ALERT_MINUTES' => '30',
+            'SHOPPINGFEED_ORDER_SYNC_GAVE_UP_RETENTION_DAYS' => '0',
+            'SHOPPINGFEED_ORDER_SYNC_SHIP_WAITS_TRACKING' => '1', 'SHOPPINGFEED_ORDER_SYNC_SHIP_WAIT_MAX_HOURS' => '48',
+        ]), $shop2);
+        $this->assertStringContainsString('Settings updated.', $html);
+        $settings = ModuleHarness::settings();
+        // The installation's settings: one global row each, no shop row.
+        foreach (['SHOPPINGFEED_ORDER_SYNC_DRY_RUN' => '1', 'SHOPPINGFEED_LOG_RETENTION_DAYS' => '10', 'SHOPPINGFEED_ORDER_SYNC_SWEEP_DAYS' => '0',
+            'SHOPPINGFEED_ORDER_SYNC_CRON_INTERVAL_MINUTES' => '5', 'SHOPPINGFEED_ORDER_SYNC_DUE_ALERT_MINUTES' => '30', 'SHOPPINGFEED_ORDER_SYNC_GAVE_UP_RETENTION_DAYS' => '0'] as $key => $value) {
+            $this->assertSame($value, $settings[$key], $key);
+            $this->assertArrayNotHasKey("$key@2", $settings, $key);
+        }
+        // The shop's own: changed in shop 2's context, written for shop 2 only.
+        $this->assertSame('1', $settings['SHOPPINGFEED_ORDER_SYNC_SHIP_WAITS_TRACKING@2']);
+        $this->assertSame('48', $settings['SHOPPINGFEED_ORDER_SYNC_SHIP_WAIT_MAX_HOURS@2']);
+        $this->assertSame('0', $settings['SHOPPINGFEED_ORDER_SYNC_SHIP_WAITS_TRACKING']);
+
+        foreach ([['shop' => 1, 'shop_context' => 'shop'], ['shop' => 1, 'shop_context' => 'all'], $shop2] as $context) {
+            $html = $this->page([], $context);
+            $this->assertSame('1', self::inputValue($html, 'SHOPPINGFEED_ORDER_SYNC_DRY_RUN'), json_encode($context));
+            $this->assertSame('10', self::inputValue($html, 'SHOPPINGFEED_LOG_RETENTION_DAYS'), json_encode($context));
+            $this->assertSame('5', self::inputValue($html, 'SHOPPINGFEED_ORDER_SYNC_CRON_INTERVAL_MINUTES'), json_encode($context));
+            // The dry-run banner, on every page of the module.
+            $this->assertStringContainsString('Dry run is on', $html);
+        }
+        $this->assertSame('48', self::inputValue($this->page([], $shop2), 'SHOPPINGFEED_ORDER_SYNC_SHIP_WAIT_MAX_HOURS'));
+        $this->assertSame('24', self::inputValue($this->page([], ['shop' => 1]), 'SHOPPINGFEED_ORDER_SYNC_SHIP_WAIT_MAX_HOURS'));
+        $this->assertStringContainsString('Dry run is on', $this->admin(self::LOGS)['html']);
+
+        // A save in shop 1's context that leaves them as shown changes none of them.
+        $this->page(self::submission(['SHOPPINGFEED_ORDER_SYNC_DRY_RUN' => '0']), ['shop' => 1]);
+        $after = ModuleHarness::settings();
+        $this->assertSame('0', $after['SHOPPINGFEED_ORDER_SYNC_DRY_RUN']);
+        $this->assertSame('10', $after['SHOPPINGFEED_LOG_RETENTION_DAYS']);
+        $this->assertArrayNotHasKey('SHOPPINGFEED_ORDER_SYNC_DRY_RUN@1', $after);
+        $this->assertStringNotContainsString('Dry run is on', $this->admin(self::LOGS)['html']);
+    }
+
+    public function testNewSettingsOutOfTheirBoundsAreRefusedAndNothingIsSaved(): void
+    {
+        $this->install();
+        $before = ModuleHarness::settings();
+        foreach ([
+            'SHOPPINGFEED_LOG_RETENTION_DAYS' => '-1',
+            'SHOPPINGFEED_ORDER_SYNC_SHIP_WAIT_MAX_HOURS' => '0',
+            'SHOPPINGFEED_ORDER_SYNC_CRON_INTERVAL_MINUTES' => 'abc',
+            'SHOPPINGFEED_ORDER_SYNC_SWEEP_DAYS' => '91',
+            'SHOPPINGFEED_ORDER_SYNC_DRY_RUN' => '2',
+        ] as $key => $bad) {
+            $html = $this->page(self::submission([$key => $bad, 'SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS' => '42']));
+            $this->assertStringContainsString('module_error', $html, $key);
+            $this->assertSame($before, ModuleHarness::settings(), $key);
+        }
+        // A form of 0.4.0 (none of the new fields) keeps their values.
+        Shop::config('SHOPPINGFEED_LOG_RETENTION_DAYS', '3');
+        $this->page(self::submission(['SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS' => '42']));
+        $this->assertSame('3', ModuleHarness::settings()['SHOPPINGFEED_LOG_RETENTION_DAYS']);
+        $this->assertSame('42', ModuleHarness::settings()['SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS']);
+    }
+
+    public function testEveryStringOfTheControllersHasItsFrenchTranslation(): void
+    {
+        TestDatabase::pdo()->exec("INSERT INTO ps_lang (id_lang, name, active, iso_code, language_code, locale, date_format_lite, date_format_full, is_rtl) VALUES (2, 'Français (French)', 1, 'fr', 'fr-fr', 'fr-FR', 'd/m/Y', 'd/m/Y H:i:s', 0)");
+        foreach ([self::TASKS, self::LOGS] as $controller) {
+            $src = (string) file_get_contents(dirname(__DIR__, 2) . "/php/controllers/admin/{$controller}Controller.php");
+            preg_match_all("/->l\\('((?:[^'\\\\]|\\\\.)*)'/", $src, $m);
+            $strings = array_values(array_unique(array_map('stripslashes', $m[1])));
+            $this->assertGreaterThan(5, count($strings));
+            $source = strtolower($controller . 'controller');
+            $fr = $this->request(['action' => 'l', 'strings' => $strings, 'source' => $source], ['lang' => 'fr'])['result']['strings'];
+            foreach ($strings as $i => $s) {
+                if (!in_array($s, ['ID', 'Marketplace', 'Message', 'info'], true)) { // the same in French
+                    $this->assertNotSame(htmlspecialchars($s, ENT_COMPAT), $fr[$i], "$controller: no French for: $s");
+                }
+            }
+        }
+    }
 }

@@ -951,7 +951,7 @@ final class ModuleTest extends TestCase
         $en = self::request(['action' => 'l', 'strings' => $strings])['result']['strings'];
         foreach ($strings as $i => $s) {
             $this->assertSame(htmlspecialchars($s, ENT_COMPAT), $en[$i]);
-            if ($s !== 'minutes') { // the same word in French
+            if (!in_array($s, ['minutes', '%d min', '%1$d h %2$d min', 'Ticket', 'Date'], true)) { // the same in French
                 $this->assertNotSame($en[$i], $fr[$i], "no French for: $s");
             }
             // The same printf placeholders, or sprintf() would fail or misplace the values.

@@ -158,7 +158,8 @@ switch ($request['action'] ?? '') {
         }, $definition->getBulkActions()->all());
         break;
     case 'l':
-        $result['strings'] = array_map(static fn ($s) => $module->l($s), $request['strings']);
+        // As a module's file translates: its own name as the source (a controller: its file name).
+        $result['strings'] = array_map(static fn ($s) => $module->l($s, $request['source'] ?? false), $request['strings']);
         break;
     default:
         fwrite(STDERR, "request.php: unknown action\n");
