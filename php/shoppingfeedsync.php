@@ -96,9 +96,9 @@ class ShoppingfeedSync extends Module
     /** The Shopping Feed API takes at most 100 orders per request. */
     const MAX_ORDERS_LIMIT = 100;
 
-    /** Tables of sql/install.sql; the ones the Shopping Feed module shares come first. */
+    /** Tables of sql/install.sql (and 0.4's shipment records, emptied by the upgrade); the ones the Shopping Feed module shares come first. */
     const SHARED_TABLES = ['shoppingfeed_task_order', 'shoppingfeed_order', 'shoppingfeed_processlogger', 'shoppingfeed_processmonitor', 'shoppingfeed_token'];
-    const OWN_TABLES = ['shoppingfeed_sync_notice', 'shoppingfeed_sync_shipment'];
+    const OWN_TABLES = ['shoppingfeed_sync_notice', 'shoppingfeed_sync_operation', 'shoppingfeed_sync_shipment'];
     /** The hook whose registration tells that PrestaShop calls the module for a shop's orders. */
     const STATUS_HOOK = 'actionOrderStatusPostUpdate';
     /**

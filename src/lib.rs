@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod config;
+pub mod control;
 pub mod db;
 pub mod engine;
 pub mod error;
@@ -12,6 +13,7 @@ pub mod hook;
 pub mod invoice;
 pub mod model;
 pub mod notices;
+pub mod operations;
 pub mod queue;
 pub mod refund;
 pub mod runtime;

@@ -72,8 +72,38 @@ final class Schema
                 $done[] = $this->alter($table, 'ADD ' . $line);
             }
         }
+        $done = array_merge($done, $this->moveShipments($sql));
 
         return $done;
+    }
+
+    /**
+     * 0.4's shoppingfeed_sync_shipment (the tracking number each ship carried) became the 'ship'
+     * rows of shoppingfeed_sync_operation: its rows are copied there (a newer row there wins),
+     * then removed from the old table, which uninstall drops once empty.
+     */
+    private function moveShipments($sql)
+    {
+        $tables = array_keys($this->tables($sql));
+        $operation = null;
+        foreach ($tables as $table) {
+            if (substr($table, -strlen('shoppingfeed_sync_operation')) === 'shoppingfeed_sync_operation') {
+                $operation = $table;
+            }
+        }
+        if ($operation === null) {
+            return [];
+        }
+        $shipment = substr($operation, 0, -strlen('operation')) . 'shipment';
+        if (!$this->columns($shipment)) {
+            return [];
+        }
+        $copy = 'INSERT IGNORE INTO `' . $operation . '` (`id_order`, `operation`, `tracking_number`, `result`, `date_add`, `date_upd`)'
+            . " SELECT `id_order`, 'ship', `tracking_number`, 'sent', `date_upd`, `date_upd` FROM `" . $shipment . '`';
+        $this->run($copy);
+        $this->run('DELETE s FROM `' . $shipment . '` s JOIN `' . $operation . "` o ON o.`id_order` = s.`id_order` AND o.`operation` = 'ship'");
+
+        return [$copy];
     }
 
     /**

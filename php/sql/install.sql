@@ -28,6 +28,9 @@ CREATE TABLE IF NOT EXISTS `PREFIX_shoppingfeed_task_order` (
   `id_order_slip` INT(10) UNSIGNED NULL,
   -- added: dedupe key; one invoice task per order, pending or waiting for its ticket
   `pending_invoice` INT(10) UNSIGNED AS (IF(`action` IN ('UPLOAD_INVOICE','CHECK_TICKET_UPLOAD_INVOICE'), `id_order`, NULL)) STORED,
+  -- added: when the task gave up (attempts exhausted). It stays, never due (update_at NULL), until
+  -- the merchant retries or cancels it, a new status change re-arms it, or its retention ends
+  `gave_up_at` DATETIME NULL,
   PRIMARY KEY (`id_shoppingfeed_task_order`),
   UNIQUE KEY `action_order_ticket` (`action`, `id_order`, `ticket_number`),
   UNIQUE KEY `pending_order` (`pending_order`),
@@ -37,7 +40,9 @@ CREATE TABLE IF NOT EXISTS `PREFIX_shoppingfeed_task_order` (
   -- the ticket check lists the distinct batches waiting, in order
   KEY `batch` (`action`, `batch_id`),
   -- a run reads back the tasks it leased
-  KEY `lease` (`lease_owner`)
+  KEY `lease` (`lease_owner`),
+  -- the tasks that gave up: health counts them, the CRON removes them after their retention
+  KEY `gave_up` (`gave_up_at`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
 
 CREATE TABLE IF NOT EXISTS `PREFIX_shoppingfeed_order` (
@@ -68,7 +73,9 @@ CREATE TABLE IF NOT EXISTS `PREFIX_shoppingfeed_processlogger` (
   `date_add` DATETIME NOT NULL,
   `id_session` VARCHAR(255) NULL,
   PRIMARY KEY (`id_shoppingfeed_processlogger`),
-  KEY `date_log` (`date_add`)
+  KEY `date_log` (`date_add`),
+  -- added: an order's rows (the order page, the log view's order filter)
+  KEY `object_log` (`object_id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
 
 CREATE TABLE IF NOT EXISTS `PREFIX_shoppingfeed_processmonitor` (
@@ -114,11 +121,22 @@ CREATE TABLE IF NOT EXISTS `PREFIX_shoppingfeed_sync_notice` (
   KEY `shop` (`id_shop`, `id_shoppingfeed_sync_notice`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
 
--- added: the tracking number each order's last ship operation carried, so that a tracking number
--- saved after the status was sent is sent too (and the same number is never sent twice).
-CREATE TABLE IF NOT EXISTS `PREFIX_shoppingfeed_sync_shipment` (
+-- added: per order and operation (ship, cancel, refund, deliver, partial_refund, upload_invoice),
+-- the last one sent and what became of it: the order page shows it, the tracking-number trigger
+-- compares the tracking number a ship carried, the reconciliation sweep skips what was sent (or
+-- canceled by the merchant) after the order's last status change. Replaces 0.4's
+-- shoppingfeed_sync_shipment (its rows are moved here by the upgrade).
+CREATE TABLE IF NOT EXISTS `PREFIX_shoppingfeed_sync_operation` (
   `id_order` INT(10) UNSIGNED NOT NULL,
-  `tracking_number` VARCHAR(64) NOT NULL,
+  `operation` VARCHAR(32) NOT NULL,
+  `carrier` VARCHAR(64) NULL,
+  `tracking_number` VARCHAR(64) NULL,
+  `batch_id` VARCHAR(50) NULL,
+  `ticket_number` VARCHAR(50) NULL,
+  `result` ENUM('sent','succeeded','failed','refused','gave_up','canceled') NOT NULL,
+  `date_add` DATETIME NOT NULL,
   `date_upd` DATETIME NOT NULL,
-  PRIMARY KEY (`id_order`)
+  PRIMARY KEY (`id_order`, `operation`),
+  -- a ticket's result is written to the operations of its batch
+  KEY `batch` (`batch_id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;

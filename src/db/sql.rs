@@ -31,6 +31,20 @@ pub mod keys {
     pub const LANG_DEFAULT: &str = "PS_LANG_DEFAULT";
     /// Days the ProcessLogger rows are kept (global; default 30, 0: forever).
     pub const LOG_RETENTION_DAYS: &str = "SHOPPINGFEED_LOG_RETENTION_DAYS";
+    /// Days a task that gave up stays for the merchant (global; default 30, 0: until acted on).
+    pub const GAVE_UP_RETENTION_DAYS: &str = "SHOPPINGFEED_ORDER_SYNC_GAVE_UP_RETENTION_DAYS";
+    /// Health: the CRON's expected interval (global, minutes; default 15): late after three.
+    pub const CRON_INTERVAL_MINUTES: &str = "SHOPPINGFEED_ORDER_SYNC_CRON_INTERVAL_MINUTES";
+    /// Health: a due task older than this is reported (global, minutes; default 60).
+    pub const DUE_ALERT_MINUTES: &str = "SHOPPINGFEED_ORDER_SYNC_DUE_ALERT_MINUTES";
+    /// Dry run (global): the CRON logs what it would send, sends nothing and consumes no task.
+    pub const DRY_RUN: &str = "SHOPPINGFEED_ORDER_SYNC_DRY_RUN";
+    /// A shipped status waits for its tracking number (per shop), at most
+    /// `SHIP_WAIT_MAX_HOURS` (default 24), instead of the fixed delay.
+    pub const SHIP_WAITS_TRACKING: &str = "SHOPPINGFEED_ORDER_SYNC_SHIP_WAITS_TRACKING";
+    pub const SHIP_WAIT_MAX_HOURS: &str = "SHOPPINGFEED_ORDER_SYNC_SHIP_WAIT_MAX_HOURS";
+    /// The reconciliation sweep looks this many days back (global; default 7, 0: off).
+    pub const SWEEP_DAYS: &str = "SHOPPINGFEED_ORDER_SYNC_SWEEP_DAYS";
     /// Multistore on: with it off (or a single shop), `Configuration::get` reads global values only.
     pub const MULTISHOP: &str = "PS_MULTISHOP_FEATURE_ACTIVE";
 
@@ -101,12 +115,22 @@ pub struct Sql {
     pub log_retention: String,
     /// The global `PS_TIMEZONE` (the zone every process of the shop writes its dates in).
     pub time_zone: String,
+    /// A global configuration value (params: name).
+    pub global_value: String,
+    /// The newest ProcessLogger rows of an order (params: order, limit).
+    pub order_logs: String,
+    /// The CRON's monitor row: when the last run ended (or started, while running), running,
+    /// seconds since.
+    pub monitor_state: String,
+    /// The shop of an order.
+    pub order_shop: String,
     pub prefix: TablePrefix,
     /// The task table's statements (only `crate::queue` runs them).
     pub queue: crate::queue::QueueSql,
     pub cron: CronSql,
     pub notice: NoticeSql,
     pub tracking: TrackingSql,
+    pub operation: OperationSql,
     pub refund: RefundSql,
     pub hook_call: HookCallSql,
 }
@@ -201,11 +225,28 @@ impl Sql {
                 t("shoppingfeed_processlogger")
             ),
             log_values: "(?, ?, ?, ?, ?, NOW())",
+            global_value: format!(
+                "SELECT value FROM {} WHERE name = ? AND id_shop IS NULL AND id_shop_group IS NULL",
+                t("configuration")
+            ),
+            order_logs: format!(
+                "SELECT level, msg, CAST(date_add AS CHAR) FROM {} \
+                 WHERE object_name = 'Order' AND object_id = ? \
+                 ORDER BY id_shoppingfeed_processlogger DESC LIMIT ?",
+                t("shoppingfeed_processlogger")
+            ),
+            monitor_state: format!(
+                "SELECT CAST(last_update AS CHAR), pid IS NOT NULL, TIMESTAMPDIFF(SECOND, last_update, NOW()) \
+                 FROM {} WHERE name = 'shoppingfeed:syncOrder'",
+                t("shoppingfeed_processmonitor")
+            ),
+            order_shop: format!("SELECT id_shop FROM {} WHERE id_order = ?", t("orders")),
             prefix: prefix.clone(),
             queue: crate::queue::QueueSql::new(prefix),
             cron: CronSql::new(prefix),
             notice: NoticeSql::new(prefix),
             tracking: TrackingSql::new(prefix),
+            operation: OperationSql::new(prefix),
             refund: RefundSql::new(prefix),
             hook_call: HookCallSql::new(prefix, &crate::queue::QueueSql::new(prefix).procedure_enqueue),
         }
@@ -372,37 +413,73 @@ impl NoticeSql {
     }
 }
 
-/// The tracking-number trigger and the record of the tracking numbers sent
-/// (`shoppingfeed_sync_shipment`).
+/// The tracking-number trigger.
 pub struct TrackingSql {
     /// One order: shop, group, current state, whether it is a Shopping Feed order, its tracking
-    /// number (the first carrier line, as the ship payload takes it), the one last sent.
+    /// number (the first carrier line, as the ship payload takes it), the one its last ship
+    /// carried (`shoppingfeed_sync_operation`).
     pub context: String,
-    /// `shipment_values` repeated: the tracking number each ship carried, replacing the order's
-    /// previous one (REPLACE: no VALUES() in an update part, which MySQL 8.0.20+ deprecates).
-    pub record_head: String,
-    pub shipment_values: &'static str,
+}
+
+/// The record of the operations sent per order (`shoppingfeed_sync_operation`, written only by
+/// `crate::operations`).
+pub struct OperationSql {
+    /// `sent_values` repeated: operations an accepted request carried, replacing the order's
+    /// previous one of the same name (REPLACE: no VALUES() in an update part).
+    pub sent_head: String,
+    pub sent_values: &'static str,
+    /// A ticket's result for the operations of a batch: `?` result, then per order the ticket
+    /// (`ELT(FIELD(...))` lists appended by the caller), for orders `IN` (params: see
+    /// `operations::record_results`).
+    pub result_head: String,
+    /// The merchant canceled the order's task for this operation (params: order, operation).
+    pub canceled: String,
+    /// The operations of an order, newest first.
+    pub of_order: String,
+}
+
+impl OperationSql {
+    fn new(prefix: &TablePrefix) -> Self {
+        let op = prefix.table("shoppingfeed_sync_operation");
+        OperationSql {
+            sent_head: format!(
+                "REPLACE INTO {op} (id_order, operation, carrier, tracking_number, batch_id, ticket_number, \
+                   result, date_add, date_upd) VALUES "
+            ),
+            sent_values: "(?, ?, ?, ?, ?, NULL, 'sent', NOW(), NOW())",
+            result_head: format!("UPDATE {op} SET date_upd = NOW(), result = ?, ticket_number = "),
+            canceled: format!(
+                "INSERT INTO {op} (id_order, operation, result, date_add, date_upd) \
+                 VALUES (?, ?, 'canceled', NOW(), NOW()) \
+                 ON DUPLICATE KEY UPDATE result = 'canceled', batch_id = NULL, ticket_number = NULL, \
+                   date_upd = NOW()"
+            ),
+            of_order: format!(
+                "SELECT operation, carrier, tracking_number, ticket_number, batch_id, result, \
+                        CAST(date_upd AS CHAR) \
+                 FROM {op} WHERE id_order = ? ORDER BY date_upd DESC, operation"
+            ),
+        }
+    }
 }
 
 impl TrackingSql {
     fn new(prefix: &TablePrefix) -> Self {
         let t = |name: &str| prefix.table(name);
         let oc = t("order_carrier");
-        let shipment = t("shoppingfeed_sync_shipment");
+        let operation = t("shoppingfeed_sync_operation");
         TrackingSql {
             context: format!(
                 "SELECT o.id_shop, o.id_shop_group, o.current_state, so.id_shoppingfeed_order IS NOT NULL, \
                         (SELECT x.tracking_number FROM {oc} x WHERE x.id_order = o.id_order \
                           ORDER BY x.id_order_carrier LIMIT 1), \
-                        sh.tracking_number \
+                        NULLIF(sh.tracking_number, '') \
                  FROM {orders} o LEFT JOIN {sf} so ON so.id_order = o.id_order \
-                 LEFT JOIN {shipment} sh ON sh.id_order = o.id_order \
+                 LEFT JOIN {operation} sh ON sh.id_order = o.id_order AND sh.operation = 'ship' \
                  WHERE o.id_order = ?",
                 orders = t("orders"),
                 sf = t("shoppingfeed_order"),
             ),
-            record_head: format!("REPLACE INTO {shipment} (id_order, tracking_number, date_upd) VALUES "),
-            shipment_values: "(?, ?, NOW())",
         }
     }
 }
@@ -495,7 +572,8 @@ mod tests {
             ("enqueue_status", sql.queue.enqueue_status.as_str()),
             ("procedure", sql.hook_call.create.as_str()),
             ("monitor_lock", sql.cron.monitor_lock.as_str()),
-            ("shipments", sql.tracking.record_head.as_str()),
+            ("operations sent", sql.operation.sent_head.as_str()),
+            ("operation canceled", sql.operation.canceled.as_str()),
         ] {
             let upper = text.to_uppercase();
             assert!(!upper.contains("VALUES("), "{what}: {text}");

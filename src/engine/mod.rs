@@ -227,6 +227,9 @@ async fn run_shops(
         report.logs_purged = crate::db::logger::purge_old_rows(db, &mut conn)
             .await
             .unwrap_or(0);
+        report.gave_up_expired = crate::control::expire_gave_up(db, &mut conn)
+            .await
+            .unwrap_or(0);
     }
     Ok(())
 }

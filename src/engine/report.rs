@@ -66,6 +66,8 @@ pub struct CronReport {
     pub http_requests: u64,
     /// ProcessLogger rows older than the retention deleted by this run.
     pub logs_purged: u64,
+    /// Tasks that gave up longer ago than their retention, removed by this run.
+    pub gave_up_expired: u64,
 }
 
 fn escape_html(s: &str) -> String {

@@ -14,12 +14,11 @@ use super::{invoices, refunds, statuses};
 use crate::api::{max_orders_per_request, ApiClient, BatchAccepted, OperationData, OrderOperation};
 use crate::db::logger::ProcessLogger;
 use crate::db::Db;
-use crate::error::{DbError, DbResultExt};
+use crate::error::DbError;
 use crate::model::{LogLevel, Operation, TaskKind};
+use crate::operations::{self, record_name, SentOperation};
 use crate::queue::{self, Seen};
-use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
-use mysql_async::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 use tokio::task::{Id, JoinSet};
@@ -431,11 +430,9 @@ async fn send_request(
             };
             match saved {
                 Ok(()) => {
-                    if operation == Operation::Ship {
-                        // Best effort: a missing record only means a later tracking-number update
-                        // sends the ship once more.
-                        let _ = record_shipments(&db, &tasks).await;
-                    }
+                    // Best effort: a missing record only means a later tracking-number update
+                    // (or the sweep) sends the operation once more.
+                    let _ = record_sent(&db, kind, operation, &batch.batch_id, &tasks).await;
                     Ok(batch)
                 }
                 Err(e) => Err(format!(
@@ -465,30 +462,36 @@ async fn send_request(
     }
 }
 
-/// Remembers the tracking number each ship carried (the tracking-number trigger compares with it).
-async fn record_shipments(db: &Db, tasks: &[Prepared]) -> Result<(), DbError> {
-    let sql = &db.sql().tracking;
-    let mut params: Vec<Value> = Vec::with_capacity(tasks.len() * 2);
-    for t in tasks {
-        if let OperationData::Ship {
-            tracking_number, ..
-        } = &t.op.data
-        {
-            if !tracking_number.trim().is_empty() {
-                params.push(t.id_order.into());
-                params.push(tracking_number.trim().into());
+/// Records what the accepted request carried (the order page shows it, the tracking-number
+/// trigger and the sweep compare with it).
+async fn record_sent(
+    db: &Db,
+    kind: TaskKind,
+    operation: Operation,
+    batch_id: &str,
+    tasks: &[Prepared],
+) -> Result<(), DbError> {
+    let ops: Vec<SentOperation<'_>> = tasks
+        .iter()
+        .map(|t| {
+            let (carrier, tracking_number) = match &t.op.data {
+                OperationData::Ship {
+                    carrier,
+                    tracking_number,
+                    ..
+                } => (Some(carrier.as_str()), Some(tracking_number.as_str())),
+                _ => (None, None),
+            };
+            SentOperation {
+                id_order: t.id_order,
+                name: record_name(kind, operation),
+                carrier,
+                tracking_number,
             }
-        }
-    }
-    if params.is_empty() {
-        return Ok(());
-    }
-    let values = vec![sql.shipment_values; params.len() / 2].join(",");
-    let query = format!("{}{values}", sql.record_head);
+        })
+        .collect();
     let mut conn = db.conn().await?;
-    conn.exec_drop(query, params)
-        .await
-        .ctx("recording the tracking numbers sent")
+    operations::record_sent(db, &mut conn, batch_id, &ops).await
 }
 
 #[cfg(test)]

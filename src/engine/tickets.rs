@@ -8,6 +8,7 @@ use crate::api::{ApiError, Ticket};
 use crate::db::logger::ProcessLogger;
 use crate::error::{DbError, DbResultExt};
 use crate::model::{LogLevel, TaskKind, TicketState};
+use crate::operations::{self, OperationResult};
 use crate::queue::{self, Checked, Failed};
 use mysql_async::prelude::{FromRow, Queryable};
 use mysql_async::{Conn, FromRowError, Row};
@@ -31,7 +32,7 @@ pub(crate) async fn requeue(
     ticket: Option<&str>,
     mut failure: Failure,
     mail: bool,
-) -> Result<(), DbError> {
+) -> Result<Failed, DbError> {
     let checked = Checked {
         kind,
         id_task,
@@ -55,7 +56,7 @@ pub(crate) async fn requeue(
     )
     .await?;
     count_failed(run, (kind, done, mail), failure, report, log);
-    Ok(())
+    Ok(done)
 }
 
 struct BatchTask {
@@ -318,10 +319,10 @@ async fn pending_or_stuck(
     reason: String,
     report: &mut ShopReport,
     log: &mut ProcessLogger,
-) -> Result<(), DbError> {
+) -> Result<Option<Failed>, DbError> {
     if task.age_minutes < i64::from(run.opts.ticket_deadline_minutes) {
         report.tickets_pending += 1;
-        return Ok(());
+        return Ok(None);
     }
     report.tickets_stuck += 1;
     log.order(
@@ -342,6 +343,16 @@ async fn pending_or_stuck(
         false,
     )
     .await
+    .map(Some)
+}
+
+/// What a failed send's outcome records of its operation.
+fn failed_result(done: Option<Failed>) -> Option<OperationResult> {
+    match done? {
+        Failed::Requeued => Some(OperationResult::Failed),
+        Failed::GaveUp => Some(OperationResult::GaveUp),
+        Failed::Superseded | Failed::Changed => None,
+    }
 }
 
 async fn apply_batch(
@@ -356,6 +367,7 @@ async fn apply_batch(
     let tasks = batch_tasks(run, conn, kind, batch).await?;
     let alone = tasks.len() == 1;
     let mut succeeded: Vec<(u32, u32)> = Vec::new();
+    let mut results: Vec<(u32, OperationResult, Option<&str>)> = Vec::new();
     for task in &tasks {
         let checked = Checked {
             kind,
@@ -368,7 +380,11 @@ async fn apply_batch(
                 "no ticket visible {} minutes after the send",
                 task.age_minutes
             );
-            pending_or_stuck(run, conn, (kind, batch), task, reason, report, log).await?;
+            let done =
+                pending_or_stuck(run, conn, (kind, batch), task, reason, report, log).await?;
+            if let Some(result) = failed_result(done) {
+                results.push((task.id_order, result, None));
+            }
             continue;
         };
         match t.state {
@@ -381,6 +397,7 @@ async fn apply_batch(
                 report.tickets_succeeded += 1;
                 report.succeeded.push(task.id_order);
                 succeeded.push((task.id_task, task.id_order));
+                results.push((task.id_order, OperationResult::Succeeded, Some(&t.id)));
             }
             TicketState::Failed => {
                 let reason = t
@@ -397,8 +414,13 @@ async fn apply_batch(
                 report.tickets_failed += 1;
                 let failure = Failure::new(task.id_order, None, reason);
                 let at = (kind, batch);
+                let id_order = task.id_order;
                 let task = (task.id_task, task.attempts);
-                requeue(run, conn, report, log, at, task, Some(&t.id), failure, true).await?;
+                let done =
+                    requeue(run, conn, report, log, at, task, Some(&t.id), failure, true).await?;
+                if let Some(result) = failed_result(Some(done)) {
+                    results.push((id_order, result, Some(&t.id)));
+                }
             }
             TicketState::Canceled => {
                 let message = t
@@ -424,6 +446,7 @@ async fn apply_batch(
                         &format!("Ticket status : canceled. Ticket {}: {reason}", t.id),
                     );
                     report.tickets_canceled += 1;
+                    results.push((task.id_order, OperationResult::Refused, Some(&t.id)));
                     report.tasks_removed += 1;
                     report.failures.push(failure);
                     if kind == TaskKind::Invoice {
@@ -439,10 +462,16 @@ async fn apply_batch(
                     "ticket still {} {} minutes after the send",
                     t.state, task.age_minutes
                 );
-                pending_or_stuck(run, conn, (kind, batch), task, reason, report, log).await?;
+                let done =
+                    pending_or_stuck(run, conn, (kind, batch), task, reason, report, log).await?;
+                if let Some(result) = failed_result(done) {
+                    results.push((task.id_order, result, Some(&t.id)));
+                }
             }
         }
     }
+    // Best effort, like the record of the send: the order page and the sweep read it.
+    let _ = operations::record_results(run.db, conn, batch, &results).await;
     // Done in one statement per batch: a check of 10,000 tasks stays 100 deletes.
     let ids: Vec<u32> = succeeded.iter().map(|(id, _)| *id).collect();
     let removed = queue::finish_succeeded(run.db, conn, kind, batch, &ids).await?;
@@ -468,10 +497,8 @@ fn count_failed(
     match done {
         Failed::Requeued => report.requeued += 1,
         Failed::Superseded => report.tasks_removed += 1,
-        Failed::GaveUp => {
-            report.gave_up += 1;
-            report.tasks_removed += 1;
-        }
+        // Kept for the merchant (task grid): no longer due, not removed.
+        Failed::GaveUp => report.gave_up += 1,
         // Another check already reacted, or the task was re-armed: its newer state goes out.
         Failed::Changed => return,
     }

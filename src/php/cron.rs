@@ -234,6 +234,7 @@ fn report_array(
     out.insert("duration_ms", report.duration_ms as i64)?;
     out.insert("http_requests", report.http_requests as i64)?;
     out.insert("logs_purged", report.logs_purged as i64)?;
+    out.insert("gave_up_expired", report.gave_up_expired as i64)?;
     let mut shops = ZendHashTable::new();
     for (i, s) in report.shops.iter().enumerate() {
         let sent = outcomes.get(i) == Some(&MailOutcome::Accepted);

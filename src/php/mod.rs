@@ -10,6 +10,7 @@ pub mod order_sync;
 pub mod pending_logs;
 pub mod plain_class;
 pub mod settings;
+pub mod tasks;
 
 use ext_php_rs::prelude::*;
 use ext_php_rs::zend::{IniEntryDef, ModuleEntry};
@@ -169,4 +170,5 @@ pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
         .request_shutdown_function(request_shutdown)
         .info_function(info)
         .class::<order_sync::OrderSync>()
+        .class::<tasks::Tasks>()
 }

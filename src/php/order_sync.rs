@@ -115,6 +115,12 @@ impl OrderSync {
         Ok(list)
     }
 
+    /// The health of the synchronization in the shops `shops` (the back office's panel and
+    /// notification): the last run, the queue's figures and warnings (see README, "Control room").
+    pub fn health(shops: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
+        crate::php::tasks::health(shops)
+    }
+
     /// The extension version and the git revision it was built from.
     pub fn version() -> String {
         crate::version().to_string()

@@ -4,7 +4,9 @@
 //! where a lease is held, the batch where a ticket is checked). A transition that finds the row
 //! changed does nothing and says so: the newer state goes out with the next run.
 
+pub mod control;
 pub mod sql;
+pub mod view;
 
 use crate::db::retry::LockRetry;
 use crate::db::sql::{in_list, pairs_list};
@@ -476,7 +478,8 @@ pub struct Retry<'a> {
 pub enum Failed {
     /// Back to its pending action, attempts + 1.
     Requeued,
-    /// Attempts exhausted: removed.
+    /// Attempts exhausted: kept, never due, until the merchant retries or cancels it, a new
+    /// status change re-arms it, or its retention ends.
     GaveUp,
     /// The order already had a newer pending status task, which sends its current state: removed.
     Superseded,
@@ -488,15 +491,15 @@ pub enum Failed {
 impl Failed {
     /// The task left the queue.
     pub fn removed(self) -> bool {
-        matches!(self, Failed::GaveUp | Failed::Superseded)
+        self == Failed::Superseded
     }
 }
 
 /// A failed send of a checked task (failed or stuck ticket, unknown batch, an order the API
-/// ignored): requeued with attempts + 1, or removed once attempts run out. The merchant's notice
-/// (`failure` of shop `id_shop`, its `gave_up` set here) is written when `mail` is set or the task
-/// gives up, in the same transaction as the transition, so that it exists if and only if the
-/// transition happened. Fenced by the batch the caller checked.
+/// ignored): requeued with attempts + 1, or given up once attempts run out (kept, never due). The
+/// merchant's notice (`failure` of shop `id_shop`, its `gave_up` set here) is written when `mail`
+/// is set or the task gives up, in the same transaction as the transition, so that it exists if
+/// and only if the transition happened. Fenced by the batch the caller checked.
 pub async fn fail(
     db: &Db,
     conn: &mut Conn,
@@ -506,20 +509,16 @@ pub async fn fail(
     mail: bool,
 ) -> Result<Failed, DbError> {
     let gives_up = retry.attempts + 1 >= retry.max_attempts;
-    failure.gave_up = gives_up;
-    let failure: &Failure = failure;
     let reason: String = retry.reason.chars().take(255).collect();
     let checking = task.kind.checking().as_str();
     let fence: Vec<Value> = vec![task.id_task.into(), checking.into(), task.batch_id.into()];
-    let requeue: Vec<Value> = vec![
-        retry.ticket.into(),
-        reason.into(),
-        retry.delay_minutes.into(),
-        task.id_task.into(),
-        checking.into(),
-        task.batch_id.into(),
-    ];
+    let mut back: Vec<Value> = vec![retry.ticket.into(), reason.into()];
+    if !gives_up {
+        back.push(retry.delay_minutes.into());
+    }
+    back.extend(fence.iter().cloned());
     let sql = &db.sql().queue;
+    let back_sql = if gives_up { &sql.give_up } else { &sql.requeue };
     let mut lock_retry = LockRetry::default();
     loop {
         let done = async {
@@ -527,28 +526,31 @@ pub async fn fail(
                 .start_transaction(TxOpts::default())
                 .await
                 .ctx("requeueing a task")?;
-            let requeued = !gives_up && {
-                tx.exec_drop(sql.requeue.as_str(), requeue.clone())
-                    .await
-                    .ctx("requeueing a task")?;
-                tx.affected_rows() > 0
-            };
-            let outcome = if requeued {
-                Failed::Requeued
+            tx.exec_drop(back_sql.as_str(), back.clone())
+                .await
+                .ctx("requeueing a task")?;
+            let outcome = if tx.affected_rows() > 0 {
+                if gives_up {
+                    Failed::GaveUp
+                } else {
+                    Failed::Requeued
+                }
             } else {
-                // Given up, or the unique key refused the requeue (a newer pending task): the
-                // task goes, if it still waits for this batch.
+                // The unique key refused it (the order has a newer pending status task, which
+                // sends its current state): the task goes, if it still waits for this batch.
                 tx.exec_drop(sql.finish.as_str(), fence.clone())
                     .await
                     .ctx("removing a task that failed")?;
-                match (tx.affected_rows() > 0, gives_up) {
-                    (false, _) => Failed::Changed,
-                    (true, true) => Failed::GaveUp,
-                    (true, false) => Failed::Superseded,
+                if tx.affected_rows() > 0 {
+                    Failed::Superseded
+                } else {
+                    Failed::Changed
                 }
             };
             if outcome != Failed::Changed && (mail || gives_up) {
-                notices::save(db, &mut tx, id_shop, failure).await?;
+                let mut failure = failure.clone();
+                failure.gave_up = outcome == Failed::GaveUp;
+                notices::save(db, &mut tx, id_shop, &failure).await?;
             }
             tx.commit().await.ctx("requeueing a task")?;
             Ok::<Failed, DbError>(outcome)
@@ -556,7 +558,12 @@ pub async fn fail(
         .await;
         match done {
             Err(e) if lock_retry.wants(&e) => lock_retry.pause().await,
-            done => return done,
+            done => {
+                if let Ok(outcome) = done {
+                    failure.gave_up = outcome == Failed::GaveUp;
+                }
+                return done;
+            }
         }
     }
 }

@@ -54,6 +54,25 @@ pub struct QueueSql {
     /// minutes, id, check action, batch); IGNORE: if the order already has a newer pending status
     /// task, the unique key refuses, and `finish` removes this one instead.
     pub requeue: String,
+    /// Attempts exhausted: back to its pending action, never due (`update_at` NULL) and marked
+    /// `gave_up_at`, until the merchant retries or cancels it or a new status change re-arms it
+    /// (same params as `requeue` without the delay).
+    pub give_up: String,
+
+    /// `in_list` appended: what the merchant's actions check of given tasks: (id, order, shop,
+    /// shop group, the order's current state, action, gave up, waits, leased).
+    pub merchant_rows_head: String,
+    /// The merchant's "Send now": a pending task waiting for its delay or its retry, due now
+    /// (params: id).
+    pub send_now: String,
+    /// The merchant's "Retry": a task that gave up, due now with its attempts reset (params: id).
+    pub retry_gave_up: String,
+    /// The merchant's "Cancel": a pending (or given-up) task no run is sending (params: id).
+    pub cancel: String,
+    /// Tasks that gave up more than `?` days ago, oldest first (params: days, limit).
+    pub expired_gave_up: String,
+    /// `in_list` appended: removes them, if still given up that long (params: days, ids).
+    pub remove_expired_head: String,
     /// Removes a task waiting for the ticket of a given batch (params: id, check action, batch).
     pub finish: String,
     /// `in_list` appended: removes given tasks still waiting for a given batch (params: check
@@ -87,6 +106,19 @@ pub struct QueueSql {
     pub due_by_account: String,
     /// `getTaskOrders`: due tasks of an action in a shop's account, oldest change first.
     pub task_orders_due: String,
+
+    /// The task grid: `list_columns` + `list_from` + a WHERE of `list_*` conditions + ORDER BY +
+    /// LIMIT (see `queue::view`). Columns: id, order, shop, shop group, reference, marketplace,
+    /// action, state, due at, attempts, ticket, batch, last error, slip, sent at, gave up at,
+    /// added, updated, the order's current state.
+    pub list_columns: String,
+    pub list_from: String,
+    /// The state the grid shows, a `TaskState` name (also what the state filter compares).
+    pub list_state: String,
+    /// The back office's health figures of given shops (`in_list` of shops appended): due,
+    /// checking, gave up, the age in seconds of the oldest due task and of the oldest unchecked
+    /// send.
+    pub health_head: String,
 }
 
 impl QueueSql {
@@ -120,24 +152,68 @@ impl QueueSql {
         let to_pending = case(checking, pending);
         let pending_actions = list(pending);
         let status = TaskKind::Status.pending().as_str();
+        // A new status change re-arms a task that gave up as a new one (attempts start again).
+        // Assignments run left to right: attempts reads gave_up_at before it is cleared.
+        let revive = "attempts = IF(gave_up_at IS NULL, attempts, 0), gave_up_at = NULL";
+        // A failed send back to its pending action: due again after a delay (requeue), or never
+        // due until the merchant acts (give up).
+        let back_to_pending = |due: &str, gave_up: &str| {
+            format!(
+                "UPDATE IGNORE {task} SET action = {to_pending}, ticket_number = ?, batch_id = NULL, \
+                   attempts = attempts + 1, last_error = ?, update_at = {due}, gave_up_at = {gave_up}, \
+                   sent_at = NULL, lease_owner = NULL, lease_until = NULL, date_upd = NOW() \
+                 WHERE id_shoppingfeed_task_order = ? AND action = ? AND batch_id = ?"
+            )
+        };
+        // A live lease: a run is sending the task.
+        let free = "(lease_until IS NULL OR lease_until < NOW())";
+        let checking_actions = list(checking);
+        let state = format!(
+            "CASE WHEN t.gave_up_at IS NOT NULL THEN 'gave_up' \
+                  WHEN t.action IN ({checking_actions}) THEN 'checking' \
+                  WHEN t.lease_until >= NOW() THEN 'sending' \
+                  WHEN t.update_at <= NOW() THEN 'due' \
+                  WHEN t.attempts > 0 THEN 'retrying' ELSE 'waiting' END"
+        );
         QueueSql {
+            list_columns: format!(
+                "SELECT t.id_shoppingfeed_task_order, t.id_order, o.id_shop, o.id_shop_group, o.reference, \
+                        so.name_marketplace, t.action, {state}, CAST(t.update_at AS CHAR), t.attempts, \
+                        t.ticket_number, t.batch_id, t.last_error, t.id_order_slip, CAST(t.sent_at AS CHAR), \
+                        CAST(t.gave_up_at AS CHAR), CAST(t.date_add AS CHAR), CAST(t.date_upd AS CHAR), \
+                        o.current_state "
+            ),
+            list_from: format!(
+                "FROM {task} t JOIN {orders} o ON o.id_order = t.id_order \
+                 LEFT JOIN {sf} so ON so.id_order = t.id_order "
+            ),
+            list_state: state.clone(),
+            health_head: format!(
+                "SELECT COALESCE(SUM(t.action IN ({pending_actions}) AND t.gave_up_at IS NULL AND t.update_at <= NOW()), 0), \
+                        COALESCE(SUM(t.action IN ({checking_actions})), 0), \
+                        COALESCE(SUM(t.gave_up_at IS NOT NULL), 0), \
+                        TIMESTAMPDIFF(SECOND, MIN(IF(t.action IN ({pending_actions}) AND t.gave_up_at IS NULL \
+                          AND t.update_at <= NOW(), t.update_at, NULL)), NOW()), \
+                        TIMESTAMPDIFF(SECOND, MIN(IF(t.action IN ({checking_actions}), COALESCE(t.sent_at, t.date_upd), NULL)), NOW()) \
+                 FROM {task} t JOIN {orders} o ON o.id_order = t.id_order WHERE o.id_shop IN "
+            ),
             // No VALUES() in the update part: MySQL 8.0.20+ deprecates it.
             enqueue_status: format!(
                 "INSERT INTO {task} (action, id_order, update_at, date_add, date_upd) \
                  VALUES ('{status}', ?, NOW() + INTERVAL ? MINUTE, NOW(), NOW()) \
                  ON DUPLICATE KEY UPDATE update_at = NOW() + INTERVAL ? MINUTE, date_upd = NOW(), \
-                   version = version + 1"
+                   {revive}, version = version + 1"
             ),
             // An UPDATE by the unique key first: cheaper than an INSERT that hits the duplicate.
             procedure_enqueue: format!(
                 "UPDATE {task} SET update_at = NOW() + INTERVAL p_delay MINUTE, date_upd = NOW(), \
-                   version = version + 1 WHERE pending_order = p_order; \
+                   {revive}, version = version + 1 WHERE pending_order = p_order; \
                  IF ROW_COUNT() > 0 THEN SET v_written = 2; \
                  ELSE \
                    INSERT INTO {task} (action, id_order, update_at, date_add, date_upd) \
                    VALUES ('{status}', p_order, NOW() + INTERVAL p_delay MINUTE, NOW(), NOW()) \
                    ON DUPLICATE KEY UPDATE update_at = NOW() + INTERVAL p_delay MINUTE, date_upd = NOW(), \
-                     version = version + 1; \
+                     {revive}, version = version + 1; \
                    SET v_written = IF(ROW_COUNT() = 1, 1, 2); \
                  END IF;"
             ),
@@ -156,7 +232,7 @@ impl QueueSql {
                  WHERE pending_order = ? AND update_at > NOW()"
             ),
             pending_status: format!(
-                "SELECT id_shoppingfeed_task_order FROM {task} WHERE pending_order = ?"
+                "SELECT id_shoppingfeed_task_order FROM {task} WHERE pending_order = ? AND gave_up_at IS NULL"
             ),
             select_claimable: format!(
                 "SELECT t.id_shoppingfeed_task_order FROM {task} t \
@@ -175,7 +251,7 @@ impl QueueSql {
             ),
             claim_ids_head: format!(
                 "UPDATE {task} FORCE INDEX (PRIMARY) SET lease_owner = ?, lease_until = NOW() + INTERVAL ? SECOND \
-                 WHERE action = '{status}' AND (lease_until IS NULL OR lease_until < NOW()) \
+                 WHERE action = '{status}' AND gave_up_at IS NULL AND (lease_until IS NULL OR lease_until < NOW()) \
                    AND id_order IN (SELECT o.id_order FROM {orders} o LEFT JOIN {sf} so ON so.id_order = o.id_order \
                      WHERE o.id_shop = ? AND {account}) \
                    AND id_shoppingfeed_task_order IN "
@@ -200,11 +276,35 @@ impl QueueSql {
                    AND action IN ({pending_actions}) \
                    AND (lease_owner <=> ? OR lease_until IS NULL OR lease_until < NOW())"
             ),
-            requeue: format!(
-                "UPDATE IGNORE {task} SET action = {to_pending}, ticket_number = ?, batch_id = NULL, \
-                   attempts = attempts + 1, last_error = ?, update_at = NOW() + INTERVAL ? MINUTE, \
-                   sent_at = NULL, lease_owner = NULL, lease_until = NULL, date_upd = NOW() \
-                 WHERE id_shoppingfeed_task_order = ? AND action = ? AND batch_id = ?"
+            requeue: back_to_pending("NOW() + INTERVAL ? MINUTE", "NULL"),
+            give_up: back_to_pending("NULL", "NOW()"),
+            merchant_rows_head: format!(
+                "SELECT t.id_shoppingfeed_task_order, t.id_order, o.id_shop, o.id_shop_group, o.current_state, \
+                        t.action, t.gave_up_at IS NOT NULL, t.update_at > NOW(), \
+                        t.lease_until IS NOT NULL AND t.lease_until >= NOW() \
+                 FROM {task} t JOIN {orders} o ON o.id_order = t.id_order \
+                 WHERE t.id_shoppingfeed_task_order IN "
+            ),
+            send_now: format!(
+                "UPDATE {task} SET update_at = NOW(), date_upd = NOW(), version = version + 1 \
+                 WHERE id_shoppingfeed_task_order = ? AND action IN ({pending_actions}) \
+                   AND gave_up_at IS NULL AND update_at > NOW() AND {free}"
+            ),
+            retry_gave_up: format!(
+                "UPDATE {task} SET update_at = NOW(), gave_up_at = NULL, attempts = 0, date_upd = NOW(), \
+                   version = version + 1 \
+                 WHERE id_shoppingfeed_task_order = ? AND gave_up_at IS NOT NULL"
+            ),
+            cancel: format!(
+                "DELETE FROM {task} WHERE id_shoppingfeed_task_order = ? \
+                   AND action IN ({pending_actions}) AND {free}"
+            ),
+            expired_gave_up: format!(
+                "SELECT id_shoppingfeed_task_order, id_order FROM {task} \
+                 WHERE gave_up_at < NOW() - INTERVAL ? DAY ORDER BY gave_up_at LIMIT ? FOR UPDATE"
+            ),
+            remove_expired_head: format!(
+                "DELETE FROM {task} WHERE gave_up_at < NOW() - INTERVAL ? DAY AND id_shoppingfeed_task_order IN "
             ),
             finish: format!(
                 "DELETE FROM {task} WHERE id_shoppingfeed_task_order = ? AND action = ? AND batch_id = ?"
