@@ -1395,11 +1395,11 @@ class ShoppingfeedSync extends Module
             switch ($warning['code'] ?? '') {
                 case 'cron_late':
                     $out[] = $health['last_run']
-                        ? sprintf($this->l('The CRON last ran %1$s ago, but it should run every %2$d minutes: check the CRON task of your server.'), $this->age(time() - strtotime((string) $health['last_run'])), (int) Configuration::getGlobalValue(self::CRON_INTERVAL))
-                        : sprintf($this->l('The CRON has never run: call the CRON URL every %d minutes.'), (int) Configuration::getGlobalValue(self::CRON_INTERVAL));
+                        ? sprintf($this->l('The CRON last ran %1$s ago, but it should run every %2$d minutes: check the CRON task of your server.'), $this->age(self::lastRunAge($health)), self::threshold($health, 'cron_interval_minutes', self::CRON_INTERVAL))
+                        : sprintf($this->l('The CRON has never run: call the CRON URL every %d minutes.'), self::threshold($health, 'cron_interval_minutes', self::CRON_INTERVAL));
                     break;
                 case 'due_old':
-                    $out[] = sprintf($this->l('A status due for sending has waited %1$s (alert after %2$d minutes).'), $this->age((int) $health['oldest_due_seconds']), (int) Configuration::getGlobalValue(self::DUE_ALERT));
+                    $out[] = sprintf($this->l('A status due for sending has waited %1$s (alert after %2$d minutes).'), $this->age((int) $health['oldest_due_seconds']), self::threshold($health, 'due_alert_minutes', self::DUE_ALERT));
                     break;
                 case 'gave_up':
                     $out[] = sprintf($this->l('%d status(es) gave up after their retries: retry or cancel them in the task list.'), (int) $health['gave_up']);
@@ -1412,7 +1412,19 @@ class ShoppingfeedSync extends Module
         return $out;
     }
 
-    /** "5 min", "2 h 10 min", "3 days". */
+    /** Seconds since the last run, as the database counts them (its clock, not PHP's time zone). */
+    private static function lastRunAge(array $health)
+    {
+        return isset($health['last_run_age_seconds']) ? (int) $health['last_run_age_seconds'] : time() - (int) strtotime((string) $health['last_run']);
+    }
+
+    /** A threshold as the extension read it, else the setting. */
+    private static function threshold(array $health, $key, $setting)
+    {
+        return isset($health[$key]) ? (int) $health[$key] : (int) Configuration::getGlobalValue($setting);
+    }
+
+        /** "5 min", "2 h 10 min", "3 days". */
     public function age($seconds)
     {
         $minutes = (int) floor(max(0, (int) $seconds) / 60);
@@ -1443,7 +1455,8 @@ class ShoppingfeedSync extends Module
                 return '<tr><th>' . $label . '</th><td>' . $value . '</td></tr>';
             };
             $html .= '<table class="table"><tbody>'
-                . $row($this->l('Last CRON run'), $health['last_run'] ? $e($health['last_run']) . ' (' . $e(sprintf($this->l('%s ago'), $this->age(time() - strtotime((string) $health['last_run'])))) . ')' : $this->l('never'))
+                . $row($this->l('Last CRON run'), ($health['last_run'] ? $e($health['last_run']) . ' (' . $e(sprintf($this->l('%s ago'), $this->age(self::lastRunAge($health)))) . ')' : $this->l('never'))
+                    . (!empty($health['running']) ? ' <span class="badge badge-info">' . $this->l('running now') . '</span>' : ''))
                 . $row($this->l('Statuses due for sending'), (int) $health['due'] . ($health['oldest_due_seconds'] !== null ? ' &middot; ' . $e(sprintf($this->l('the oldest for %s'), $this->age($health['oldest_due_seconds']))) : ''))
                 . $row($this->l('Sent, waiting for their ticket'), (int) $health['checking'] . ($health['oldest_unchecked_seconds'] !== null ? ' &middot; ' . $e(sprintf($this->l('the oldest for %s'), $this->age($health['oldest_unchecked_seconds']))) : ''))
                 . $row($this->l('Gave up after their retries'), (int) $health['gave_up'])
@@ -1563,6 +1576,12 @@ class ShoppingfeedSync extends Module
         return $this->renderOrderPanel((int) ($params['id_order'] ?? 0));
     }
 
+    /** Data in HTML: escaped as the list templates escape it (a tracking number keeps its characters). */
+    public static function html($value)
+    {
+        return htmlspecialchars((string) $value, ENT_QUOTES, 'UTF-8');
+    }
+
     /** The order's synchronization: its tasks, what the API last accepted, its log, and "Send again". */
     public function renderOrderPanel($idOrder)
     {
@@ -1570,7 +1589,7 @@ class ShoppingfeedSync extends Module
             return '';
         }
         $e = static function ($s) {
-            return Tools::safeOutput((string) $s);
+            return self::html($s);
         };
         $html = '<div class="card panel" id="shoppingfeedsync-order"><div class="card-header panel-heading"><h3 class="card-header-title"><i class="material-icons">sync</i> '
             . $this->l('Shopping Feed synchronization') . '</h3></div><div class="card-body">';
@@ -1607,7 +1626,8 @@ class ShoppingfeedSync extends Module
         if (!$data['accepted']) {
             $html .= '<p>' . $this->l('Nothing was accepted for this order yet.') . '</p>';
         } else {
-            $results = ['sent' => $this->l('sent, ticket not checked yet'), 'succeeded' => $this->l('succeeded'), 'failed' => $this->l('failed'), 'canceled' => $this->l('refused')];
+            $results = ['sent' => $this->l('sent, ticket not checked yet'), 'succeeded' => $this->l('succeeded'), 'failed' => $this->l('failed'),
+                'refused' => $this->l('refused'), 'gave_up' => $this->l('gave up'), 'canceled' => $this->l('cancelled')];
             $html .= '<table class="table"><thead><tr><th>' . $this->l('Operation') . '</th><th>' . $this->l('Carrier') . '</th><th>' . $this->l('Tracking number') . '</th><th>'
                 . $this->l('Ticket') . '</th><th>' . $this->l('Result') . '</th><th>' . $this->l('Date') . '</th></tr></thead><tbody>';
             foreach ($data['accepted'] as $a) {
@@ -1655,15 +1675,15 @@ class ShoppingfeedSync extends Module
     /** A task's state, with when it is due (waiting, retrying) or gave up; HTML, escaped. */
     public function stateCell(array $task, array $states)
     {
-        $label = Tools::safeOutput($states[$task['state']] ?? $task['state']);
+        $label = self::html($states[$task['state']] ?? $task['state']);
         $class = ['gave_up' => 'danger', 'retrying' => 'warning', 'checking' => 'info', 'sending' => 'info', 'due' => 'success', 'waiting' => 'default'][$task['state']] ?? 'default';
         $when = '';
         if (in_array($task['state'], ['waiting', 'retrying'], true) && !empty($task['due_at'])) {
-            $when = ' ' . sprintf($this->l('until %s'), Tools::safeOutput($task['due_at']));
+            $when = ' ' . sprintf($this->l('until %s'), self::html($task['due_at']));
         } elseif ($task['state'] === 'gave_up' && !empty($task['gave_up_at'])) {
-            $when = ' ' . sprintf($this->l('on %s'), Tools::safeOutput($task['gave_up_at']));
+            $when = ' ' . sprintf($this->l('on %s'), self::html($task['gave_up_at']));
         } elseif ($task['state'] === 'checking' && !empty($task['sent_at'])) {
-            $when = ' ' . sprintf($this->l('since %s'), Tools::safeOutput($task['sent_at']));
+            $when = ' ' . sprintf($this->l('since %s'), self::html($task['sent_at']));
         }
 
         return '<span class="label label-' . $class . '">' . $label . '</span>' . $when;

@@ -229,3 +229,4 @@ $_MODULE['<{shoppingfeedsync}prestashop>adminshoppingfeedsynclogscontroller_caf9
 $_MODULE['<{shoppingfeedsync}prestashop>adminshoppingfeedsynclogscontroller_a240fa27925a635b08dc28c9e4f9216d'] = 'Commande';
 $_MODULE['<{shoppingfeedsync}prestashop>adminshoppingfeedsynclogscontroller_4c2a8fe7eaf24721cc7a9f0175115bd4'] = 'Message';
 $_MODULE['<{shoppingfeedsync}prestashop>adminshoppingfeedsynclogscontroller_ea39b5043e453a60b284ef8067337f65'] = 'Les lignes de plus de %d jours sont supprimées par le CRON (réglage « Conserver le journal » de la page de configuration ; 0 les conserve).';
+$_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_38881e0a24039dc2621e1d6f86cb71f7'] = 'annulé';

@@ -354,4 +354,239 @@ final class ControlRoomTest extends TestCase
             }
         }
     }
+
+    // ---- task grid --------------------------------------------------------------------------------
+
+    /** The synchronization running for shop 1: the legacy module's gate open, the sync enabled. */
+    private function syncing(): void
+    {
+        $this->install();
+        Shop::installLegacyModule(true);
+        Shop::config('SHOPPINGFEED_ORDER_SYNC_ENABLED', '1');
+    }
+
+    /**
+     * A task row as the queue keeps it. `$due`: seconds from now (null: no due date); `$state`:
+     * pending (SYNC_STATUS), checking (its ticket awaited) or gave_up.
+     */
+    private static function task(int $idOrder, string $state, ?int $due = 0, int $attempts = 0, ?string $error = null): int
+    {
+        $action = $state === 'checking' ? 'CHECK_TICKET_SYNC_STATUS' : 'SYNC_STATUS';
+        $pdo = TestDatabase::pdo();
+        $pdo->prepare('INSERT INTO ps_shoppingfeed_task_order (action, id_order, batch_id, update_at, attempts, last_error, sent_at, gave_up_at, date_add, date_upd)
+            VALUES (?, ?, ?, IF(? IS NULL, NULL, NOW() + INTERVAL ? SECOND), ?, ?, ?, ?, NOW(), NOW())')
+            ->execute([$action, $idOrder, $state === 'checking' ? 'BATCH-' . $idOrder : null, $due, (int) $due, $attempts, $error,
+                $state === 'checking' ? date('Y-m-d H:i:s') : null, $state === 'gave_up' ? date('Y-m-d H:i:s') : null]);
+
+        return (int) $pdo->lastInsertId();
+    }
+
+    private static function taskRow(int $idTask): ?array
+    {
+        $row = TestDatabase::pdo()->query("SELECT * FROM ps_shoppingfeed_task_order WHERE id_shoppingfeed_task_order = $idTask")->fetch(PDO::FETCH_ASSOC);
+
+        return $row ?: null;
+    }
+
+    /** A row action's link as the grid prints it (with its token), followed. */
+    private function rowAction(string $html, string $action, int $idTask, array $context = []): string
+    {
+        $this->assertMatchesRegularExpression('#href="[^"]*id_task=' . $idTask . '&amp;' . $action . 'shoppingfeed_task_order&amp;token=#', $html, "$action link of task $idTask");
+        preg_match('#href="([^"]*id_task=' . $idTask . '&amp;' . $action . 'shoppingfeed_task_order[^"]*)"#', $html, $m);
+        parse_str((string) parse_url(html_entity_decode($m[1]), PHP_URL_QUERY), $get);
+        unset($get['controller']);
+
+        return $this->admin(self::TASKS, $get, [], $context)['html'];
+    }
+
+    public function testTheTaskGridListsTheShopsTasksWithTheirStatesFiltersSortsAndPages(): void
+    {
+        $this->syncing();
+        $waiting = self::task($o1 = Shop::order(Shop::SHIPPED, true, 'sfpayment', 'Amazon'), 'pending', 3600);
+        $due = self::task($o2 = Shop::order(Shop::SHIPPED, true, 'sfpayment', 'Cdiscount'), 'pending', -60);
+        $checking = self::task($o3 = Shop::order(Shop::SHIPPED), 'checking', null);
+        $gaveUp = self::task($o4 = Shop::order(Shop::SHIPPED), 'gave_up', null, 5, 'Carrier <b onmouseover=alert(1)>refused</b>');
+        $retrying = self::task($o5 = Shop::order(Shop::CANCELED), 'pending', 300, 2, 'Ticket failed');
+        Shop::secondShop();
+        self::task(Shop::order(Shop::SHIPPED, true, 'sfpayment', 'Amazon', 2), 'pending', -60);
+
+        $html = $this->admin(self::TASKS)['html'];
+        $this->assertSame('', self::alert($html, 'danger'));
+        $rows = self::rows($html);
+        $this->assertCount(5, $rows, 'the tasks of shop 1 only');
+        // Newest first; each row with its order's link, marketplace, kind, operation and state.
+        $this->assertStringContainsString('value="' . $retrying . '"', $rows[0]);
+        $this->assertStringContainsString('failed, retrying', $rows[0]);
+        $this->assertStringContainsString('cancel', $rows[0]);
+        $this->assertStringContainsString('gave up', $rows[1]);
+        $this->assertStringContainsString('Carrier &lt;b onmouseover=alert(1)&gt;refused&lt;/b&gt;', $rows[1]);
+        $this->assertStringNotContainsString('<b onmouseover', $html);
+        $this->assertStringContainsString('sent, waiting for its ticket', $rows[2]);
+        $this->assertStringContainsString('BATCH-' . $o3, $rows[2]);
+        $this->assertStringContainsString('>due<', $rows[3]);
+        $this->assertStringContainsString('Cdiscount', $rows[3]);
+        $this->assertStringContainsString('waiting (delay or tracking number)', $rows[4]);
+        $this->assertStringContainsString('controller=AdminOrders', $rows[4]);
+        $this->assertStringContainsString('id_order=' . $o1, $rows[4]);
+        $this->assertStringContainsString('#' . $o1 . ' ' . Shop::reference($o1), $rows[4]);
+        $this->assertStringContainsString('<td class="">ship</td>', $rows[4]);
+        // Row actions fit the state: Retry only for the one that gave up, Send now for pending ones.
+        $this->assertStringContainsString('retryshoppingfeed_task_order', $rows[1]);
+        $this->assertStringNotContainsString('retryshoppingfeed_task_order', $rows[3]);
+        $this->assertStringContainsString('sendnowshoppingfeed_task_order', $rows[4]);
+        $this->assertStringNotContainsString('sendnowshoppingfeed_task_order', $rows[2]);
+
+        // Filters, as PrestaShop's list posts them.
+        $html = $this->submit(self::TASKS, ['submitFiltersfsync_task' => '1', 'sfsync_taskFilter_state' => 'gave_up']);
+        $this->assertCount(1, self::rows($html));
+        $this->assertStringContainsString('value="' . $gaveUp . '"', $html);
+        $html = $this->submit(self::TASKS, ['submitFiltersfsync_task' => '1', 'sfsync_taskFilter_state' => '', 'sfsync_taskFilter_marketplace' => 'cdis']);
+        $this->assertCount(1, self::rows($html));
+        $this->assertStringContainsString('value="' . $due . '"', $html);
+        $html = $this->submit(self::TASKS, ['submitFiltersfsync_task' => '1', 'sfsync_taskFilter_marketplace' => '', 'sfsync_taskFilter_id_order' => (string) $o1]);
+        $this->assertCount(1, self::rows($html));
+        $this->assertStringContainsString('value="' . $waiting . '"', $html);
+        $this->assertCount(5, self::rows($this->submit(self::TASKS, ['submitResetsfsync_task' => '1'])));
+        // Sorting by order, ascending.
+        $rows = self::rows($this->admin(self::TASKS, ['sfsync_taskOrderby' => 'id_order', 'sfsync_taskOrderway' => 'asc'])['html']);
+        $this->assertStringContainsString('value="' . $waiting . '"', $rows[0]);
+        $this->assertStringContainsString('value="' . $retrying . '"', $rows[4]);
+        // Pages of 20.
+        for ($i = 0; $i < 20; ++$i) {
+            self::task(Shop::order(Shop::SHIPPED), 'pending', 600);
+        }
+        $html = $this->submit(self::TASKS, ['submitFiltersfsync_task' => '2', 'sfsync_task_pagination' => '20']);
+        $this->assertCount(5, self::rows($html));
+        $this->assertStringContainsString('<span class="badge">25</span>', $html);
+        $this->assertSame([$waiting, $due, $checking, $gaveUp, $retrying], array_map('intval', array_column(array_filter(Shop::tasks(), static fn ($t) => $t['id_order'] <= $o5), 'id_shoppingfeed_task_order')));
+    }
+
+    private static function alert(string $html, string $class): string
+    {
+        return preg_match('#<div class="alert alert-' . $class . '"><ul class="list-unstyled">(.*?)</ul></div>#s', $html, $m) ? $m[1] : '';
+    }
+
+    public function testTheGridsActionsNeedTheEditPermissionAndTheTokenAndAreLoggedWithTheEmployee(): void
+    {
+        $this->syncing();
+        $waiting = self::task(Shop::order(Shop::SHIPPED), 'pending', 3600);
+        $gaveUp = self::task(Shop::order(Shop::SHIPPED), 'gave_up', null, 5, 'refused');
+        $checking = self::task(Shop::order(Shop::SHIPPED), 'checking', null);
+        $retrying = self::task(Shop::order(Shop::CANCELED), 'pending', 300, 1);
+        $html = $this->admin(self::TASKS)['html'];
+
+        // Retry (row link): the task that gave up is pending again, due now.
+        $page = $this->rowAction($html, 'retry', $gaveUp);
+        $this->assertStringContainsString("Task $gaveUp is pending again.", self::alert($page, 'success'));
+        $row = self::taskRow($gaveUp);
+        $this->assertNull($row['gave_up_at']);
+        $this->assertSame('SYNC_STATUS', $row['action']);
+        // Send now (row link): the waiting task is due now.
+        $page = $this->rowAction($html, 'sendnow', $waiting);
+        $this->assertStringContainsString("Task $waiting will be sent at the next CRON run.", self::alert($page, 'success'));
+        $this->assertLessThanOrEqual(1, (int) Shop::tasks((int) self::taskRow($waiting)['id_order'])[0]['due_in']);
+        // Cancel in bulk, as the list's form posts it: the checking one is refused with its reason.
+        $page = $this->admin(self::TASKS, [], ['submitBulkcancelshoppingfeed_task_order' => '', 'sfsync_taskBox' => [(string) $retrying, (string) $checking]])['html'];
+        $this->assertStringContainsString("Task $retrying was cancelled.", self::alert($page, 'success'));
+        $this->assertStringContainsString("#$checking not changed:", self::alert($page, 'warning'));
+        $this->assertNull(self::taskRow($retrying));
+        $this->assertNotNull(self::taskRow($checking));
+        $this->assertStringContainsString('if (confirm(', $page, 'Cancel asks for a confirmation');
+        // Each action is logged with the employee.
+        $logs = implode("\n", array_column(Shop::logs(), 'msg'));
+        $this->assertStringContainsString('employee 1 (Jane D.)', $logs);
+
+        // An employee who may view but not edit: the list, and no action.
+        TestDatabase::pdo()->exec('INSERT INTO ps_access (id_profile, id_authorization_role) SELECT ' . self::OTHER_PROFILE
+            . ", id_authorization_role FROM ps_authorization_role WHERE slug = 'ROLE_MOD_TAB_ADMINSHOPPINGFEEDSYNCTASKS_READ'");
+        $viewer = ['employee' => ['id' => 7, 'id_profile' => self::OTHER_PROFILE, 'firstname' => 'Paul', 'lastname' => 'Viewer']];
+        $page = $this->admin(self::TASKS, ['id_task' => (string) $waiting, 'cancelshoppingfeed_task_order' => ''], [], $viewer)['html'];
+        $this->assertStringContainsString('You do not have permission to edit this.', self::alert($page, 'danger'));
+        $page = $this->admin(self::TASKS, [], ['submitBulkcancelshoppingfeed_task_order' => '', 'sfsync_taskBox' => [(string) $waiting]], $viewer)['html'];
+        $this->assertStringContainsString('You do not have permission to edit this.', self::alert($page, 'danger'));
+        $this->assertNotNull(self::taskRow($waiting));
+        $this->assertCount(3, self::rows($page), 'the list is shown');
+        // A forged link (another employee's token) does nothing.
+        $r = $this->request(['action' => 'admin', 'controller' => self::TASKS, 'get' => ['id_task' => (string) $waiting, 'cancelshoppingfeed_task_order' => '', 'token' => self::token(self::TASKS, 2)]]);
+        $this->assertStringContainsString('Invalid token', $r['result']['admin']['html']);
+        $this->assertNotNull(self::taskRow($waiting));
+        // In another shop's context, the task is not there to act on.
+        Shop::secondShop();
+        Shop::config('PS_MULTISHOP_FEATURE_ACTIVE', '1');
+        $page = $this->admin(self::TASKS, ['id_task' => (string) $waiting, 'cancelshoppingfeed_task_order' => ''], [], ['shop' => 2])['html'];
+        $this->assertStringContainsString("#$waiting not changed:", self::alert($page, 'warning'));
+        $this->assertNotNull(self::taskRow($waiting));
+    }
+
+    // ---- order page ---------------------------------------------------------------------------------
+
+    public function testTheOrderPanelShowsTheOrdersSyncAndSendsItsStatusAgain(): void
+    {
+        $this->syncing();
+        $id = Shop::order(Shop::SHIPPED);
+        self::task($id, 'gave_up', null, 5, 'Tracking refused');
+        $pdo = TestDatabase::pdo();
+        $pdo->prepare("INSERT INTO ps_shoppingfeed_sync_operation (id_order, operation, carrier, tracking_number, batch_id, ticket_number, result, date_add, date_upd)
+            VALUES (?, 'ship', 'Colissimo', '<img src=x onerror=alert(1)>', 'B-9', 'T-9', 'failed', NOW(), NOW())")->execute([$id]);
+        self::log('error', "[Order: $id] Ticket failed: Tracking refused", $id, date('Y-m-d H:i:s'));
+
+        $html = $this->request(['action' => 'hook', 'hook' => 'displayAdminOrderMain', 'params' => ['id_order' => $id]])['result']['html'];
+        $this->assertStringContainsString('Shopping Feed synchronization', $html);
+        $this->assertStringContainsString('gave up', $html);
+        $this->assertStringContainsString('Tracking refused', $html);
+        $this->assertStringContainsString('<td>ship</td><td>Colissimo</td><td>&lt;img src=x onerror=alert(1)&gt;</td><td>T-9</td><td>failed</td>', $html);
+        $this->assertStringNotContainsString('<img src=x', $html);
+        $this->assertStringContainsString("Ticket failed: Tracking refused", $html);
+        $this->assertStringContainsString('name="submitResendOrder"', $html);
+        // PrestaShop 8 also calls displayAdminOrder on that page: the panel is shown once.
+        $this->assertSame('', $this->request(['action' => 'hook', 'hook' => 'displayAdminOrder', 'params' => ['id_order' => $id]])['result']['html']);
+        // An employee without the task tab sees nothing of it.
+        $other = ['employee' => ['id' => 7, 'id_profile' => self::OTHER_PROFILE]];
+        $this->assertSame('', $this->request(['action' => 'hook', 'hook' => 'displayAdminOrderMain', 'params' => ['id_order' => $id]], $other)['result']['html']);
+
+        // The button: the form's action (the task tab, with its token), posted.
+        preg_match('#<form method="post" action="([^"]+)"><input type="hidden" name="id_order" value="' . $id . '" />#', $html, $m);
+        $this->assertNotEmpty($m);
+        parse_str((string) parse_url(html_entity_decode($m[1]), PHP_URL_QUERY), $get);
+        unset($get['controller']);
+        $page = $this->admin(self::TASKS, $get, ['submitResendOrder' => '1', 'id_order' => (string) $id])['html'];
+        $this->assertStringContainsString("The current status of order $id will be sent at the next CRON run.", self::alert($page, 'success'));
+        $tasks = Shop::tasks($id);
+        $this->assertCount(1, $tasks);
+        $this->assertNull($tasks[0]['gave_up_at']);
+        $this->assertLessThanOrEqual(1, (int) $tasks[0]['due_in']);
+        // The grid shows that order's tasks.
+        $this->assertCount(1, self::rows($page));
+    }
+
+    // ---- health -------------------------------------------------------------------------------------
+
+    public function testHealthWarnsOnThePageAndInTheBackOfficeAndRunNowRunsTheCron(): void
+    {
+        $this->syncing();
+        self::task(Shop::order(Shop::SHIPPED), 'pending', -7200);
+        Shop::config('SHOPPINGFEED_ORDER_SYNC_DUE_ALERT_MINUTES', '60');
+        $html = $this->page();
+        preg_match('#<div class="panel" id="shoppingfeedsync-health">(.*?)<form#s', $html, $panel);
+        $this->assertNotEmpty($panel);
+        $this->assertStringContainsString('The CRON has never run: call the CRON URL every 15 minutes.', $panel[1]);
+        $this->assertMatchesRegularExpression('#A status due for sending has waited (2 h 0 min|1 h 59 min) \(alert after 60 minutes\)#', $panel[1]);
+        $this->assertStringContainsString('<th>Statuses due for sending</th><td>1', $panel[1]);
+
+        // Every back-office page says it to the employees who may see the task list.
+        $logs = $this->admin(self::LOGS)['html'];
+        $this->assertStringContainsString('Shopping Feed: The CRON has never run', self::alert($logs, 'warning'));
+        TestDatabase::pdo()->exec('INSERT INTO ps_access (id_profile, id_authorization_role) SELECT ' . self::OTHER_PROFILE
+            . ", id_authorization_role FROM ps_authorization_role WHERE slug = 'ROLE_MOD_TAB_ADMINSHOPPINGFEEDSYNCLOGS_READ'");
+        $other = $this->admin(self::LOGS, [], [], ['employee' => ['id' => 7, 'id_profile' => self::OTHER_PROFILE]])['html'];
+        $this->assertStringNotContainsString('Shopping Feed: The CRON', $other);
+
+        // Run now: one bounded run from the page, its report shown, the run logged with the employee.
+        $html = $this->page(['submitShoppingfeedSyncRunNow' => '1']);
+        $this->assertStringContainsString('Run finished in', $html);
+        $this->assertStringContainsString('Run now by employee 1 (Jane D.)', implode("\n", array_column(Shop::logs(), 'msg')));
+        preg_match('#<div class="panel" id="shoppingfeedsync-health">(.*?)<form#s', $html, $panel);
+        $this->assertStringNotContainsString('The CRON has never run', $panel[1]);
+        $this->assertStringNotContainsString('<th>Last CRON run</th><td>never', $panel[1]);
+    }
 }

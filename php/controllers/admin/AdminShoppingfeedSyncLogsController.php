@@ -64,16 +64,16 @@ class AdminShoppingfeedSyncLogsController extends ModuleAdminController
     {
         $class = ['error' => 'danger', 'success' => 'success'][$level] ?? 'info';
 
-        return '<span class="label label-' . $class . '">' . Tools::safeOutput((string) $level) . '</span>';
+        return '<span class="label label-' . $class . '">' . ShoppingfeedSync::html($level) . '</span>';
     }
 
     public function orderCell($idOrder, $row)
     {
         if ($row['object_name'] !== 'Order' || !$idOrder) {
-            return $row['object_name'] ? Tools::safeOutput($row['object_name'] . ' ' . $idOrder) : '';
+            return $row['object_name'] ? ShoppingfeedSync::html($row['object_name'] . ' ' . $idOrder) : '';
         }
         $url = $this->context->link->getAdminLink('AdminOrders', true, [], ['id_order' => (int) $idOrder, 'vieworder' => 1]);
 
-        return '<a href="' . Tools::safeOutput($url) . '">#' . (int) $idOrder . '</a>';
+        return '<a href="' . ShoppingfeedSync::html($url) . '">#' . (int) $idOrder . '</a>';
     }
 }

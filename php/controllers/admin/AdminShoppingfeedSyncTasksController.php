@@ -148,7 +148,7 @@ class AdminShoppingfeedSyncTasksController extends ModuleAdminController
                 $result = Tasks::list($query);
             }
         } catch (\Throwable $e) {
-            $this->errors[] = Tools::safeOutput($e->getMessage());
+            $this->errors[] = ShoppingfeedSync::html($e->getMessage());
             $result = ['rows' => [], 'total' => 0];
         }
         $this->_list = $result['rows'];
@@ -160,12 +160,12 @@ class AdminShoppingfeedSyncTasksController extends ModuleAdminController
     {
         $url = $this->context->link->getAdminLink('AdminOrders', true, [], ['id_order' => (int) $idOrder, 'vieworder' => 1]);
 
-        return '<a href="' . Tools::safeOutput($url) . '">#' . (int) $idOrder . ' ' . Tools::safeOutput((string) $row['reference']) . '</a>';
+        return '<a href="' . ShoppingfeedSync::html($url) . '">#' . (int) $idOrder . ' ' . ShoppingfeedSync::html($row['reference']) . '</a>';
     }
 
     public function kindCell($kind, $row)
     {
-        return Tools::safeOutput($this->module->kindLabel($kind));
+        return ShoppingfeedSync::html($this->module->kindLabel($kind));
     }
 
     public function stateCell($state, $row)
@@ -177,7 +177,7 @@ class AdminShoppingfeedSyncTasksController extends ModuleAdminController
     {
         $parts = array_filter([(string) $ticket, $row['batch_id'] ? $this->l('batch') . ' ' . $row['batch_id'] : '']);
 
-        return Tools::safeOutput(implode(' / ', $parts));
+        return ShoppingfeedSync::html(implode(' / ', $parts));
     }
 
     private function actionLink($action, $id, $icon, $label, $confirm = null)
@@ -201,7 +201,8 @@ class AdminShoppingfeedSyncTasksController extends ModuleAdminController
 
     public function displayCancelLink($token, $id, $row = [])
     {
-        return ($row['state'] ?? '') !== 'sending'
+        // A task being sent or waiting for its ticket is past cancelling (the extension refuses it too).
+        return in_array($row['state'] ?? '', ['waiting', 'due', 'retrying', 'gave_up'], true)
             ? $this->actionLink('cancel', $id, 'icon-trash', $this->l('Cancel'), $this->l('Cancel this task? Its status will not be sent.'))
             : '';
     }
@@ -270,7 +271,7 @@ class AdminShoppingfeedSyncTasksController extends ModuleAdminController
             $this->module->configureExtension();
             $result = Tasks::$method($ids, array_map('intval', Shop::getContextListShopID()), $this->module->actor());
         } catch (\Throwable $e) {
-            $this->errors[] = Tools::safeOutput($e->getMessage());
+            $this->errors[] = ShoppingfeedSync::html($e->getMessage());
 
             return;
         }
@@ -278,7 +279,7 @@ class AdminShoppingfeedSyncTasksController extends ModuleAdminController
             $this->confirmations[] = sprintf($doneMessage, (int) $id);
         }
         foreach ($result['skipped'] as $id => $reason) {
-            $this->warnings[] = sprintf($this->l('#%1$d not changed: %2$s'), (int) $id, Tools::safeOutput((string) $reason));
+            $this->warnings[] = sprintf($this->l('#%1$d not changed: %2$s'), (int) $id, ShoppingfeedSync::html($reason));
         }
     }
 }

@@ -18,7 +18,7 @@ final class Shop
         $pdo = TestDatabase::pdo();
         foreach (['orders', 'order_carrier', 'order_invoice', 'carrier', 'message', 'module', 'module_shop',
                   'shoppingfeed_task_order', 'shoppingfeed_order', 'shoppingfeed_processlogger',
-                  'shoppingfeed_processmonitor', 'shoppingfeed_sync_notice', 'shoppingfeed_sync_shipment'] as $t) {
+                  'shoppingfeed_processmonitor', 'shoppingfeed_sync_notice', 'shoppingfeed_sync_operation'] as $t) {
             $pdo->exec("DELETE FROM ps_$t");
         }
         $pdo->exec('DELETE FROM ps_shop WHERE id_shop > 1');
