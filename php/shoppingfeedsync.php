@@ -1652,6 +1652,70 @@ class ShoppingfeedSync extends Module
         return $html . '</div></div>';
     }
 
+    /**
+     * The orders list's bulk action (PrestaShop 8's Symfony order grid): "Send the current status
+     * again" for the selected orders, for employees who may act on the task list. It posts to the
+     * module's route (config/routes.yml, src/Controller/Admin/OrdersController.php).
+     */
+    public function hookActionOrderGridDefinitionModifier($params)
+    {
+        $class = 'PrestaShop\\PrestaShop\\Core\\Grid\\Action\\Bulk\\Type\\SubmitBulkAction';
+        if (empty($params['definition']) || !class_exists($class) || !$this->employeeCan('edit')) {
+            return;
+        }
+        $params['definition']->getBulkActions()->add(
+            (new $class('shoppingfeedsync_resend'))
+                ->setName($this->l('Shopping Feed: send the current status again'))
+                ->setOptions(['submit_route' => 'admin_shoppingfeedsync_orders_resend'])
+        );
+    }
+
+    /**
+     * "Send the current status again" for these orders of the context's shops, by the employee:
+     * plain-text messages (the caller escapes them for its page).
+     *
+     * @return array{confirmations: list<string>, warnings: list<string>, errors: list<string>}
+     */
+    public function resendOrders(array $ids)
+    {
+        $out = ['confirmations' => [], 'warnings' => [], 'errors' => []];
+        $ids = array_values(array_unique(array_filter(array_map('intval', $ids), static function ($id) {
+            return $id > 0;
+        })));
+        if (!$ids) {
+            $out['errors'][] = self::text($this->l('You must select at least one order.'));
+
+            return $out;
+        }
+        if (!class_exists('Shoppingfeed\\Sync\\Tasks')) {
+            $out['errors'][] = self::text($this->l('The order panel needs version 0.5.0 of the extension shoppingfeed_sync.'));
+
+            return $out;
+        }
+        try {
+            $this->configureExtension();
+            $result = \Shoppingfeed\Sync\Tasks::resendStatus($ids, array_map('intval', Shop::getContextListShopID()), $this->actor());
+        } catch (\Throwable $e) {
+            $out['errors'][] = $e->getMessage();
+
+            return $out;
+        }
+        foreach ($result['changed'] as $id) {
+            $out['confirmations'][] = sprintf(self::text($this->l('The current status of order %d will be sent at the next CRON run.')), (int) $id);
+        }
+        foreach ($result['skipped'] as $id => $reason) {
+            $out['warnings'][] = sprintf(self::text($this->l('Order %1$d not queued: %2$s')), (int) $id, (string) $reason);
+        }
+
+        return $out;
+    }
+
+    /** A translated string as plain text (Module::l() returns it HTML-escaped). */
+    private static function text($translated)
+    {
+        return html_entity_decode($translated, ENT_QUOTES, 'UTF-8');
+    }
+
     /** @return array<string, string> the task states the grid and the order panel name */
     public function taskStateLabels()
     {

@@ -230,3 +230,7 @@ $_MODULE['<{shoppingfeedsync}prestashop>adminshoppingfeedsynclogscontroller_a240
 $_MODULE['<{shoppingfeedsync}prestashop>adminshoppingfeedsynclogscontroller_4c2a8fe7eaf24721cc7a9f0175115bd4'] = 'Message';
 $_MODULE['<{shoppingfeedsync}prestashop>adminshoppingfeedsynclogscontroller_ea39b5043e453a60b284ef8067337f65'] = 'Les lignes de plus de %d jours sont supprimées par le CRON (réglage « Conserver le journal » de la page de configuration ; 0 les conserve).';
 $_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_38881e0a24039dc2621e1d6f86cb71f7'] = 'annulé';
+$_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_c405adf41fbdc808d9e64ce7bb400bb5'] = 'Shopping Feed : renvoyer le statut actuel';
+$_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_5ec73abcad212b2cf57b550e466b3003'] = 'Vous devez sélectionner au moins une commande.';
+$_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_04f47078c4b865f5731a43f3275c5658'] = 'Le statut actuel de la commande %d sera envoyé au prochain passage du CRON.';
+$_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_75bdde619dc91e997456ee4a76dbf622'] = 'Commande %1$d non mise en file : %2$s';

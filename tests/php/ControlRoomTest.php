@@ -589,4 +589,41 @@ final class ControlRoomTest extends TestCase
         $this->assertStringNotContainsString('The CRON has never run', $panel[1]);
         $this->assertStringNotContainsString('<th>Last CRON run</th><td>never', $panel[1]);
     }
+
+    // ---- orders list ---------------------------------------------------------------------------------
+
+    public function testTheOrdersListsBulkActionSendsTheSelectedOrdersStatusesAgain(): void
+    {
+        $this->syncing();
+        $grid = $this->request(['action' => 'order_grid'])['result']['bulk_actions'];
+        $this->assertSame([[
+            'id' => 'shoppingfeedsync_resend', 'name' => 'Shopping Feed: send the current status again', 'type' => 'submit',
+            'options' => ['submit_route' => 'admin_shoppingfeedsync_orders_resend', 'confirm_message' => null, 'modal_options' => null, 'submit_method' => 'POST', 'route_params' => []],
+        ]], $grid);
+        // Not offered to an employee who may not act on the task list.
+        TestDatabase::pdo()->exec('INSERT INTO ps_access (id_profile, id_authorization_role) SELECT ' . self::OTHER_PROFILE
+            . ", id_authorization_role FROM ps_authorization_role WHERE slug = 'ROLE_MOD_TAB_ADMINSHOPPINGFEEDSYNCTASKS_READ'");
+        $viewer = ['employee' => ['id' => 7, 'id_profile' => self::OTHER_PROFILE]];
+        $this->assertSame([], $this->request(['action' => 'order_grid'], $viewer)['result']['bulk_actions']);
+
+        $sf = Shop::order(Shop::SHIPPED);
+        $notSf = Shop::order(Shop::SHIPPED, false);
+        $token = md5('harnesscookiekey0123456789abcdefghijklmnopqrstuvwxyz0123456789ab' . 'route' . '1');
+        $post = ['order_orders_bulk' => [(string) $sf, (string) $notSf]];
+        // Without the route's token, or without the edit permission: nothing queued.
+        $this->assertSame('invalid_token', $this->request(['action' => 'route', 'route' => 'admin_shoppingfeedsync_orders_resend', 'get' => [], 'post' => $post])['result']['route']['status']);
+        $denied = $this->request(['action' => 'route', 'route' => 'admin_shoppingfeedsync_orders_resend',
+            'get' => ['_token' => md5('harnesscookiekey0123456789abcdefghijklmnopqrstuvwxyz0123456789ab' . 'route' . '7')], 'post' => $post], $viewer)['result']['route'];
+        $this->assertSame('access_denied', $denied['status']);
+        $this->assertSame([], Shop::tasks());
+
+        $r = $this->request(['action' => 'route', 'route' => 'admin_shoppingfeedsync_orders_resend', 'get' => ['_token' => $token], 'post' => $post])['result']['route'];
+        $this->assertSame('ok', $r['status'], json_encode($r));
+        $this->assertStringContainsString('admin_orders_index', $r['redirect']);
+        $this->assertSame(["The current status of order $sf will be sent at the next CRON run."], $r['flashes']['success']);
+        $this->assertStringStartsWith("Order $notSf not queued: ", $r['flashes']['warning'][0]);
+        $this->assertCount(1, Shop::tasks($sf));
+        $this->assertSame([], Shop::tasks($notSf));
+        $this->assertStringContainsString('employee 1 (Jane D.)', implode("\n", array_column(Shop::logs(), 'msg')));
+    }
 }

@@ -231,14 +231,16 @@ class AdminShoppingfeedSyncTasksController extends ModuleAdminController
     public function processResendOrder()
     {
         $idOrder = (int) Tools::getValue('id_order');
-        if ($idOrder <= 0) {
-            $this->errors[] = $this->l('No order was given.');
-
-            return;
+        $result = $this->module->resendOrders([$idOrder]);
+        foreach (['confirmations', 'warnings', 'errors'] as $kind) {
+            foreach ($result[$kind] as $message) {
+                $this->{$kind}[] = ShoppingfeedSync::html($message);
+            }
         }
-        $this->call('resendStatus', [$idOrder], $this->l('The current status of order %d will be sent at the next CRON run.'));
-        // The grid shows that order's tasks.
-        $this->context->cookie->{$this->getCookieFilterPrefix() . $this->list_id . 'Filter_id_order'} = (string) $idOrder;
+        if ($idOrder > 0) {
+            // The grid shows that order's tasks.
+            $this->context->cookie->{$this->getCookieFilterPrefix() . $this->list_id . 'Filter_id_order'} = (string) $idOrder;
+        }
     }
 
     private function runAction($action, $ids)

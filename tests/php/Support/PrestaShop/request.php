@@ -10,6 +10,7 @@
  */
 
 require __DIR__ . '/harness.php';
+require __DIR__ . '/symfony.php';
 
 $request = json_decode((string) stream_get_contents(STDIN), true);
 if (!is_array($request)) {
@@ -156,6 +157,10 @@ switch ($request['action'] ?? '') {
         $result['bulk_actions'] = array_map(static function ($action) {
             return ['id' => $action->getId(), 'name' => $action->getName(), 'type' => $action->getType(), 'options' => $action->getOptions()];
         }, $definition->getBulkActions()->all());
+        break;
+    case 'route':
+        // A bulk action of a Symfony grid, posted to a module's route.
+        $result['route'] = harness_route('shoppingfeedsync', (string) $request['route'], $_GET, $_POST);
         break;
     case 'l':
         // As a module's file translates: its own name as the source (a controller: its file name).
