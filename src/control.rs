@@ -318,9 +318,9 @@ pub async fn operations_of(
         let kind = row.action.map(view::kind_of).unwrap_or(TaskKind::Status);
         out.push(match kind {
             TaskKind::Status => {
-                if !lists.contains_key(&row.id_shop) {
+                if let std::collections::hash_map::Entry::Vacant(e) = lists.entry(row.id_shop) {
                     let config = shop_config(db, &mut conn, row.id_shop, row.id_shop_group).await?;
-                    lists.insert(row.id_shop, StateLists::read(&config, |_| ()));
+                    e.insert(StateLists::read(&config, |_| ()));
                 }
                 lists
                     .get(&row.id_shop)

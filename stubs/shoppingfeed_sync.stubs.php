@@ -83,6 +83,11 @@ namespace Shoppingfeed\Sync {
             throw new \Error('Provided by the shoppingfeed_sync extension.');
         }
 
+        public static function health(array $shops): array
+        {
+            throw new \Error('Provided by the shoppingfeed_sync extension.');
+        }
+
         public static function onOrderSlipAdd(int $id_order, ?int $id_order_slip = null): bool
         {
             throw new \Error('Provided by the shoppingfeed_sync extension.');
@@ -114,6 +119,44 @@ namespace Shoppingfeed\Sync {
         }
 
         public static function version(): string
+        {
+            throw new \Error('Provided by the shoppingfeed_sync extension.');
+        }
+    }
+
+    final class Tasks
+    {
+        public function __construct()
+        {
+            throw new \Error('Provided by the shoppingfeed_sync extension.');
+        }
+
+        public static function cancel(array $task_ids, array $shops, string $actor): array
+        {
+            throw new \Error('Provided by the shoppingfeed_sync extension.');
+        }
+
+        public static function list(array $query): array
+        {
+            throw new \Error('Provided by the shoppingfeed_sync extension.');
+        }
+
+        public static function order(int $id_order): array
+        {
+            throw new \Error('Provided by the shoppingfeed_sync extension.');
+        }
+
+        public static function resendStatus(array $order_ids, array $shops, string $actor): array
+        {
+            throw new \Error('Provided by the shoppingfeed_sync extension.');
+        }
+
+        public static function retry(array $task_ids, array $shops, string $actor): array
+        {
+            throw new \Error('Provided by the shoppingfeed_sync extension.');
+        }
+
+        public static function sendNow(array $task_ids, array $shops, string $actor): array
         {
             throw new \Error('Provided by the shoppingfeed_sync extension.');
         }

@@ -113,7 +113,12 @@ async fn a_task_that_gives_up_stays_never_due_until_the_merchant_retries_it() {
         .await
         .expect("send now");
     assert!(r.changed.is_empty(), "{r:?}");
-    sim_post(&sim, "/_sim/outcomes/default", json!({"outcome": "succeed"})).await;
+    sim_post(
+        &sim,
+        "/_sim/outcomes/default",
+        json!({"outcome": "succeed"}),
+    )
+    .await;
     let r = control::act(&t.db, MerchantAction::Retry, &[tasks[0].id], &[1], ACTOR)
         .await
         .expect("retry");
@@ -171,9 +176,15 @@ async fn send_now_and_cancel_are_fenced_scoped_and_logged() {
     assert!(r.changed.is_empty() && r.skipped.len() == 1, "{r:?}");
     assert!(t.tasks(id).await[0].due_in.is_some_and(|d| d > 3000));
 
-    let r = control::act(&t.db, MerchantAction::SendNow, &[task, 999_999], &[1], ACTOR)
-        .await
-        .expect("send now");
+    let r = control::act(
+        &t.db,
+        MerchantAction::SendNow,
+        &[task, 999_999],
+        &[1],
+        ACTOR,
+    )
+    .await
+    .expect("send now");
     assert_eq!(r.changed, vec![task]);
     assert_eq!(r.skipped.len(), 1, "the unknown id: {r:?}");
     assert!(t.tasks(id).await[0].due_in.is_some_and(|d| d <= 0));
@@ -208,11 +219,9 @@ async fn send_now_and_cancel_are_fenced_scoped_and_logged() {
         )
         .await;
     assert_eq!(result.as_deref(), Some("canceled"));
-    assert!(t
-        .logs(Some("info"))
-        .await
-        .iter()
-        .any(|l| l.0.contains(&format!("Task {task} (SYNC_STATUS) canceled by {ACTOR}"))));
+    assert!(t.logs(Some("info")).await.iter().any(|l| l
+        .0
+        .contains(&format!("Task {task} (SYNC_STATUS) canceled by {ACTOR}"))));
     sim.shutdown().await;
     t.drop_db().await;
 }
@@ -277,13 +286,9 @@ async fn the_grid_filters_sorts_and_pages() {
     let (rows, _) = view::list(&t.db, &mut conn, &one).await.expect("list");
     assert_eq!(rows.len(), 1);
     // A marketplace filter is a LIKE with its wildcards escaped.
-    let (_, total) = view::list(
-        &t.db,
-        &mut conn,
-        &q(|q| q.marketplace = Some("%".into())),
-    )
-    .await
-    .expect("list");
+    let (_, total) = view::list(&t.db, &mut conn, &q(|q| q.marketplace = Some("%".into())))
+        .await
+        .expect("list");
     assert_eq!(total, 0);
     // The operation each row would send, from the shop's lists.
     let ops = control::operations_of(&t.db, &rows).await.expect("ops");
@@ -312,9 +317,14 @@ async fn an_accepted_operation_is_recorded_with_its_ticket_result() {
     let op = &view.operations[0];
     assert_eq!(op.operation, "ship");
     assert_eq!(op.result, "succeeded");
-    assert!(op.ticket_number.is_some() && op.batch_id.is_some(), "{op:?}");
     assert!(
-        view.logs.iter().any(|l| l.1.contains("Ticket status : succeed")),
+        op.ticket_number.is_some() && op.batch_id.is_some(),
+        "{op:?}"
+    );
+    assert!(
+        view.logs
+            .iter()
+            .any(|l| l.1.contains("Ticket status : succeed")),
         "{:?}",
         view.logs
     );
@@ -346,8 +356,13 @@ async fn tasks_that_gave_up_go_after_their_retention_and_health_sees_a_late_cron
     assert_eq!(t.tasks(recent).await.len(), 1);
 
     // 0 keeps them.
-    t.config("SHOPPINGFEED_ORDER_SYNC_GAVE_UP_RETENTION_DAYS", "0", None, None)
-        .await;
+    t.config(
+        "SHOPPINGFEED_ORDER_SYNC_GAVE_UP_RETENTION_DAYS",
+        "0",
+        None,
+        None,
+    )
+    .await;
     t.exec("UPDATE PREFIX_shoppingfeed_task_order SET gave_up_at = NOW() - INTERVAL 400 DAY")
         .await;
     let report = run_cron(&t.db, &http, &opts(&sim)).await.expect("run");
@@ -357,7 +372,10 @@ async fn tasks_that_gave_up_go_after_their_retention_and_health_sees_a_late_cron
     // The run just ended: no warning about the CRON; an hour-old end with a 15-minute interval is.
     let health = control::health(&t.db, &[1]).await.expect("health");
     assert!(health.last_run.is_some());
-    assert!(!health.warnings.iter().any(|w| w.0 == HealthWarning::CronLate));
+    assert!(!health
+        .warnings
+        .iter()
+        .any(|w| w.0 == HealthWarning::CronLate));
     let due = t.queued_order(state::SHIPPED).await;
     t.exec_params(
         "UPDATE PREFIX_shoppingfeed_task_order SET update_at = NOW() - INTERVAL 2 HOUR WHERE id_order = ?",

@@ -175,7 +175,13 @@ async fn a_failed_ticket_is_reported_and_requeued_until_attempts_run_out() {
     assert!(shop.failures.iter().any(|f| f.gave_up && f.id_order == id));
     let mail = shop.mail.as_ref().expect("mail");
     assert!(mail.text_list.contains("Shipped"), "{}", mail.text_list);
-    assert!(t.tasks(id).await.is_empty());
+    // Kept for the merchant, never due (docs/queue.md, "gave up").
+    let tasks = t.tasks(id).await;
+    assert_eq!(tasks.len(), 1, "{tasks:?}");
+    assert_eq!(
+        (tasks[0].action.as_str(), tasks[0].due_in),
+        ("SYNC_STATUS", None)
+    );
     sim.shutdown().await;
     t.drop_db().await;
 }

@@ -174,3 +174,58 @@ async fn orders_not_shipped_or_not_from_shopping_feed_are_left_alone() {
     sim.shutdown().await;
     t.drop_db().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shop_that_holds_ships_for_the_tracking_number_sends_as_soon_as_it_is_saved() {
+    // A fixed delay of 5 minutes would send the ship without its number; the shop holds it.
+    let (t, sim) = setup("5").await;
+    t.config(
+        "SHOPPINGFEED_ORDER_SYNC_SHIP_WAITS_TRACKING",
+        "1",
+        None,
+        None,
+    )
+    .await;
+    t.config(
+        "SHOPPINGFEED_ORDER_SYNC_SHIP_WAIT_MAX_HOURS",
+        "2",
+        None,
+        None,
+    )
+    .await;
+    let waiting = shipped_order(&t).await;
+    let due_in = t.tasks(waiting).await[0].due_in;
+    assert!(
+        due_in.is_some_and(|d| (7000..=7200).contains(&d)),
+        "held up to 2 hours: {due_in:?}"
+    );
+    // An order whose number is saved before its status goes at once.
+    let known = t.order(state::SHIPPED, true).await;
+    save_tracking(&t, known, "6A0100").await;
+    assert!(on_order_status_update(&t.db, known, Some(state::SHIPPED))
+        .await
+        .expect("hook")
+        .queued());
+    assert!(t.tasks(known).await[0].due_in.is_some_and(|d| d <= 0));
+    // Other statuses never wait.
+    let canceled = t.order(state::CANCELED, true).await;
+    on_order_status_update(&t.db, canceled, Some(state::CANCELED))
+        .await
+        .expect("hook");
+    assert!(t.tasks(canceled).await[0].due_in.is_some_and(|d| d <= 0));
+
+    save_tracking(&t, waiting, "6A0101").await;
+    assert_eq!(
+        on_tracking_number_update(&t.db, waiting)
+            .await
+            .expect("trigger"),
+        TrackingOutcome::Expedited
+    );
+    let http = reqwest::Client::new();
+    run_cron(&t.db, &http, &opts(&sim)).await.expect("run");
+    let mut sent = shipped_tracking(&sim).await;
+    sent.sort();
+    assert_eq!(sent, ["6A0100", "6A0101"]);
+    sim.shutdown().await;
+    t.drop_db().await;
+}

@@ -49,13 +49,15 @@ pub mod keys {
     pub const MULTISHOP: &str = "PS_MULTISHOP_FEATURE_ACTIVE";
 
     /// The keys the hook needs, read in one query.
-    pub const HOOK: [&str; 10] = [
+    pub const HOOK: [&str; 12] = [
         ORDER_SYNC_ENABLED,
         SHIPPED_ORDERS,
         CANCELLED_ORDERS,
         REFUNDED_ORDERS,
         DELIVERED_ORDERS,
         TIME_SHIFT,
+        SHIP_WAITS_TRACKING,
+        SHIP_WAIT_MAX_HOURS,
         LEGACY_STATUS_SHIPPED,
         LEGACY_STATUS_CANCELED,
         INVOICE_MARKETPLACES,
@@ -64,7 +66,7 @@ pub mod keys {
 }
 
 /// The keys the CRON reads per shop.
-pub const CRON_KEYS: [&str; 17] = [
+pub const CRON_KEYS: [&str; 19] = [
     keys::ORDER_SYNC_ENABLED,
     keys::SHIPPED_ORDERS,
     keys::CANCELLED_ORDERS,
@@ -78,6 +80,8 @@ pub const CRON_KEYS: [&str; 17] = [
     keys::SHOP_EMAIL,
     keys::LANG_DEFAULT,
     keys::TIME_SHIFT,
+    keys::SHIP_WAITS_TRACKING,
+    keys::SHIP_WAIT_MAX_HOURS,
     "PS_SHOP_NAME",
     keys::ALLOW_PARTIAL_REFUND,
     keys::PRODUCT_REFERENCE_FORMAT,
@@ -124,6 +128,8 @@ pub struct Sql {
     pub monitor_state: String,
     /// The shop of an order.
     pub order_shop: String,
+    /// An order's tracking number (its first carrier line, as the ship payload takes it).
+    pub order_tracking: String,
     pub prefix: TablePrefix,
     /// The task table's statements (only `crate::queue` runs them).
     pub queue: crate::queue::QueueSql,
@@ -241,6 +247,10 @@ impl Sql {
                 t("shoppingfeed_processmonitor")
             ),
             order_shop: format!("SELECT id_shop FROM {} WHERE id_order = ?", t("orders")),
+            order_tracking: format!(
+                "SELECT tracking_number FROM {} WHERE id_order = ? ORDER BY id_order_carrier LIMIT 1",
+                t("order_carrier")
+            ),
             prefix: prefix.clone(),
             queue: crate::queue::QueueSql::new(prefix),
             cron: CronSql::new(prefix),

@@ -502,7 +502,8 @@ fn count_failed(
         // Another check already reacted, or the task was re-armed: its newer state goes out.
         Failed::Changed => return,
     }
-    if kind == TaskKind::Invoice && done.removed() {
+    // A Retry of an upload that gave up renders its PDF again (it is due and has no file).
+    if kind == TaskKind::Invoice && (done.removed() || done == Failed::GaveUp) {
         super::invoices::remove_pdf(run, failure.id_order, log);
     }
     if mail || done == Failed::GaveUp {

@@ -11,7 +11,7 @@ use crate::error::DbError;
 use crate::invoice;
 use crate::model::LogLevel;
 use crate::queue::{self, Upsert};
-use crate::shop::lists::delay_for;
+use crate::shop::lists::{delay_for, ship_delay};
 use crate::shop::{availability, ShopConfig, StateLists, Unavailable};
 use call::{CallOutcome, Expected};
 use mysql_async::Conn;
@@ -93,7 +93,8 @@ fn planned_delay(config: &ShopConfig, state: u32) -> Option<u32> {
     if malformed || !no_invoices || !lists.contains(state) {
         return None;
     }
-    Some(delay_for(&lists, config, state))
+    // A ship held for its tracking number depends on the order: the full path reads it.
+    delay_for(&lists, config, state)
 }
 
 /// The hook in one round trip when the cached configuration of the last shop seen says the
@@ -237,7 +238,13 @@ async fn queue_order(
             }
         }
     }
-    let delay_minutes = delay_for(&lists, &config, state);
+    let delay_minutes = match delay_for(&lists, &config, state) {
+        Some(delay) => delay,
+        None => {
+            let tracking = orders::tracking_number(db, conn, id_order).await?;
+            ship_delay(&config, tracking.is_some())
+        }
+    };
     log.order(
         LogLevel::Info,
         id_order,

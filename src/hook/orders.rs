@@ -191,6 +191,20 @@ pub async fn insert_link(
     Ok(conn.affected_rows() > 0)
 }
 
+/// The order's tracking number, if one is saved (its first carrier line, as the ship payload
+/// takes it).
+pub(crate) async fn tracking_number(
+    db: &Db,
+    conn: &mut Conn,
+    id_order: u32,
+) -> Result<Option<String>, DbError> {
+    let number: Option<Option<String>> = conn
+        .exec_first(db.sql().order_tracking.as_str(), (id_order,))
+        .await
+        .ctx(format!("reading the tracking number of order {id_order}"))?;
+    Ok(number.flatten().filter(|n| !n.trim().is_empty()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::parse_reference;

@@ -65,11 +65,43 @@ pub fn time_shift(config: &ShopConfig) -> u32 {
 }
 
 /// The delay of a status task queued for `state`: the shipped delay for a ship, none otherwise.
-pub fn delay_for(lists: &StateLists, config: &ShopConfig, state: u32) -> u32 {
-    if operation_for(lists, state) == Some(Operation::Ship) {
-        time_shift(config)
+/// `None` when the shop holds a ship for its tracking number ([`ship_wait`]): the delay then
+/// depends on the order ([`ship_delay`]).
+pub fn delay_for(lists: &StateLists, config: &ShopConfig, state: u32) -> Option<u32> {
+    if operation_for(lists, state) != Some(Operation::Ship) {
+        Some(0)
+    } else if ship_wait(config).is_some() {
+        None
     } else {
-        0
+        Some(time_shift(config))
+    }
+}
+
+/// Hours a ship waits for its tracking number at most when nothing is configured.
+pub const DEFAULT_SHIP_WAIT_HOURS: i64 = 24;
+/// A week, like the fixed delay's maximum.
+const MAX_SHIP_WAIT_HOURS: i64 = 168;
+
+/// When the shop holds a shipped status until its tracking number is saved
+/// (`SHOPPINGFEED_ORDER_SYNC_SHIP_WAITS_TRACKING`): the longest wait, in minutes
+/// (`SHOPPINGFEED_ORDER_SYNC_SHIP_WAIT_MAX_HOURS`, default 24, 1 to 168).
+pub fn ship_wait(config: &ShopConfig) -> Option<u32> {
+    config.flag(keys::SHIP_WAITS_TRACKING).then(|| {
+        let hours = config
+            .int(keys::SHIP_WAIT_MAX_HOURS, DEFAULT_SHIP_WAIT_HOURS)
+            .clamp(1, MAX_SHIP_WAIT_HOURS);
+        (hours * 60) as u32
+    })
+}
+
+/// The delay of a ship: none when its tracking number is saved already, else the longest wait
+/// (the tracking-number trigger makes it due as soon as the number is saved); the fixed delay
+/// when the shop does not hold ships.
+pub fn ship_delay(config: &ShopConfig, has_tracking_number: bool) -> u32 {
+    match ship_wait(config) {
+        Some(_) if has_tracking_number => 0,
+        Some(max) => max,
+        None => time_shift(config),
     }
 }
 
@@ -87,6 +119,29 @@ mod tests {
         assert_eq!(time_shift(&cfg(&[(keys::TIME_SHIFT, "0")])), 0);
         assert_eq!(time_shift(&cfg(&[(keys::TIME_SHIFT, "-3")])), 0);
         assert_eq!(time_shift(&cfg(&[(keys::TIME_SHIFT, "99999999")])), 10080);
+    }
+
+    #[test]
+    fn a_ship_waits_for_its_tracking_number_when_the_shop_says_so() {
+        let lists = StateLists {
+            shipped: vec![4],
+            cancelled: vec![6],
+            refunded: vec![],
+            delivered: vec![],
+        };
+        let fixed = cfg(&[(keys::TIME_SHIFT, "7")]);
+        assert_eq!(delay_for(&lists, &fixed, 4), Some(7));
+        assert_eq!(ship_delay(&fixed, true), 7);
+        let waits = cfg(&[(keys::SHIP_WAITS_TRACKING, "1"), (keys::TIME_SHIFT, "7")]);
+        assert_eq!(delay_for(&lists, &waits, 4), None);
+        assert_eq!(delay_for(&lists, &waits, 6), Some(0));
+        assert_eq!(ship_delay(&waits, false), 24 * 60);
+        assert_eq!(ship_delay(&waits, true), 0);
+        let long = cfg(&[
+            (keys::SHIP_WAITS_TRACKING, "1"),
+            (keys::SHIP_WAIT_MAX_HOURS, "1000"),
+        ]);
+        assert_eq!(ship_delay(&long, false), 168 * 60);
     }
 
     #[test]
