@@ -256,7 +256,9 @@ final class CronTest extends TestCase
         $this->assertCount(2, self::$sim->posts());
 
         $third = $this->cron($opts);
-        $this->assertNull($this->task($id), 'removed after max_attempts');
+        // After max_attempts it gave up: it stays, never due, for the merchant to retry or cancel.
+        $this->assertNotNull($this->task($id)['gave_up_at'], 'gave up after max_attempts');
+        $this->assertNull($this->task($id)['update_at']);
         $this->assertSame(1, $third['gave_up']);
         $this->assertSame(0, $third['requeued']);
         $this->assertCount(1, $third['failures']);

@@ -96,7 +96,7 @@ final class ModuleTest extends TestCase
 
     private static function dropModuleTables(): void
     {
-        foreach (['shoppingfeed_task_order', 'shoppingfeed_order', 'shoppingfeed_processlogger', 'shoppingfeed_processmonitor', 'shoppingfeed_token', 'shoppingfeed_sync_notice', 'shoppingfeed_sync_shipment'] as $t) {
+        foreach (['shoppingfeed_task_order', 'shoppingfeed_order', 'shoppingfeed_processlogger', 'shoppingfeed_processmonitor', 'shoppingfeed_token', 'shoppingfeed_sync_notice', 'shoppingfeed_sync_operation'] as $t) {
             TestDatabase::pdo()->exec("DROP TABLE IF EXISTS ps_$t");
         }
     }
@@ -105,7 +105,7 @@ final class ModuleTest extends TestCase
     private static function rowCounts(): array
     {
         $out = [];
-        foreach (['shoppingfeed_task_order', 'shoppingfeed_order', 'shoppingfeed_processlogger', 'shoppingfeed_sync_notice', 'shoppingfeed_sync_shipment'] as $t) {
+        foreach (['shoppingfeed_task_order', 'shoppingfeed_order', 'shoppingfeed_processlogger', 'shoppingfeed_sync_notice', 'shoppingfeed_sync_operation'] as $t) {
             $out[$t] = ModuleHarness::tableExists("ps_$t") ? (int) TestDatabase::pdo()->query("SELECT COUNT(*) FROM ps_$t")->fetchColumn() : -1;
         }
 
@@ -125,7 +125,7 @@ final class ModuleTest extends TestCase
         self::request(['action' => 'status_update', 'id_order' => $id, 'id_order_state' => Shop::SHIPPED]);
         $pdo = TestDatabase::pdo();
         $pdo->exec("INSERT INTO ps_shoppingfeed_sync_notice (id_shop, id_order, operation, reason, gave_up, date_add) VALUES (1, $id, 'ship', 'Carrier not accepted', 0, NOW())");
-        $pdo->exec("INSERT INTO ps_shoppingfeed_sync_shipment (id_order, tracking_number, date_upd) VALUES ($id, 'TRACK-1', NOW())");
+        $pdo->exec("INSERT INTO ps_shoppingfeed_sync_operation (id_order, operation, tracking_number, result, date_add, date_upd) VALUES ($id, 'ship', 'TRACK-1', 'sent', NOW(), NOW())");
         $pdo->exec("INSERT INTO ps_shoppingfeed_processlogger (name, msg, level, object_name, object_id, date_add) VALUES ('shoppingfeed:syncOrder', 'run', 'info', 'Order', $id, NOW())");
 
         return $id;
@@ -169,7 +169,7 @@ final class ModuleTest extends TestCase
 
         self::install();
 
-        foreach (['shoppingfeed_task_order', 'shoppingfeed_order', 'shoppingfeed_processlogger', 'shoppingfeed_processmonitor', 'shoppingfeed_token', 'shoppingfeed_sync_notice', 'shoppingfeed_sync_shipment'] as $t) {
+        foreach (['shoppingfeed_task_order', 'shoppingfeed_order', 'shoppingfeed_processlogger', 'shoppingfeed_processmonitor', 'shoppingfeed_token', 'shoppingfeed_sync_notice', 'shoppingfeed_sync_operation'] as $t) {
             $this->assertTrue(ModuleHarness::tableExists("ps_$t"), $t);
         }
         $row = self::moduleRow();
@@ -232,14 +232,14 @@ final class ModuleTest extends TestCase
 
         $columns = static fn (string $t): array => $pdo->query("SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '$t' ORDER BY ORDINAL_POSITION")->fetchAll(\PDO::FETCH_COLUMN);
         $this->assertSame(['id_shoppingfeed_task_order', 'action', 'id_order', 'ticket_number', 'batch_id', 'update_at', 'date_add', 'date_upd',
-            'attempts', 'last_error', 'lease_owner', 'lease_until', 'sent_at', 'version', 'pending_order', 'id_order_slip', 'pending_invoice'], $columns('ps_shoppingfeed_task_order'));
+            'attempts', 'last_error', 'lease_owner', 'lease_until', 'sent_at', 'version', 'pending_order', 'id_order_slip', 'pending_invoice', 'gave_up_at'], $columns('ps_shoppingfeed_task_order'));
         // The reference HEAD's actions are added to the 1.2 ENUM, in install.sql's order.
         $this->assertSame("enum('SYNC_STATUS','CHECK_TICKET_SYNC_STATUS','UPLOAD_INVOICE','CHECK_TICKET_UPLOAD_INVOICE','PARTIAL_REFUND','ACTION_CHECK_TICKET_PARTIAL_REFUND')",
             $pdo->query("SELECT COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'ps_shoppingfeed_task_order' AND COLUMN_NAME = 'action'")->fetchColumn());
         $this->assertContains('id_internal_shoppingfeed', $columns('ps_shoppingfeed_order'));
         $indexes = $pdo->query("SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'ps_shoppingfeed_task_order' ORDER BY INDEX_NAME")->fetchAll(\PDO::FETCH_COLUMN);
         // The reference's unnamed unique key stands for action_order_ticket: not added twice.
-        $this->assertSame(['action', 'batch', 'due', 'lease', 'order_slip', 'pending_invoice', 'pending_order', 'PRIMARY'], $indexes);
+        $this->assertSame(['action', 'batch', 'due', 'gave_up', 'lease', 'order_slip', 'pending_invoice', 'pending_order', 'PRIMARY'], $indexes);
         $tasks = Shop::tasks($twice);
         // The newest pending row is kept (ids 1, 2 pending; 3 a ticket check).
         $this->assertSame([[2, 'SYNC_STATUS'], [3, 'CHECK_TICKET_SYNC_STATUS']], array_map(static fn ($t) => [(int) $t['id_shoppingfeed_task_order'], $t['action']], $tasks));
@@ -254,7 +254,7 @@ final class ModuleTest extends TestCase
 
         // A second install (or the upgrade script) finds nothing more to add.
         $this->assertTrue(self::request(['action' => 'reset'])['result']['result']);
-        $this->assertSame(17, count($columns('ps_shoppingfeed_task_order')));
+        $this->assertSame(18, count($columns('ps_shoppingfeed_task_order')));
     }
 
     public function testInstallKeepsTheQueueOfAnEarlierInstall(): void
@@ -369,8 +369,8 @@ final class ModuleTest extends TestCase
         $this->assertNull(self::moduleRow());
         $this->assertSame([], self::hooks());
         $this->assertSame(0, (int) TestDatabase::pdo()->query('SELECT COUNT(*) FROM ps_hook_module')->fetchColumn());
-        // Empty tables hold nothing to keep: all go, the shipment records' table too.
-        foreach (['shoppingfeed_task_order', 'shoppingfeed_order', 'shoppingfeed_processlogger', 'shoppingfeed_processmonitor', 'shoppingfeed_token', 'shoppingfeed_sync_notice', 'shoppingfeed_sync_shipment'] as $t) {
+        // Empty tables hold nothing to keep: all go, the operations record too.
+        foreach (['shoppingfeed_task_order', 'shoppingfeed_order', 'shoppingfeed_processlogger', 'shoppingfeed_processmonitor', 'shoppingfeed_token', 'shoppingfeed_sync_notice', 'shoppingfeed_sync_operation'] as $t) {
             $this->assertFalse(ModuleHarness::tableExists("ps_$t"), $t);
         }
         // The API token is the merchant's Shopping Feed account, not a setting of this page: kept.
