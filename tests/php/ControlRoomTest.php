@@ -626,4 +626,30 @@ final class ControlRoomTest extends TestCase
         $this->assertSame([], Shop::tasks($notSf));
         $this->assertStringContainsString('employee 1 (Jane D.)', implode("\n", array_column(Shop::logs(), 'msg')));
     }
+
+    public function testAnExtensionErrorIsShownAsAnErrorNotABlankPageAndDryRunIsSaidEverywhere(): void
+    {
+        $this->syncing();
+        $id = Shop::order(Shop::SHIPPED);
+        self::task($id, 'pending', 60);
+        Shop::config('SHOPPINGFEED_ORDER_SYNC_DRY_RUN', '1');
+        $this->assertStringContainsString('Dry run is on', self::alert($this->admin(self::TASKS)['html'], 'warning'));
+        $this->assertStringContainsString('Dry run is on', $this->request(['action' => 'hook', 'hook' => 'displayAdminOrderMain', 'params' => ['id_order' => $id]])['result']['html']);
+
+        // The task table unreadable (a failed migration, a lost grant): every page says why.
+        $pdo = TestDatabase::pdo();
+        $pdo->exec('RENAME TABLE ps_shoppingfeed_task_order TO ps_shoppingfeed_task_order_away');
+        try {
+            $grid = $this->admin(self::TASKS)['html'];
+            $panel = $this->request(['action' => 'hook', 'hook' => 'displayAdminOrderMain', 'params' => ['id_order' => $id]])['result']['html'];
+            $page = $this->page();
+        } finally {
+            $pdo->exec('RENAME TABLE ps_shoppingfeed_task_order_away TO ps_shoppingfeed_task_order');
+        }
+        $this->assertStringContainsString('shoppingfeed_task_order', self::alert($grid, 'danger'));
+        $this->assertStringContainsString('No records found', $grid);
+        $this->assertMatchesRegularExpression('#<div class="alert alert-danger">[^<]*shoppingfeed_task_order#', $panel);
+        preg_match('#<div class="panel" id="shoppingfeedsync-health">(.*?)<form#s', $page, $health);
+        $this->assertMatchesRegularExpression('#<div class="alert alert-warning">[^<]*shoppingfeed_task_order#', $health[1]);
+    }
 }
