@@ -225,7 +225,13 @@ class AdminController extends Controller
         self::$currentIndex = 'index.php?controller=' . $this->controller_name;
     }
 
-    /** AdminController::access(): the tab's role for the legacy permission, for the employee's profile. */
+    /** @deprecated in PrestaShop 8 (trans()); the core's admin catalogue is not loaded here: the text as it is. */
+    protected function l($string, $class = null, $addslashes = false, $htmlentities = true)
+    {
+        return $htmlentities ? htmlspecialchars((string) $string, ENT_QUOTES, 'utf-8') : (string) $string;
+    }
+
+        /** AdminController::access(): the tab's role for the legacy permission, for the employee's profile. */
     public function access($action, $disable = false)
     {
         if (empty($this->tabAccess[$action])) {
@@ -651,6 +657,7 @@ class ModuleAdminController extends AdminController
     public function __construct()
     {
         parent::__construct();
+        $this->controller_type = 'moduleadmin';
         $tab = new Tab($this->id);
         if (!$tab->module) {
             throw new PrestaShopException('Admin tab ' . get_class($this) . ' is not a module tab');
