@@ -225,6 +225,10 @@ final class ControlRoomTest extends TestCase
         $this->assertStringContainsString('The \'From\' date format is invalid (YYYY-MM-DD)', $html);
         $this->assertCount(4, self::rows($this->submit(self::LOGS, ['submitResetsfsync_log' => '1'])));
 
+        // A sort on the message (not offered, no index) sorts by id instead (by message, "run summary"
+        // would come before "Ticket created").
+        $html = $this->admin(self::LOGS, ['sfsync_logOrderby' => 'msg', 'sfsync_logOrderway' => 'asc'])['html'];
+        $this->assertLessThan(strpos($html, 'run summary'), strpos($html, 'Ticket created for Order'));
         // Sorting by date, oldest first; 20 per page, page 2.
         $html = $this->admin(self::LOGS, ['sfsync_logOrderby' => 'date_add', 'sfsync_logOrderway' => 'asc'])['html'];
         $this->assertLessThan(strpos($html, 'Tracking number refused'), strpos($html, 'Carrier &lt;'));

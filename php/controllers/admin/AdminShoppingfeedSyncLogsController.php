@@ -32,11 +32,12 @@ class AdminShoppingfeedSyncLogsController extends ModuleAdminController
         $this->fields_list = [
             'id_shoppingfeed_processlogger' => ['title' => $this->l('ID'), 'type' => 'int', 'class' => 'fixed-width-xs', 'filter_key' => 'a!id_shoppingfeed_processlogger'],
             'date_add' => ['title' => $this->l('Date'), 'type' => 'datetime', 'filter_key' => 'a!date_add', 'class' => 'fixed-width-lg'],
-            'level' => ['title' => $this->l('Level'), 'type' => 'select', 'filter_key' => 'a!level', 'callback' => 'levelCell', 'list' => [
+            // Sorted only on indexed columns (id, date, order): the table holds weeks of rows.
+            'level' => ['title' => $this->l('Level'), 'type' => 'select', 'filter_key' => 'a!level', 'callback' => 'levelCell', 'orderby' => false, 'list' => [
                 'error' => $this->l('error'), 'success' => $this->l('success'), 'info' => $this->l('info'),
             ]],
             'object_id' => ['title' => $this->l('Order'), 'type' => 'int', 'filter_key' => 'a!object_id', 'callback' => 'orderCell'],
-            'msg' => ['title' => $this->l('Message'), 'filter_key' => 'a!msg'],
+            'msg' => ['title' => $this->l('Message'), 'filter_key' => 'a!msg', 'orderby' => false],
         ];
     }
 
@@ -60,7 +61,15 @@ class AdminShoppingfeedSyncLogsController extends ModuleAdminController
         parent::initContent();
     }
 
-    public function levelCell($level, $row)
+    /** A sort on a column the list does not offer (a crafted URL) falls back to the default one. */
+    public function checkOrderBy($orderBy)
+    {
+        $orderBy = parent::checkOrderBy($orderBy);
+
+        return isset($this->fields_list[$orderBy]['orderby']) && !$this->fields_list[$orderBy]['orderby'] ? $this->_defaultOrderBy : $orderBy;
+    }
+
+        public function levelCell($level, $row)
     {
         $class = ['error' => 'danger', 'success' => 'success'][$level] ?? 'info';
 
