@@ -514,6 +514,15 @@ final class ControlRoomTest extends TestCase
         $r = $this->request(['action' => 'admin', 'controller' => self::TASKS, 'get' => ['id_task' => (string) $waiting, 'cancelshoppingfeed_task_order' => '', 'token' => self::token(self::TASKS, 2)]]);
         $this->assertStringContainsString('Invalid token', $r['result']['admin']['html']);
         $this->assertNotNull(self::taskRow($waiting));
+        // The legacy module's gate closed for the shop: the extension refuses, the grid says why.
+        Shop::config('SHOPPING_FLUX_STATUS_SHIPPED', 'checked');
+        $later = self::task(Shop::order(Shop::SHIPPED), 'pending', 3600);
+        $page = $this->admin(self::TASKS, [], ['submitBulksendnowshoppingfeed_task_order' => '', 'sfsync_taskBox' => [(string) $later]])['html'];
+        $this->assertStringContainsString("#$later not changed:", self::alert($page, 'warning'));
+        $this->assertStringContainsString('shoppingfluxexport', self::alert($page, 'warning'));
+        $this->assertSame('', self::alert($page, 'success'));
+        $this->assertGreaterThan(3000, (int) Shop::tasks((int) self::taskRow($later)['id_order'])[0]['due_in']);
+        Shop::config('SHOPPING_FLUX_STATUS_SHIPPED', '');
         // In another shop's context, the task is not there to act on.
         Shop::secondShop();
         Shop::config('PS_MULTISHOP_FEATURE_ACTIVE', '1');
