@@ -135,7 +135,19 @@ final class ControlRoomTest extends TestCase
         $this->assertSame(2, (int) $pdo->query("SELECT COUNT(*) FROM ps_tab WHERE module = 'shoppingfeedsync'")->fetchColumn());
     }
 
-    public function testTheUpgradeTo050AddsTheTabsTheHooksAndTheDefaultsKeepingTheQueue(): void
+    public function testTheInstallingEmployeesProfileGetsTheTabsAsPrestaShopGivesThem(): void
+    {
+        $r = $this->request(['action' => 'install'], ['employee' => ['id' => 4, 'id_profile' => 2]])['result'];
+        $this->assertTrue($r['result'], json_encode($r['errors']));
+        $profiles = TestDatabase::pdo()->query("SELECT DISTINCT CAST(a.id_profile AS SIGNED) FROM ps_access a JOIN ps_authorization_role r ON r.id_authorization_role = a.id_authorization_role
+            WHERE r.slug = 'ROLE_MOD_TAB_ADMINSHOPPINGFEEDSYNCLOGS_READ' ORDER BY 1")->fetchAll(PDO::FETCH_COLUMN);
+        $this->assertSame([1, 2], $profiles);
+        $other = ['employee' => ['id' => 4, 'id_profile' => 2]];
+        $this->assertStringNotContainsString('Access denied.', $this->admin(self::LOGS, [], [], $other)['html']);
+        $this->assertStringContainsString('Access denied.', $this->admin(self::LOGS, [], [], ['employee' => ['id' => 5, 'id_profile' => self::OTHER_PROFILE]])['html']);
+    }
+
+        public function testTheUpgradeTo050AddsTheTabsTheHooksAndTheDefaultsKeepingTheQueue(): void
     {
         $this->install();
         $pdo = TestDatabase::pdo();
