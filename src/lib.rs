@@ -18,6 +18,7 @@ pub mod queue;
 pub mod refund;
 pub mod runtime;
 pub mod shop;
+pub mod sweep;
 pub mod tracking;
 
 #[cfg(feature = "extension")]

@@ -183,3 +183,22 @@ pub async fn of_order(
         )
         .collect())
 }
+
+/// Whether the order's operation `name` was recorded (sent, or canceled by the merchant) at or
+/// after `since` (`Y-m-d H:i:s`).
+pub async fn recorded_since(
+    db: &Db,
+    conn: &mut Conn,
+    id_order: u32,
+    name: &str,
+    since: &str,
+) -> Result<bool, DbError> {
+    let found: Option<bool> = conn
+        .exec_first(
+            db.sql().operation.recorded_since.as_str(),
+            (id_order, name, since),
+        )
+        .await
+        .ctx(format!("reading the operations of order {id_order}"))?;
+    Ok(found.unwrap_or(false))
+}

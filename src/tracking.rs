@@ -4,7 +4,7 @@
 //! - a shipped task still waiting for its delay becomes due at once;
 //! - a ship already sent without this tracking number (none, or another one) is queued again, due
 //!   at once, so the marketplace gets it; the same number is never sent twice
-//!   (`shoppingfeed_sync_shipment` records what each ship carried).
+//!   (`shoppingfeed_sync_operation` records what each ship carried).
 
 use crate::db::logger::{ProcessLogger, DEFAULT_PROCESS};
 use crate::db::Db;

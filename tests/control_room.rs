@@ -392,3 +392,69 @@ async fn tasks_that_gave_up_go_after_their_retention_and_health_sees_a_late_cron
     sim.shutdown().await;
     t.drop_db().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_logs_the_payload_sends_nothing_and_consumes_no_task() {
+    let (t, sim) = common::cron_shop(TOKEN, "0").await;
+    let shipped = t.queued_order(state::SHIPPED).await;
+    // Its state changed to one no list maps (without the hook): a real run removes its task.
+    let unmapped = t.queued_order(state::SHIPPED).await;
+    t.set_state(unmapped, state::PREPARATION).await;
+    let http = reqwest::Client::new();
+    // One sent for real first, waiting for its ticket.
+    let checking = t.queued_order(state::CANCELED).await;
+    t.exec_params(
+        "UPDATE PREFIX_shoppingfeed_task_order SET update_at = NOW() + INTERVAL 1 HOUR WHERE id_order <> ?",
+        (checking,),
+    )
+    .await;
+    run_cron(&t.db, &http, &opts(&sim)).await.expect("run");
+    assert_eq!(
+        t.tasks(checking).await[0].action,
+        "CHECK_TICKET_SYNC_STATUS"
+    );
+    t.exec("UPDATE PREFIX_shoppingfeed_task_order SET update_at = NOW() - INTERVAL 1 SECOND WHERE update_at IS NOT NULL")
+        .await;
+    let before = t.all_tasks().await;
+    let posts = order_posts(&sim).await;
+
+    t.config("SHOPPINGFEED_ORDER_SYNC_DRY_RUN", "1", None, None)
+        .await;
+    let report = run_cron(&t.db, &http, &opts(&sim)).await.expect("dry run");
+    let shop = &report.shops[0];
+    assert!(shop.dry_run, "{shop:?}");
+    assert_eq!(shop.dry_run_orders, 1, "{shop:?}");
+    assert_eq!((shop.statuses_sent, shop.tickets_succeeded), (0, 0));
+    assert_eq!(order_posts(&sim).await, posts, "nothing sent");
+    let after = t.all_tasks().await;
+    assert_eq!(
+        after
+            .iter()
+            .map(|r| (r.id, r.action.clone(), r.lease_owner.clone()))
+            .collect::<Vec<_>>(),
+        before
+            .iter()
+            .map(|r| (r.id, r.action.clone(), None))
+            .collect::<Vec<_>>(),
+        "every task as it was, no lease left"
+    );
+    let logs = t.logs(Some("info")).await;
+    assert!(
+        logs.iter().any(|l| l.0.contains("Dry run: POST /v1/store/")
+            && l.0.contains("/order/ship not sent: {\"order\":[")),
+        "{logs:?}"
+    );
+    assert!(logs
+        .iter()
+        .any(|l| l.3 == Some(unmapped) && l.0.contains("Dry run: no operation")));
+
+    // Off again: the same tasks go out.
+    t.config("SHOPPINGFEED_ORDER_SYNC_DRY_RUN", "0", None, None)
+        .await;
+    let report = run_cron(&t.db, &http, &opts(&sim)).await.expect("run");
+    assert_eq!(report.shops[0].statuses_sent, 1);
+    assert!(t.tasks(unmapped).await.is_empty());
+    assert!(t.tasks(shipped).await[0].action.starts_with("CHECK"));
+    sim.shutdown().await;
+    t.drop_db().await;
+}

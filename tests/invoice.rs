@@ -617,6 +617,18 @@ async fn an_invoice_given_up_after_an_ignored_upload_or_a_stuck_ticket_loses_its
         r.shops[0]
     );
     assert!(given_up(&t, stuck).await);
+    // The log says what became of it: not "Requeued." when it gave up.
+    let logs = t.logs(Some("error")).await;
+    let stuck_rows: Vec<&str> = logs
+        .iter()
+        .filter(|l| l.3 == Some(stuck) && l.0.contains("Ticket status : stuck"))
+        .map(|l| l.0.as_str())
+        .collect();
+    assert_eq!(stuck_rows.len(), 1, "{stuck_rows:?}");
+    assert!(
+        stuck_rows[0].ends_with("Gave up: kept in the task list until retried or canceled."),
+        "{stuck_rows:?}"
+    );
     assert!(!stuck_pdf.exists(), "deleted: a Retry renders it again");
     teardown(t, sim, dir).await;
 }

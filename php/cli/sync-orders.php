@@ -158,9 +158,10 @@ function shopLine(array $s): string
     $mail = $s['mail'] === null ? 'none' : ($s['mail_sent'] ? 'delivered' : 'NOT DELIVERED');
 
     return sprintf(
-        'shop %d: sent %d (%d requests), tickets ok %d / failed %d / pending %d, removed %d, requeued %d, errors %d, mail %s%s',
-        $s['id_shop'], $s['statuses_sent'], $s['requests'], $s['tickets_succeeded'],
-        $s['tickets_failed'] + $s['tickets_canceled'], $s['tickets_pending'], $s['tasks_removed'], $s['requeued'],
+        'shop %d: %ssent %d (%d requests), tickets ok %d / failed %d / pending %d, removed %d, requeued %d, gave up %d, errors %d, mail %s%s',
+        $s['id_shop'], $s['dry_run'] ? sprintf('DRY RUN (%d order(s) logged, not sent), ', $s['dry_run_orders']) : '',
+        $s['statuses_sent'], $s['requests'], $s['tickets_succeeded'],
+        $s['tickets_failed'] + $s['tickets_canceled'], $s['tickets_pending'], $s['tasks_removed'], $s['requeued'], $s['gave_up'],
         count($s['errors']), $mail, $s['budget_exhausted'] ? ', time budget spent (the rest waits for the next run)' : ''
     );
 }
@@ -270,13 +271,19 @@ function main(array $argv): int
             count($report['shops']), $t['sent'], $t['ok'], $t['failed'], $t['pending'], $t['removed'], $t['requeued'],
             $t['errors'], $t['mails'], $report['duration_ms'], $report['http_requests']
         );
+        if ($report['swept'] > 0) {
+            printf("sweep: %d status change(s) the hook never saw queued and sent\n", $report['swept']);
+        }
+        if ($report['sweep_error'] !== null) {
+            echo "error: the sweep stopped: {$report['sweep_error']}\n";
+        }
         $invoices = waitingInvoices($run['id_shop'] ?? null);
         if ($invoices > 0) {
             printf("note: %d invoice upload(s) waiting: this command cannot render invoice PDFs; the module's CRON URL renders them before its run\n", $invoices);
         }
     }
 
-    return $t['errors'] > 0 ? EXIT_ERRORS : EXIT_OK;
+    return $t['errors'] > 0 || $report['sweep_error'] !== null ? EXIT_ERRORS : EXIT_OK;
 }
 
 exit(main($argv));

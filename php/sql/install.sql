@@ -42,7 +42,9 @@ CREATE TABLE IF NOT EXISTS `PREFIX_shoppingfeed_task_order` (
   -- a run reads back the tasks it leased
   KEY `lease` (`lease_owner`),
   -- the tasks that gave up: health counts them, the CRON removes them after their retention
-  KEY `gave_up` (`gave_up_at`)
+  KEY `gave_up` (`gave_up_at`),
+  -- an order's tasks (the order page, the sweep, the task grid's order filter)
+  KEY `order_tasks` (`id_order`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
 
 CREATE TABLE IF NOT EXISTS `PREFIX_shoppingfeed_order` (

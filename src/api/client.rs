@@ -298,17 +298,13 @@ impl ApiClient {
                 ),
             });
         }
-        let body = serde_json::to_vec(&OperationRequest { order: orders }).map_err(|e| {
-            ApiError::InvalidRequest {
-                message: format!("cannot encode the {op} request: {e}"),
-            }
-        })?;
+        let body = operation_body(op, orders)?;
         let body = if op == Operation::UploadDocuments {
             upload_body(&body, orders)
         } else {
             Body::json(body)
         };
-        let url = self.url(&format!("/v1/store/{store_id}/order/{}", op.as_str()))?;
+        let url = self.url(&Self::operation_path(store_id, op))?;
         let reply = self.send(Method::POST, url.clone(), Some(body)).await?;
         let wire: BatchWire = self.decode(&url, &reply)?;
         wire.into_accepted(reply.attempts)
@@ -316,6 +312,11 @@ impl ApiClient {
                 path: display_path(&url),
                 body: error_body(&reply.body, &self.inner.config.token),
             })
+    }
+
+    /// The path of an operation's POST (what a dry run logs).
+    pub fn operation_path(store_id: i64, op: Operation) -> String {
+        format!("/v1/store/{store_id}/order/{}", op.as_str())
     }
 
     /// Every ticket of a batch, following `_links.next` from page 1 (200 per page). An empty result
@@ -664,6 +665,14 @@ fn method_str(m: &Method) -> &'static str {
 /// A poisoned lock only means another thread panicked mid-update of a plain value; keep going.
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The JSON body of an operation's POST (`{"order": [...]}`; an upload sends it as the `body`
+/// part of its multipart form).
+pub fn operation_body(op: Operation, orders: &[OrderOperation]) -> Result<Vec<u8>, ApiError> {
+    serde_json::to_vec(&OperationRequest { order: orders }).map_err(|e| ApiError::InvalidRequest {
+        message: format!("cannot encode the {op} request: {e}"),
+    })
 }
 
 #[cfg(test)]

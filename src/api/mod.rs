@@ -10,7 +10,7 @@ mod retry;
 mod secret;
 mod types;
 
-pub use client::{ApiClient, ApiConfig, ApiStats};
+pub use client::{operation_body, ApiClient, ApiConfig, ApiStats};
 pub use error::{ApiError, Problem, MAX_ERROR_BODY};
 pub use retry::{backoff_ceiling, backoff_delay, rate_limit_wait};
 pub use secret::Secret;

@@ -66,7 +66,7 @@ pub mod keys {
 }
 
 /// The keys the CRON reads per shop.
-pub const CRON_KEYS: [&str; 19] = [
+pub const CRON_KEYS: [&str; 20] = [
     keys::ORDER_SYNC_ENABLED,
     keys::SHIPPED_ORDERS,
     keys::CANCELLED_ORDERS,
@@ -82,6 +82,7 @@ pub const CRON_KEYS: [&str; 19] = [
     keys::TIME_SHIFT,
     keys::SHIP_WAITS_TRACKING,
     keys::SHIP_WAIT_MAX_HOURS,
+    keys::DRY_RUN,
     "PS_SHOP_NAME",
     keys::ALLOW_PARTIAL_REFUND,
     keys::PRODUCT_REFERENCE_FORMAT,
@@ -138,6 +139,7 @@ pub struct Sql {
     pub tracking: TrackingSql,
     pub operation: OperationSql,
     pub refund: RefundSql,
+    pub sweep: SweepSql,
     pub hook_call: HookCallSql,
 }
 
@@ -256,6 +258,7 @@ impl Sql {
             cron: CronSql::new(prefix),
             notice: NoticeSql::new(prefix),
             tracking: TrackingSql::new(prefix),
+            sweep: SweepSql::new(prefix),
             operation: OperationSql::new(prefix),
             refund: RefundSql::new(prefix),
             hook_call: HookCallSql::new(prefix, &crate::queue::QueueSql::new(prefix).procedure_enqueue),
@@ -431,6 +434,56 @@ pub struct TrackingSql {
     pub context: String,
 }
 
+/// The reconciliation sweep (`crate::sweep`): its cursor over `order_history` (a ProcessMonitor
+/// row of its own) and the pages of status changes it reads.
+pub struct SweepSql {
+    /// The cursor's JSON (`{"after": id_order_history}`), if the sweep ever ran.
+    pub cursor: String,
+    /// Saves the cursor (params: data, data).
+    pub save_cursor: String,
+    /// The newest `order_history` id (where a first sweep starts: nothing before it is swept).
+    pub history_end: String,
+    /// Status changes after the cursor, older than the hook's grace (a change is seen by the
+    /// hook in the same request), by primary key: (history id, order, state, date, shop, group,
+    /// the order's current state, whether it is a Shopping Feed order, whether its change is
+    /// within the sweep's days) (params: after, days, limit).
+    pub page: String,
+}
+
+/// ProcessMonitor row name of the sweep's cursor.
+pub const SWEEP_MONITOR: &str = "shoppingfeed:sweep";
+
+impl SweepSql {
+    fn new(prefix: &TablePrefix) -> Self {
+        let t = |name: &str| prefix.table(name);
+        let monitor = t("shoppingfeed_processmonitor");
+        SweepSql {
+            cursor: format!("SELECT data FROM {monitor} WHERE name = '{SWEEP_MONITOR}'"),
+            save_cursor: format!(
+                "INSERT INTO {monitor} (name, pid, data, duration, active, last_update) \
+                 VALUES ('{SWEEP_MONITOR}', NULL, ?, 0, 0, NOW()) \
+                 ON DUPLICATE KEY UPDATE data = ?, last_update = NOW()"
+            ),
+            history_end: format!(
+                "SELECT COALESCE(MAX(id_order_history), 0) FROM {}",
+                t("order_history")
+            ),
+            page: format!(
+                "SELECT h.id_order_history, h.id_order, h.id_order_state, CAST(h.date_add AS CHAR), \
+                        o.id_shop, o.id_shop_group, o.current_state, so.id_order IS NOT NULL, \
+                        h.date_add >= NOW() - INTERVAL ? DAY \
+                 FROM {history} h JOIN {orders} o ON o.id_order = h.id_order \
+                 LEFT JOIN {sf} so ON so.id_order = h.id_order \
+                 WHERE h.id_order_history > ? AND h.date_add <= NOW() - INTERVAL 2 MINUTE \
+                 ORDER BY h.id_order_history LIMIT ?",
+                history = t("order_history"),
+                orders = t("orders"),
+                sf = t("shoppingfeed_order"),
+            ),
+        }
+    }
+}
+
 /// The record of the operations sent per order (`shoppingfeed_sync_operation`, written only by
 /// `crate::operations`).
 pub struct OperationSql {
@@ -446,6 +499,9 @@ pub struct OperationSql {
     pub canceled: String,
     /// The operations of an order, newest first.
     pub of_order: String,
+    /// Whether an operation of an order was recorded at or after a date (params: order,
+    /// operation, date).
+    pub recorded_since: String,
 }
 
 impl OperationSql {
@@ -463,6 +519,9 @@ impl OperationSql {
                  VALUES (?, ?, 'canceled', NOW(), NOW()) \
                  ON DUPLICATE KEY UPDATE result = 'canceled', batch_id = NULL, ticket_number = NULL, \
                    date_upd = NOW()"
+            ),
+            recorded_since: format!(
+                "SELECT EXISTS(SELECT 1 FROM {op} WHERE id_order = ? AND operation = ? AND date_upd >= ?)"
             ),
             of_order: format!(
                 "SELECT operation, carrier, tracking_number, ticket_number, batch_id, result, \

@@ -134,7 +134,7 @@ pub async fn prepare_statuses(
     let mut report = ShopReport::default();
     let prepared = super::statuses::prepare_with(
         db,
-        &lists,
+        (&lists, false),
         id_shop,
         &mut conn,
         None,

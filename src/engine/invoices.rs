@@ -83,7 +83,9 @@ pub(crate) async fn prepare(
             Err(Unsent::Waits) => {}
             Err(Unsent::Dropped(failure)) => {
                 let notice = Some((run.id_shop, &failure));
-                if queue::drop_pending(run.db, conn, seen, Some(ctx.owner), notice).await? {
+                if run.dry_run {
+                    super::prepared::log_dry_drop(log, Some(&failure));
+                } else if queue::drop_pending(run.db, conn, seen, Some(ctx.owner), notice).await? {
                     remove_pdf(run, failure.id_order, log);
                     report.tasks_removed += 1;
                     report.failures.push(failure);

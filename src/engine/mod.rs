@@ -204,6 +204,14 @@ async fn run_shops(
         started,
     };
     let mut conn = db.conn().await?;
+    // Status changes the hook never saw are queued first, so this run sends them; a failure
+    // costs only the sweep (the next run reads the same rows again).
+    if opts.shop.is_none() {
+        match crate::sweep::sweep(db, &mut conn).await {
+            Ok(n) => report.swept = n,
+            Err(e) => report.sweep_error = Some(e.to_string()),
+        }
+    }
     for shop in active_shops(db, &mut conn).await? {
         if opts.shop.is_some_and(|s| s != shop.id_shop) {
             continue;
@@ -406,6 +414,7 @@ pub(crate) async fn open_shop<'a>(
                 .unwrap_or_default()
                 .to_string(),
             chunk: config.int(keys::MAX_ORDERS, 100).clamp(1, 100) as usize,
+            dry_run: config.flag(keys::DRY_RUN),
             opts,
             started,
         });
@@ -444,7 +453,12 @@ async fn account_turn(
     report: &mut ShopReport,
     log: &mut ProcessLogger,
 ) -> Result<(), DbError> {
-    tickets::check(run, conn, report, log).await?;
+    // A dry run reacts to no ticket: a reaction consumes or requeues tasks.
+    if run.dry_run {
+        report.dry_run = true;
+    } else {
+        tickets::check(run, conn, report, log).await?;
+    }
     // An API that just failed one kind would fail the next ones too: they wait for the next run.
     for kind in TaskKind::ALL {
         if send::send_kind(run, conn, kind, Source::Due, report, log).await? {

@@ -2,6 +2,9 @@
 
 use super::shop_run::ShopRun;
 use crate::api::{OperationData, OrderIdentifier, OrderOperation};
+use crate::db::logger::ProcessLogger;
+use crate::model::LogLevel;
+use crate::notices::Failure;
 use crate::queue::Seen;
 
 /// A claimed task ready to send.
@@ -89,4 +92,15 @@ pub(crate) const NO_REFERENCE: &str = "No SF Order reference set.";
 pub(crate) struct PageCtx<'r, 'a> {
     pub run: &'r ShopRun<'a>,
     pub owner: &'r str,
+}
+
+/// A dry run's prepare step keeps a task it would remove (its notice not written): logged.
+pub(crate) fn log_dry_drop(log: &mut ProcessLogger, failure: Option<&Failure>) {
+    if let Some(f) = failure {
+        log.order(
+            LogLevel::Info,
+            f.id_order,
+            &format!("Dry run: would be removed ({}); the task stays", f.reason),
+        );
+    }
 }

@@ -231,7 +231,9 @@ pub(crate) async fn prepare(
             }
             Err(Unsent::Dropped(failure)) => {
                 let notice = failure.as_ref().map(|f| (run.id_shop, f));
-                if queue::drop_pending(run.db, conn, seen, Some(ctx.owner), notice).await? {
+                if run.dry_run {
+                    super::prepared::log_dry_drop(log, failure.as_ref());
+                } else if queue::drop_pending(run.db, conn, seen, Some(ctx.owner), notice).await? {
                     report.tasks_removed += 1;
                     report.failures.extend(failure);
                 }

@@ -32,6 +32,10 @@ pub enum MailOutcome {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ShopReport {
     pub id_shop: u32,
+    /// The run was a dry run for this shop: nothing sent, no ticket checked, no task consumed.
+    pub dry_run: bool,
+    /// Orders a dry run would have sent (their payload logged).
+    pub dry_run_orders: u32,
     /// Why the shop was skipped (gate closed, no token...).
     pub skipped: Option<String>,
     pub tickets_succeeded: u32,
@@ -68,6 +72,10 @@ pub struct CronReport {
     pub logs_purged: u64,
     /// Tasks that gave up longer ago than their retention, removed by this run.
     pub gave_up_expired: u64,
+    /// Orders the reconciliation sweep queued (status changes the hook never saw).
+    pub swept: u32,
+    /// Why the sweep did not run to its end, if it did not.
+    pub sweep_error: Option<String>,
 }
 
 fn escape_html(s: &str) -> String {
@@ -83,7 +91,10 @@ pub fn mail_lists(failures: &[Failure]) -> (String, String) {
     let mut text = String::new();
     for f in failures {
         let reason = if f.gave_up {
-            format!("{} (gave up after repeated failures)", f.reason)
+            format!(
+                "{} (gave up after repeated failures: retry or cancel it in the task list)",
+                f.reason
+            )
         } else {
             f.reason.clone()
         };

@@ -11,7 +11,9 @@ use super::report::{Failure, ShopReport};
 use super::shop_run::ShopRun;
 use super::tickets::requeue;
 use super::{invoices, refunds, statuses};
-use crate::api::{max_orders_per_request, ApiClient, BatchAccepted, OperationData, OrderOperation};
+use crate::api::{
+    max_orders_per_request, operation_body, ApiClient, BatchAccepted, OperationData, OrderOperation,
+};
 use crate::db::logger::ProcessLogger;
 use crate::db::Db;
 use crate::error::DbError;
@@ -203,7 +205,7 @@ impl<'r, 'a> Pages<'r, 'a> {
             if self.failed {
                 break;
             }
-            self.spawn_ready(!more);
+            self.spawn_ready(!more, report, log);
             // The log of a long run is written as it goes, not held until the end.
             if log.len() >= LOG_FLUSH_ROWS {
                 log.flush(run.db, conn).await?;
@@ -218,11 +220,17 @@ impl<'r, 'a> Pages<'r, 'a> {
     /// Starts the requests that are ready: full ones, and with `all` the partial ones too. A
     /// request names each order once (its tickets are told apart by order): a second task of an
     /// order (another credit slip) goes in another request.
-    fn spawn_ready(&mut self, all: bool) {
+    fn spawn_ready(&mut self, all: bool, report: &mut ShopReport, log: &mut ProcessLogger) {
         let run = self.run;
         for (operation, tasks) in self.waiting.iter_mut() {
             let size = run.chunk.min(max_orders_per_request(*operation)).max(1);
             for request in take_requests(tasks, size, all) {
+                if run.dry_run {
+                    // Logged instead of sent; the tasks stay leased until the loop's end, which
+                    // gives them back unchanged.
+                    log_dry_request(run, *operation, &request, report, log);
+                    continue;
+                }
                 let orders: Vec<u32> = request.iter().map(|t| t.id_order).collect();
                 let handle = self.in_flight.spawn(send_request(
                     run.db.clone(),
@@ -345,6 +353,38 @@ fn take_requests(tasks: &mut Vec<Prepared>, size: usize, all: bool) -> Vec<Vec<P
         }
     }
     requests
+}
+
+/// A dry run's request: its payload in the log, each order told it was not sent.
+fn log_dry_request(
+    run: &ShopRun<'_>,
+    operation: Operation,
+    request: &[Prepared],
+    report: &mut ShopReport,
+    log: &mut ProcessLogger,
+) {
+    let ops: Vec<OrderOperation> = request.iter().map(|t| t.op.clone()).collect();
+    let body = match operation_body(operation, &ops) {
+        Ok(body) => String::from_utf8_lossy(&body).into_owned(),
+        Err(e) => e.to_string(),
+    };
+    log.log(
+        LogLevel::Info,
+        format!(
+            "[Shop {}] Dry run: POST {} not sent: {body}",
+            run.id_shop,
+            ApiClient::operation_path(run.store_id, operation)
+        ),
+        None,
+    );
+    for t in request {
+        log.order(
+            LogLevel::Info,
+            t.id_order,
+            &format!("Dry run: {operation} not sent; the task stays"),
+        );
+    }
+    report.dry_run_orders += request.len() as u32;
 }
 
 /// Books a finished request; true when it failed.

@@ -60,6 +60,9 @@ pub(crate) struct ShopRun<'a> {
     pub chunk: usize,
     pub opts: &'a CronOptions,
     pub started: Instant,
+    /// Dry run (`SHOPPINGFEED_ORDER_SYNC_DRY_RUN`): everything up to the API call, which is logged
+    /// instead; no ticket checked, no task consumed.
+    pub dry_run: bool,
 }
 
 impl ShopRun<'_> {

@@ -141,7 +141,7 @@ pub(crate) async fn prepare(
 ) -> Result<Vec<(Operation, Prepared)>, DbError> {
     prepare_with(
         run.db,
-        &run.lists,
+        (&run.lists, run.dry_run),
         run.id_shop,
         conn,
         owner,
@@ -155,7 +155,7 @@ pub(crate) async fn prepare(
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn prepare_with(
     db: &crate::db::Db,
-    lists: &StateLists,
+    (lists, dry_run): (&StateLists, bool),
     id_shop: u32,
     conn: &mut Conn,
     owner: Option<&str>,
@@ -176,7 +176,13 @@ pub(crate) async fn prepare_with(
                 state,
             } => {
                 // Only the version read: an order changed to a mapped state meanwhile keeps it.
-                if queue::drop_pending(db, conn, seen, owner, None).await? {
+                if dry_run {
+                    log.order(
+                        LogLevel::Info,
+                        id_order,
+                        &format!("Dry run: no operation for Order State {state}; the task stays"),
+                    );
+                } else if queue::drop_pending(db, conn, seen, owner, None).await? {
                     log.order(
                         LogLevel::Info,
                         id_order,

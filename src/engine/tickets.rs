@@ -287,13 +287,8 @@ async fn requeue_batch(
     log: &mut ProcessLogger,
 ) -> Result<(), DbError> {
     for task in batch_tasks(run, conn, kind, batch).await? {
-        log.order(
-            LogLevel::Error,
-            task.id_order,
-            &format!("Ticket check: {reason}. Requeued."),
-        );
         let failure = Failure::new(task.id_order, None, reason);
-        requeue(
+        let done = requeue(
             run,
             conn,
             report,
@@ -305,8 +300,25 @@ async fn requeue_batch(
             false,
         )
         .await?;
+        if let Some(what) = what_became(done) {
+            log.order(
+                LogLevel::Error,
+                task.id_order,
+                &format!("Ticket check: {reason}. {what}"),
+            );
+        }
     }
     Ok(())
+}
+
+/// The log's words for what a failed send did to its task (nothing when another check reacted).
+fn what_became(done: Failed) -> Option<&'static str> {
+    match done {
+        Failed::Requeued => Some("Requeued."),
+        Failed::GaveUp => Some("Gave up: kept in the task list until retried or canceled."),
+        Failed::Superseded => Some("A newer status of the order is queued."),
+        Failed::Changed => None,
+    }
 }
 
 /// A ticket not final (or not visible) yet: it waits, unless the deadline is past, in which case
@@ -325,13 +337,8 @@ async fn pending_or_stuck(
         return Ok(None);
     }
     report.tickets_stuck += 1;
-    log.order(
-        LogLevel::Error,
-        task.id_order,
-        &format!("Ticket status : stuck ({reason}). Requeued."),
-    );
-    let failure = Failure::new(task.id_order, None, reason);
-    requeue(
+    let failure = Failure::new(task.id_order, None, reason.clone());
+    let done = requeue(
         run,
         conn,
         report,
@@ -342,8 +349,15 @@ async fn pending_or_stuck(
         failure,
         false,
     )
-    .await
-    .map(Some)
+    .await?;
+    if let Some(what) = what_became(done) {
+        log.order(
+            LogLevel::Error,
+            task.id_order,
+            &format!("Ticket status : stuck ({reason}). {what}"),
+        );
+    }
+    Ok(Some(done))
 }
 
 /// What a failed send's outcome records of its operation.

@@ -110,10 +110,12 @@ fn shop_array(s: &ShopReport, mail_sent: bool) -> Result<ZBox<ZendHashTable>, Ph
         ("tasks_removed", s.tasks_removed),
         ("requeued", s.requeued),
         ("gave_up", s.gave_up),
+        ("dry_run_orders", s.dry_run_orders),
     ] {
         a.insert(k, i64::from(v))?;
     }
     a.insert("budget_exhausted", s.budget_exhausted)?;
+    a.insert("dry_run", s.dry_run)?;
     let mut failures = ZendHashTable::new();
     for f in &s.failures {
         failures.push(failure_array(f)?)?;
@@ -235,6 +237,9 @@ fn report_array(
     out.insert("http_requests", report.http_requests as i64)?;
     out.insert("logs_purged", report.logs_purged as i64)?;
     out.insert("gave_up_expired", report.gave_up_expired as i64)?;
+    out.insert("swept", i64::from(report.swept))?;
+    out.insert("sweep_error", report.sweep_error.clone())?;
+    out.insert("dry_run", report.shops.iter().any(|s| s.dry_run))?;
     let mut shops = ZendHashTable::new();
     for (i, s) in report.shops.iter().enumerate() {
         let sent = outcomes.get(i) == Some(&MailOutcome::Accepted);

@@ -161,6 +161,17 @@ pub async fn has_pending_status(db: &Db, conn: &mut Conn, id_order: u32) -> Resu
     Ok(id.is_some())
 }
 
+/// Whether the order has a status task, whatever its state (pending, checked, given up).
+pub async fn has_status_task(db: &Db, conn: &mut Conn, id_order: u32) -> Result<bool, DbError> {
+    let kind = TaskKind::Status;
+    let p = (id_order, kind.pending().as_str(), kind.checking().as_str());
+    let found: Option<bool> = conn
+        .exec_first(db.sql().queue.any_status.as_str(), p)
+        .await
+        .ctx(format!("reading the status task of order {id_order}"))?;
+    Ok(found.unwrap_or(false))
+}
+
 // ---- Leases (a CRON run) ----
 
 /// Rounds of a claim whose every candidate went to a concurrent claim before it gives up (each

@@ -256,16 +256,16 @@ final class CronTest extends TestCase
         $this->assertCount(2, self::$sim->posts());
 
         $third = $this->cron($opts);
-        // After max_attempts it gave up: it stays, never due, for the merchant to retry or cancel.
-        $this->assertNotNull($this->task($id)['gave_up_at'], 'gave up after max_attempts');
-        $this->assertNull($this->task($id)['update_at']);
+        $kept = $this->task($id);
+        $this->assertSame(['SYNC_STATUS', null], [$kept['action'], $kept['update_at']], 'kept for the merchant after max_attempts, never due');
+        $this->assertNotNull($kept['gave_up_at']);
         $this->assertSame(1, $third['gave_up']);
         $this->assertSame(0, $third['requeued']);
         $this->assertCount(1, $third['failures']);
         $this->assertTrue($third['failures'][0]['gave_up']);
         $this->assertSame('Marketplace down', $third['failures'][0]['reason']);
         $this->assertCount(2, $this->mails, 'one mail per run with failures');
-        $this->assertStringContainsString('Marketplace down (gave up after repeated failures)', $this->mails[1]['template_vars']['{list_order_sync_errors_txt}']);
+        $this->assertStringContainsString('Marketplace down (gave up after repeated failures: retry or cancel it in the task list)', $this->mails[1]['template_vars']['{list_order_sync_errors_txt}']);
         $this->assertCount(2, self::$sim->posts(), 'not sent a third time');
     }
 

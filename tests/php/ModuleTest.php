@@ -125,7 +125,7 @@ final class ModuleTest extends TestCase
         self::request(['action' => 'status_update', 'id_order' => $id, 'id_order_state' => Shop::SHIPPED]);
         $pdo = TestDatabase::pdo();
         $pdo->exec("INSERT INTO ps_shoppingfeed_sync_notice (id_shop, id_order, operation, reason, gave_up, date_add) VALUES (1, $id, 'ship', 'Carrier not accepted', 0, NOW())");
-        $pdo->exec("INSERT INTO ps_shoppingfeed_sync_operation (id_order, operation, tracking_number, result, date_add, date_upd) VALUES ($id, 'ship', 'TRACK-1', 'sent', NOW(), NOW())");
+        $pdo->exec("INSERT INTO ps_shoppingfeed_sync_operation (id_order, operation, tracking_number, result, date_add, date_upd) VALUES ($id, 'ship', 'TRACK-1', 'succeeded', NOW(), NOW())");
         $pdo->exec("INSERT INTO ps_shoppingfeed_processlogger (name, msg, level, object_name, object_id, date_add) VALUES ('shoppingfeed:syncOrder', 'run', 'info', 'Order', $id, NOW())");
 
         return $id;
@@ -204,6 +204,35 @@ final class ModuleTest extends TestCase
         $this->assertSame('["4"]', ModuleHarness::settings()['SHOPPINGFEED_SHIPPED_ORDERS']);
     }
 
+    public function testAnUpgradeMovesTheShipmentRecordsOf04IntoTheOperationRecords(): void
+    {
+        // 0.4 recorded each ship's tracking number in its own table.
+        $pdo = TestDatabase::pdo();
+        self::install();
+        $pdo->exec('CREATE TABLE ps_shoppingfeed_sync_shipment (id_order INT(10) UNSIGNED NOT NULL, tracking_number VARCHAR(64) NOT NULL,'
+            . ' date_upd DATETIME NOT NULL, PRIMARY KEY (id_order)) ENGINE=InnoDB');
+        $old = Shop::order(Shop::SHIPPED);
+        $newer = Shop::order(Shop::SHIPPED);
+        $pdo->exec("INSERT INTO ps_shoppingfeed_sync_shipment VALUES ($old, 'OLD-1', '2026-01-02 03:04:05'), ($newer, 'OLD-2', NOW())");
+        // A ship already recorded by this version wins over the old row.
+        $pdo->exec("INSERT INTO ps_shoppingfeed_sync_operation (id_order, operation, tracking_number, result, date_add, date_upd) VALUES ($newer, 'ship', 'NEW-2', 'succeeded', NOW(), NOW())");
+
+        // The upgrade runs installSql(), as a Reset's install does.
+        $this->assertTrue(self::request(['action' => 'reset'])['result']['result']);
+
+        $rows = $pdo->query("SELECT id_order, operation, tracking_number, result, CAST(date_upd AS CHAR) AS d FROM ps_shoppingfeed_sync_operation ORDER BY id_order")->fetchAll(\PDO::FETCH_NUM);
+        $this->assertSame([[$old, 'ship', 'OLD-1', 'sent', '2026-01-02 03:04:05'], [$newer, 'ship', 'NEW-2', 'succeeded']], array_map(static fn ($r) => $r[0] == $old ? $r : array_slice($r, 0, 4), $rows));
+        $this->assertSame(0, (int) $pdo->query('SELECT COUNT(*) FROM ps_shoppingfeed_sync_shipment')->fetchColumn(), 'moved, not copied');
+        // The tracking trigger reads the moved record: the same number is not queued again.
+        self::page(self::submission());
+        Shop::tracking($old, Shop::carrier('Colissimo', null), 'OLD-1');
+        self::request(['action' => 'tracking_update', 'id_order' => $old]);
+        $this->assertSame([], Shop::tasks($old));
+        TestDatabase::pdo()->prepare('UPDATE ps_order_carrier SET tracking_number = ? WHERE id_order = ?')->execute(['OLD-9', $old]);
+        self::request(['action' => 'tracking_update', 'id_order' => $old]);
+        $this->assertCount(1, Shop::tasks($old), 'another number is');
+    }
+
     public function testInstallOverTheShoppingFeedModulesTablesAddsWhatTheExtensionNeeds(): void
     {
         // The tables as the Shopping Feed module 1.2 created them (its upgrade scripts' columns),
@@ -239,7 +268,7 @@ final class ModuleTest extends TestCase
         $this->assertContains('id_internal_shoppingfeed', $columns('ps_shoppingfeed_order'));
         $indexes = $pdo->query("SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'ps_shoppingfeed_task_order' ORDER BY INDEX_NAME")->fetchAll(\PDO::FETCH_COLUMN);
         // The reference's unnamed unique key stands for action_order_ticket: not added twice.
-        $this->assertSame(['action', 'batch', 'due', 'gave_up', 'lease', 'order_slip', 'pending_invoice', 'pending_order', 'PRIMARY'], $indexes);
+        $this->assertSame(['action', 'batch', 'due', 'gave_up', 'lease', 'order_slip', 'order_tasks', 'pending_invoice', 'pending_order', 'PRIMARY'], $indexes);
         $tasks = Shop::tasks($twice);
         // The newest pending row is kept (ids 1, 2 pending; 3 a ticket check).
         $this->assertSame([[2, 'SYNC_STATUS'], [3, 'CHECK_TICKET_SYNC_STATUS']], array_map(static fn ($t) => [(int) $t['id_shoppingfeed_task_order'], $t['action']], $tasks));
@@ -369,7 +398,7 @@ final class ModuleTest extends TestCase
         $this->assertNull(self::moduleRow());
         $this->assertSame([], self::hooks());
         $this->assertSame(0, (int) TestDatabase::pdo()->query('SELECT COUNT(*) FROM ps_hook_module')->fetchColumn());
-        // Empty tables hold nothing to keep: all go, the operations record too.
+        // Empty tables hold nothing to keep: all go, the operation records' table too.
         foreach (['shoppingfeed_task_order', 'shoppingfeed_order', 'shoppingfeed_processlogger', 'shoppingfeed_processmonitor', 'shoppingfeed_token', 'shoppingfeed_sync_notice', 'shoppingfeed_sync_operation'] as $t) {
             $this->assertFalse(ModuleHarness::tableExists("ps_$t"), $t);
         }
