@@ -74,7 +74,7 @@ class ShoppingfeedSync extends Module
     const GLOBAL_SETTINGS = [self::DRY_RUN, self::CRON_INTERVAL, self::DUE_ALERT, self::GAVE_UP_RETENTION, self::SWEEP_DAYS, self::LOG_RETENTION];
     /** Bounds of the numeric settings: [min, max]. */
     const NUMBER_BOUNDS = [
-        self::SHIP_WAIT_MAX_HOURS => [1, 720],
+        self::SHIP_WAIT_MAX_HOURS => [1, 168],
         self::CRON_INTERVAL => [1, 1440],
         self::DUE_ALERT => [1, 10080],
         self::GAVE_UP_RETENTION => [0, 3650],
@@ -1037,7 +1037,7 @@ class ShoppingfeedSync extends Module
                     'label' => $this->l('Longest wait for a tracking number'),
                     'suffix' => $this->l('hours'),
                     'class' => 'fixed-width-sm',
-                    'desc' => $this->l('From 1 to 720. Default: 24.'),
+                    'desc' => $this->l('From 1 to 168 (a week). Default: 24.'),
                 ],
                 [
                     'type' => 'password',
@@ -1512,9 +1512,18 @@ class ShoppingfeedSync extends Module
                 (int) ($shop['requeued'] ?? 0),
                 (int) ($shop['gave_up'] ?? 0)
             );
+            if (!empty($shop['dry_run'])) {
+                $lines[] = sprintf($this->l('Shop %1$d: dry run, %2$d order(s) logged and not sent.'), (int) $idShop, (int) ($shop['dry_run_orders'] ?? 0));
+            }
             foreach ((array) ($shop['errors'] ?? []) as $error) {
                 $lines[] = Tools::safeOutput((string) $error);
             }
+        }
+        if (!empty($report['swept'])) {
+            $lines[] = sprintf($this->l('%d status change(s) the hook never saw were queued and sent.'), (int) $report['swept']);
+        }
+        if (!empty($report['sweep_error'])) {
+            $lines[] = $this->l('The search for missed statuses stopped:') . ' ' . Tools::safeOutput((string) $report['sweep_error']);
         }
 
         return $this->displayConfirmation(implode('<br />', $lines));

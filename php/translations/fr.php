@@ -120,7 +120,6 @@ $_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_4952a4088680e330b8c9fa0
 $_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_68711ec95ee72a94a085e4ff23ccd299'] = 'Le mode simulation est activé : le CRON n’envoie rien à Shopping Feed. Désactivez-le sur la page de configuration pour synchroniser de nouveau.';
 $_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_ab2ae300ceeaedad67a574edae9383a7'] = 'Un statut expédié sans numéro de suivi n’est pas envoyé tant qu’aucun numéro n’est enregistré sur la commande, pendant au plus le nombre d’heures ci-dessous ; il est ensuite envoyé sans numéro.';
 $_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_73cdddd7730abfc13a55efb9f5685a3b'] = 'heures';
-$_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_a422d37fa419a57d1866cd687720d4a8'] = 'De 1 à 720. Par défaut : 24.';
 $_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_9d22bd1a7ee35ef1729a9ffeaf211e64'] = 'Surveillance et nettoyage (toutes les boutiques)';
 $_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_3bfb393902af66a89ac52ab0f0f869fd'] = 'Ces réglages s’appliquent à toute l’installation, quelle que soit la boutique choisie dans l’en-tête.';
 $_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_65b4132bcbd793ca1710190e7628a6bf'] = 'Le CRON prépare les statuts mais n’envoie rien à Shopping Feed, et journalise ce qu’il aurait envoyé. Un bandeau sur chaque page du module le signale.';
@@ -212,7 +211,6 @@ $_MODULE['<{shoppingfeedsync}prestashop>adminshoppingfeedsynctaskscontroller_1bd
 $_MODULE['<{shoppingfeedsync}prestashop>adminshoppingfeedsynctaskscontroller_5247a8e5eb589597144c20a24fc24360'] = 'La liste des tâches nécessite la version 0.5.0 de l’extension PHP shoppingfeed_sync.';
 $_MODULE['<{shoppingfeedsync}prestashop>adminshoppingfeedsynctaskscontroller_d265aed699f7409ac0ec6fe07ee9cb11'] = 'lot';
 $_MODULE['<{shoppingfeedsync}prestashop>adminshoppingfeedsynctaskscontroller_f752389005b84c83a5cfad232a682693'] = 'Annuler cette tâche ? Son statut ne sera pas envoyé.';
-$_MODULE['<{shoppingfeedsync}prestashop>adminshoppingfeedsynctaskscontroller_3b6a69405d12aaa26daf964331b1249b'] = 'Aucune commande n’a été indiquée.';
 $_MODULE['<{shoppingfeedsync}prestashop>adminshoppingfeedsynctaskscontroller_04f47078c4b865f5731a43f3275c5658'] = 'Le statut actuel de la commande %d sera envoyé au prochain passage du CRON.';
 $_MODULE['<{shoppingfeedsync}prestashop>adminshoppingfeedsynctaskscontroller_8fa5e4001083432e5563aacea7192684'] = 'Vous devez sélectionner au moins une tâche.';
 $_MODULE['<{shoppingfeedsync}prestashop>adminshoppingfeedsynctaskscontroller_0c27f4d59b5b6c58262936618b4b6493'] = 'La tâche %d sera envoyée au prochain passage du CRON.';
@@ -234,3 +232,7 @@ $_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_c405adf41fbdc808d9e64ce
 $_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_5ec73abcad212b2cf57b550e466b3003'] = 'Vous devez sélectionner au moins une commande.';
 $_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_04f47078c4b865f5731a43f3275c5658'] = 'Le statut actuel de la commande %d sera envoyé au prochain passage du CRON.';
 $_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_75bdde619dc91e997456ee4a76dbf622'] = 'Commande %1$d non mise en file : %2$s';
+$_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_1a5629d43afeb77259e735bf158d35fc'] = 'De 1 à 168 (une semaine). Par défaut : 24.';
+$_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_8a6a2478e495a578e9fb6ae7fa24fac9'] = 'Boutique %1$d : simulation, %2$d commande(s) journalisée(s) et non envoyée(s).';
+$_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_d47208b9355da9311280f1d2a3c42061'] = '%d changement(s) de statut non vu(s) par le hook ont été mis en file et envoyés.';
+$_MODULE['<{shoppingfeedsync}prestashop>shoppingfeedsync_fd16099c906bf65d8fa0dae7ec5e1864'] = 'La recherche des statuts manqués s’est arrêtée :';
