@@ -21,10 +21,14 @@
  * (module_access, group restrictions, overrides, Smarty templates, TCPDF, the new translator's
  * catalogues) is left out: the PDF is a small valid document naming the invoices it renders.
  *
+ * The back office (tabs, permissions, AdminController lists, HelperList) is in admin.php, the
+ * Symfony grid's bulk action and a module's route in symfony.php.
+ *
  * Configured by the environment: SFSYNC_HARNESS_DB_URL (mysql://user:pass@host:port/db),
  * SFSYNC_HARNESS_MODULE_DIR (the modules/ folder), SFSYNC_HARNESS_CONTEXT (JSON: shop, shop_context,
- * multishop, lang), SFSYNC_HARNESS_OUT (a file receiving the mails, logs, hooks and PDFs as JSON
- * lines), SFSYNC_HARNESS_CACHE_DIR (PrestaShop's var/cache/<env>/).
+ * multishop, lang, employee: id, id_profile, firstname, lastname), SFSYNC_HARNESS_OUT (a file receiving
+ * the mails, logs, hooks and PDFs as JSON lines), SFSYNC_HARNESS_CACHE_DIR (PrestaShop's
+ * var/cache/<env>/), SFSYNC_HARNESS_COOKIE (a file keeping the employee's cookie between requests).
  */
 
 // ---- constants (config/defines.inc.php, app/config/parameters.php) ---------------------------------

@@ -4,7 +4,8 @@
  * module from SFSYNC_HARNESS_MODULE_DIR, runs the action read as JSON on stdin, prints a JSON result.
  *
  *   {"action": "install" | "uninstall" | "reset" | "reset_keep_data" | "enable" | "disable" | "content" | "front" | "upgrade"
- *              | "status_update" | "tracking_update" | "slip_add" | "cron" | "l",
+ *              | "status_update" | "tracking_update" | "slip_add" | "cron" | "l"
+ *              | "admin" (a back-office tab: "controller") | "hook" ("hook", "params") | "order_grid" | "route" ("route"),
  *    "post": {...}, "get": {...}, "mail_accept": bool, "pdf_fail": [id_order, ...], "pdf_delay_ms": int,
  *    "invoice_render_budget": seconds (the module's INVOICE_RENDER_BUDGET for this request), ...}
  */
