@@ -677,4 +677,18 @@ final class ControlRoomTest extends TestCase
         preg_match('#<div class="panel" id="shoppingfeedsync-health">(.*?)<form#s', $page, $health);
         $this->assertMatchesRegularExpression('#<div class="alert alert-warning">[^<]*shoppingfeed_task_order#', $health[1]);
     }
+
+    public function testRunNowInAShopsContextRunsThatShopOnlyAndInAllShopsEveryShop(): void
+    {
+        $this->syncing();
+        Shop::secondShop();
+        Shop::config('PS_MULTISHOP_FEATURE_ACTIVE', '1');
+        $shop2 = $this->page(['submitShoppingfeedSyncRunNow' => '1'], ['shop' => 2]);
+        $this->assertStringContainsString('Run finished in', $shop2);
+        $this->assertMatchesRegularExpression('#Shop 2: #', $shop2);
+        $this->assertDoesNotMatchRegularExpression('#Shop 1: #', $shop2);
+        $all = $this->page(['submitShoppingfeedSyncRunNow' => '1'], ['shop' => 1, 'shop_context' => 'all']);
+        $this->assertMatchesRegularExpression('#Shop 1: #', $all);
+        $this->assertMatchesRegularExpression('#Shop 2: #', $all);
+    }
 }
