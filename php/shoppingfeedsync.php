@@ -1539,7 +1539,8 @@ class ShoppingfeedSync extends Module
     public function hookDisplayBackOfficeHeader($params)
     {
         $controller = $this->context->controller;
-        if (!$controller || !property_exists($controller, 'warnings') || !$this->employeeCan('view')) {
+        // The configuration page shows them in its Health panel.
+        if (!$controller || !property_exists($controller, 'warnings') || Tools::getValue('configure') === $this->name || !$this->employeeCan('view')) {
             return '';
         }
         $shops = Shop::getContextListShopID();
