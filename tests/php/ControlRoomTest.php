@@ -442,8 +442,7 @@ final class ControlRoomTest extends TestCase
         $this->assertStringContainsString('>due<', $rows[3]);
         $this->assertStringContainsString('Cdiscount', $rows[3]);
         $this->assertStringContainsString('waiting (delay or tracking number)', $rows[4]);
-        $this->assertStringContainsString('controller=AdminOrders', $rows[4]);
-        $this->assertStringContainsString('id_order=' . $o1, $rows[4]);
+        $this->assertStringContainsString('/sell/orders/' . $o1 . '/view?_token=', $rows[4]);
         $this->assertStringContainsString('#' . $o1 . ' ' . Shop::reference($o1), $rows[4]);
         $this->assertStringContainsString('<td class="">ship</td>', $rows[4]);
         // Row actions fit the state: Retry only for the one that gave up, Send now for pending ones.

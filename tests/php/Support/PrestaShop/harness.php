@@ -662,6 +662,11 @@ class Link
 
     public function getAdminLink($controller, $withToken = true, $sfRouteParams = [], $params = [])
     {
+        // PrestaShop 8's legacy URL converter: the order page is the Symfony route admin_orders_view.
+        if ($controller === 'AdminOrders' && isset($params['vieworder'], $params['id_order'])) {
+            return $this->base . 'admin-dev/index.php/sell/orders/' . (int) $params['id_order'] . '/view'
+                . ($withToken ? '?_token=' . md5(_COOKIE_KEY_ . 'route' . (int) Context::getContext()->employee->id) : '');
+        }
         $query = ['controller' => $controller] + ($withToken ? ['token' => Tools::getAdminTokenLite($controller)] : []) + $params;
 
         return $this->base . 'admin-dev/index.php?' . http_build_query($query, '', '&');
