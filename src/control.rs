@@ -411,7 +411,9 @@ pub async fn health(db: &Db, shops: &[u32]) -> Result<Health, DbError> {
     let late = i64::from(interval) * 3 * 60;
     let waiting = queue.due + queue.checking > 0;
     match age {
-        Some(age) if age > late && !running => warnings.push((
+        // A run holds its monitor row for its budget (a minute by default): one "running" for
+        // longer than three intervals crashed or hangs, which is late too.
+        Some(age) if age > late => warnings.push((
             HealthWarning::CronLate,
             format!(
                 "The CRON has not run for {} minutes (more than three times its {interval}-minute interval): statuses are not sent.",

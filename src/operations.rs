@@ -49,75 +49,89 @@ impl OperationResult {
 
 /// One operation an accepted request carried.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SentOperation<'a> {
+pub struct SentRow {
     pub id_order: u32,
     pub name: &'static str,
-    pub carrier: Option<&'a str>,
-    pub tracking_number: Option<&'a str>,
+    pub carrier: Option<String>,
+    pub tracking_number: Option<String>,
+    pub batch_id: String,
 }
 
-/// Records the operations of an accepted request (batch `batch_id`).
-pub async fn record_sent(
-    db: &Db,
-    conn: &mut Conn,
-    batch_id: &str,
-    ops: &[SentOperation<'_>],
-) -> Result<(), DbError> {
-    if ops.is_empty() {
-        return Ok(());
-    }
-    let sql = &db.sql().operation;
-    let mut p: Vec<Value> = Vec::with_capacity(ops.len() * 5);
-    for op in ops {
-        let trim = |v: Option<&str>| {
-            v.map(str::trim)
-                .filter(|v| !v.is_empty())
-                .map(|v| v.chars().take(64).collect::<String>())
-        };
-        p.push(op.id_order.into());
-        p.push(op.name.into());
-        p.push(trim(op.carrier).into());
-        p.push(trim(op.tracking_number).into());
-        p.push(batch_id.into());
-    }
-    let values = vec![sql.sent_values; ops.len()].join(",");
-    conn.exec_drop(format!("{}{values}", sql.sent_head), p)
-        .await
-        .ctx("recording the operations sent")
+/// What became of a recorded operation: its batch's ticket for the order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResultRow {
+    pub batch_id: String,
+    pub id_order: u32,
+    pub result: OperationResult,
+    pub ticket: Option<String>,
 }
 
-/// Records the ticket results of a batch's orders: `(order, result, ticket number)`, in one
-/// statement per result.
-pub async fn record_results(
-    db: &Db,
-    conn: &mut Conn,
-    batch_id: &str,
-    results: &[(u32, OperationResult, Option<&str>)],
-) -> Result<(), DbError> {
+/// Rows written per statement at most.
+const ROWS_PER_STATEMENT: usize = 500;
+/// A caller flushes its buffer once it holds this many rows (and at its end).
+pub const FLUSH_ROWS: usize = ROWS_PER_STATEMENT;
+
+fn trimmed(v: Option<&str>) -> Option<String> {
+    v.map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(|v| v.chars().take(64).collect())
+}
+
+/// Records the operations accepted requests carried, a few statements for many requests.
+pub async fn record_sent(db: &Db, conn: &mut Conn, rows: &[SentRow]) -> Result<(), DbError> {
     let sql = &db.sql().operation;
-    let mut kinds: Vec<OperationResult> = results.iter().map(|r| r.1).collect();
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let mut p: Vec<Value> = Vec::with_capacity(chunk.len() * 5);
+        for r in chunk {
+            p.push(r.id_order.into());
+            p.push(r.name.into());
+            p.push(trimmed(r.carrier.as_deref()).into());
+            p.push(trimmed(r.tracking_number.as_deref()).into());
+            p.push(r.batch_id.as_str().into());
+        }
+        let values = vec![sql.sent_values; chunk.len()].join(",");
+        conn.exec_drop(format!("{}{values}", sql.sent_head), p)
+            .await
+            .ctx("recording the operations sent")?;
+    }
+    Ok(())
+}
+
+/// Records ticket results, one statement per result (and per 500 rows): the ticket of each
+/// (batch, order) is picked with `ELT(FIELD(...))`.
+pub async fn record_results(db: &Db, conn: &mut Conn, rows: &[ResultRow]) -> Result<(), DbError> {
+    let sql = &db.sql().operation;
+    let mut kinds: Vec<OperationResult> = rows.iter().map(|r| r.result).collect();
     kinds.sort_by_key(|k| k.as_str());
     kinds.dedup();
     for kind in kinds {
-        let of: Vec<&(u32, OperationResult, Option<&str>)> =
-            results.iter().filter(|r| r.1 == kind).collect();
-        // The ticket of each order: COALESCE(ELT(FIELD(id_order, o1, o2...), t1, t2...), ticket_number).
-        let n = of.len();
-        let query = format!(
-            "{}COALESCE(ELT(FIELD(id_order, {}), {}), ticket_number) WHERE batch_id = ? AND id_order IN {}",
-            sql.result_head,
-            vec!["?"; n].join(","),
-            vec!["?"; n].join(","),
-            in_list(n),
-        );
-        let mut p: Vec<Value> = vec![kind.as_str().into()];
-        p.extend(of.iter().map(|r| Value::from(r.0)));
-        p.extend(of.iter().map(|r| Value::from(r.2)));
-        p.push(batch_id.into());
-        p.extend(of.iter().map(|r| Value::from(r.0)));
-        conn.exec_drop(query, p)
-            .await
-            .ctx("recording ticket results")?;
+        let of: Vec<&ResultRow> = rows.iter().filter(|r| r.result == kind).collect();
+        for chunk in of.chunks(ROWS_PER_STATEMENT) {
+            let n = chunk.len();
+            let marks = vec!["?"; n].join(",");
+            let query = format!(
+                "{}COALESCE(ELT(FIELD(CONCAT(batch_id, '/', id_order), {marks}), {marks}), ticket_number) \
+                 WHERE batch_id IN {} AND (batch_id, id_order) IN {}",
+                sql.result_head,
+                in_list(n),
+                crate::db::sql::pairs_list(n),
+            );
+            let mut p: Vec<Value> = vec![kind.as_str().into()];
+            p.extend(
+                chunk
+                    .iter()
+                    .map(|r| Value::from(format!("{}/{}", r.batch_id, r.id_order))),
+            );
+            p.extend(chunk.iter().map(|r| Value::from(r.ticket.as_deref())));
+            p.extend(chunk.iter().map(|r| Value::from(r.batch_id.as_str())));
+            for r in chunk {
+                p.push(r.batch_id.as_str().into());
+                p.push(r.id_order.into());
+            }
+            conn.exec_drop(query, p)
+                .await
+                .ctx("recording ticket results")?;
+        }
     }
     Ok(())
 }

@@ -86,6 +86,12 @@ async fn a_task_that_gives_up_stays_never_due_until_the_merchant_retries_it() {
     assert_eq!(tasks[0].due_in, None, "never due");
     assert_eq!(tasks[0].last_error.as_deref(), Some("Carrier not accepted"));
 
+    // Its record says so, with the failed ticket.
+    let view = control::order_view(&t.db, id).await.expect("view");
+    assert_eq!(view.operations.len(), 1, "{view:?}");
+    assert_eq!(view.operations[0].result, "gave_up");
+    assert!(view.operations[0].ticket_number.is_some(), "{view:?}");
+
     // Later runs leave it alone.
     let sent = order_posts(&sim).await;
     let http = reqwest::Client::new();
@@ -455,6 +461,30 @@ async fn a_dry_run_logs_the_payload_sends_nothing_and_consumes_no_task() {
     assert_eq!(report.shops[0].statuses_sent, 1);
     assert!(t.tasks(unmapped).await.is_empty());
     assert!(t.tasks(shipped).await[0].action.starts_with("CHECK"));
+    sim.shutdown().await;
+    t.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_that_died_holding_the_monitor_row_is_reported_late() {
+    let (t, sim) = common::cron_shop(TOKEN, "0").await;
+    let http = reqwest::Client::new();
+    run_cron(&t.db, &http, &opts(&sim)).await.expect("run");
+    // A run killed mid-way leaves its pid: it started two hours ago.
+    t.exec(
+        "UPDATE PREFIX_shoppingfeed_processmonitor SET pid = 4242, last_update = NOW() - INTERVAL 2 HOUR \
+         WHERE name = 'shoppingfeed:syncOrder'",
+    )
+    .await;
+    let health = control::health(&t.db, &[1]).await.expect("health");
+    assert!(health.running);
+    assert!(
+        health
+            .warnings
+            .iter()
+            .any(|w| w.0 == HealthWarning::CronLate),
+        "{health:?}"
+    );
     sim.shutdown().await;
     t.drop_db().await;
 }

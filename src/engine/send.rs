@@ -18,7 +18,7 @@ use crate::db::logger::ProcessLogger;
 use crate::db::Db;
 use crate::error::DbError;
 use crate::model::{LogLevel, Operation, TaskKind};
-use crate::operations::{self, record_name, SentOperation};
+use crate::operations::{self, record_name, SentRow};
 use crate::queue::{self, Seen};
 use mysql_async::Conn;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -95,6 +95,8 @@ struct Pages<'r, 'a> {
     renewed: Instant,
     /// Whether a claim ever leased anything: a kind with nothing due costs no renewal or release.
     leased: bool,
+    /// What accepted requests carried, recorded a few hundred at a time (`crate::operations`).
+    sent: Vec<SentRow>,
 }
 
 impl<'r, 'a> Pages<'r, 'a> {
@@ -109,6 +111,7 @@ impl<'r, 'a> Pages<'r, 'a> {
             failed: false,
             renewed: Instant::now(),
             leased: false,
+            sent: Vec::new(),
         }
     }
 
@@ -277,6 +280,7 @@ impl<'r, 'a> Pages<'r, 'a> {
             }
         }
         self.waiting.clear();
+        self.record_sent(conn).await;
         if !self.leased {
             return first_error.map_or(Ok(()), Err);
         }
@@ -323,8 +327,18 @@ impl<'r, 'a> Pages<'r, 'a> {
                 return Ok(());
             }
         };
-        self.failed |= record_outcome(self.run, conn, outcome, report, log).await?;
+        self.failed |= record_outcome(self.run, conn, outcome, report, log, &mut self.sent).await?;
+        if self.sent.len() >= operations::FLUSH_ROWS {
+            self.record_sent(conn).await;
+        }
         Ok(())
+    }
+
+    /// Best effort: a missing record only means a later tracking-number update (or the sweep)
+    /// sends the operation once more.
+    async fn record_sent(&mut self, conn: &mut Conn) {
+        let _ = operations::record_sent(self.run.db, conn, &self.sent).await;
+        self.sent.clear();
     }
 }
 
@@ -394,6 +408,7 @@ async fn record_outcome(
     outcome: SendOutcome,
     report: &mut ShopReport,
     log: &mut ProcessLogger,
+    records: &mut Vec<SentRow>,
 ) -> Result<bool, DbError> {
     let batch = match outcome.result {
         Ok(batch) => batch,
@@ -414,6 +429,12 @@ async fn record_outcome(
     for t in &outcome.tasks {
         let Some(ignored) = ignored_task(t) else {
             sent += 1;
+            records.push(sent_row(
+                outcome.kind,
+                outcome.operation,
+                &batch.batch_id,
+                t,
+            ));
             report.succeeded.push(t.id_order);
             log.order(
                 LogLevel::Success,
@@ -469,12 +490,7 @@ async fn send_request(
                 Err(e) => Err(e),
             };
             match saved {
-                Ok(()) => {
-                    // Best effort: a missing record only means a later tracking-number update
-                    // (or the sweep) sends the operation once more.
-                    let _ = record_sent(&db, kind, operation, &batch.batch_id, &tasks).await;
-                    Ok(batch)
-                }
+                Ok(()) => Ok(batch),
                 Err(e) => Err(format!(
                     "{operation} batch {} accepted but not saved: {e}; its tasks will be resent at the next run",
                     batch.batch_id
@@ -502,36 +518,23 @@ async fn send_request(
     }
 }
 
-/// Records what the accepted request carried (the order page shows it, the tracking-number
-/// trigger and the sweep compare with it).
-async fn record_sent(
-    db: &Db,
-    kind: TaskKind,
-    operation: Operation,
-    batch_id: &str,
-    tasks: &[Prepared],
-) -> Result<(), DbError> {
-    let ops: Vec<SentOperation<'_>> = tasks
-        .iter()
-        .map(|t| {
-            let (carrier, tracking_number) = match &t.op.data {
-                OperationData::Ship {
-                    carrier,
-                    tracking_number,
-                    ..
-                } => (Some(carrier.as_str()), Some(tracking_number.as_str())),
-                _ => (None, None),
-            };
-            SentOperation {
-                id_order: t.id_order,
-                name: record_name(kind, operation),
-                carrier,
-                tracking_number,
-            }
-        })
-        .collect();
-    let mut conn = db.conn().await?;
-    operations::record_sent(db, &mut conn, batch_id, &ops).await
+/// The record of what a task of an accepted request carried.
+fn sent_row(kind: TaskKind, operation: Operation, batch_id: &str, t: &Prepared) -> SentRow {
+    let (carrier, tracking_number) = match &t.op.data {
+        OperationData::Ship {
+            carrier,
+            tracking_number,
+            ..
+        } => (Some(carrier.clone()), Some(tracking_number.clone())),
+        _ => (None, None),
+    };
+    SentRow {
+        id_order: t.id_order,
+        name: record_name(kind, operation),
+        carrier,
+        tracking_number,
+        batch_id: batch_id.to_string(),
+    }
 }
 
 #[cfg(test)]

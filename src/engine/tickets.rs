@@ -8,7 +8,7 @@ use crate::api::{ApiError, Ticket};
 use crate::db::logger::ProcessLogger;
 use crate::error::{DbError, DbResultExt};
 use crate::model::{LogLevel, TaskKind, TicketState};
-use crate::operations::{self, OperationResult};
+use crate::operations::{self, OperationResult, ResultRow};
 use crate::queue::{self, Checked, Failed};
 use mysql_async::prelude::{FromRow, Queryable};
 use mysql_async::{Conn, FromRowError, Row};
@@ -145,6 +145,7 @@ async fn check_kind(
     let mut set: InFlight = JoinSet::new();
     let window = 2 * run.opts.concurrency.max(1);
     let mut stop = false;
+    let mut rows = Vec::new();
     loop {
         // Keep a window of GETs on the wire; batch ids are listed a page at a time (keyset).
         while !stop && set.len() < window {
@@ -184,12 +185,20 @@ async fn check_kind(
         let Some(joined) = set.join_next().await else {
             break;
         };
-        stop |= apply_result(run, conn, kind, joined, report, log).await?;
+        stop |= apply_result(run, conn, kind, joined, report, log, &mut rows).await?;
         if log.len() >= super::send::LOG_FLUSH_ROWS {
             log.flush(run.db, conn).await?;
         }
     }
+    record_results(run, conn, &mut rows).await;
     Ok(stop)
+}
+
+/// Writes the buffered ticket results (best effort: a missing result only shows "sent" on the
+/// order page).
+async fn record_results(run: &ShopRun<'_>, conn: &mut Conn, rows: &mut Vec<ResultRow>) {
+    let _ = operations::record_results(run.db, conn, rows).await;
+    rows.clear();
 }
 
 type InFlight = JoinSet<(String, Result<Vec<Ticket>, ApiError>)>;
@@ -211,12 +220,19 @@ async fn apply_result(
     joined: Result<(String, Result<Vec<Ticket>, ApiError>), tokio::task::JoinError>,
     report: &mut ShopReport,
     log: &mut ProcessLogger,
+    rows: &mut Vec<ResultRow>,
 ) -> Result<bool, DbError> {
     let Ok((batch, res)) = joined else {
         return Ok(true);
     };
     match res {
-        Ok(tickets) => apply_batch(run, conn, kind, &batch, &tickets, report, log).await?,
+        Ok(tickets) => {
+            apply_batch(run, conn, kind, &batch, &tickets, report, log, rows).await?;
+            // Best effort, like the record of the send: the order page and the sweep read it.
+            if rows.len() >= operations::FLUSH_ROWS {
+                record_results(run, conn, rows).await;
+            }
+        }
         Err(ApiError::NotFound { .. }) => {
             requeue_batch(
                 run,
@@ -257,9 +273,11 @@ pub(crate) async fn check_batches(
         spawn_get(run, &mut set, batch);
     }
     let mut stop = false;
+    let mut rows = Vec::new();
     while let Some(joined) = set.join_next().await {
-        stop |= apply_result(run, conn, TaskKind::Status, joined, report, log).await?;
+        stop |= apply_result(run, conn, TaskKind::Status, joined, report, log, &mut rows).await?;
     }
+    record_results(run, conn, &mut rows).await;
     Ok(stop)
 }
 
@@ -369,6 +387,7 @@ fn failed_result(done: Option<Failed>) -> Option<OperationResult> {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn apply_batch(
     run: &ShopRun<'_>,
     conn: &mut Conn,
@@ -377,6 +396,7 @@ async fn apply_batch(
     tickets: &[Ticket],
     report: &mut ShopReport,
     log: &mut ProcessLogger,
+    rows: &mut Vec<ResultRow>,
 ) -> Result<(), DbError> {
     let tasks = batch_tasks(run, conn, kind, batch).await?;
     let alone = tasks.len() == 1;
@@ -484,8 +504,16 @@ async fn apply_batch(
             }
         }
     }
-    // Best effort, like the record of the send: the order page and the sweep read it.
-    let _ = operations::record_results(run.db, conn, batch, &results).await;
+    rows.extend(
+        results
+            .into_iter()
+            .map(|(id_order, result, ticket)| ResultRow {
+                batch_id: batch.to_string(),
+                id_order,
+                result,
+                ticket: ticket.map(str::to_string),
+            }),
+    );
     // Done in one statement per batch: a check of 10,000 tasks stays 100 deletes.
     let ids: Vec<u32> = succeeded.iter().map(|(id, _)| *id).collect();
     let removed = queue::finish_succeeded(run.db, conn, kind, batch, &ids).await?;
