@@ -26,7 +26,14 @@ class ShoppingfeedSync extends Module
     const EXTENSION = 'shoppingfeed_sync';
     const MAIL_TEMPLATE = 'order-sync-errors';
     const HOOKS = ['actionValidateOrder', 'actionOrderStatusPostUpdate', 'actionAdminOrdersTrackingNumberUpdate',
-        'actionObjectOrderCarrierUpdateAfter', 'actionOrderSlipAdd'];
+        'actionObjectOrderCarrierUpdateAfter', 'actionOrderSlipAdd',
+        // The back office: the order page's panel (PrestaShop 8, and 1.7.7+; displayAdminOrder before),
+        // the orders list's bulk action, the health notification.
+        'displayAdminOrderMain', 'displayAdminOrder', 'actionOrderGridDefinitionModifier', 'displayBackOfficeHeader'];
+    /** The back-office tabs (controllers/admin/), under Orders; the first one holds the permissions of every action. */
+    const TAB_TASKS = 'AdminShoppingfeedSyncTasks';
+    const TAB_LOGS = 'AdminShoppingfeedSyncLogs';
+    const TAB_PARENT = 'AdminParentOrders';
     /** The legacy module whose presence and settings gate the synchronization. */
     const LEGACY_MODULE = 'shoppingfluxexport';
     /** The Shopping Feed module sharing our tables and keys: while installed, uninstall keeps them. */
@@ -48,6 +55,35 @@ class ShoppingfeedSync extends Module
     const INVOICE_MARKETPLACES = 'SHOPPINGFEED_ORDER_INVOICE_SYNC_MARKETPLACES';
     /** shoppingfeed_order.name_marketplace is a VARCHAR(255): a longer name matches no order. */
     const MAX_MARKETPLACE_NAME = 255;
+
+    /** 1: the CRON sends nothing to the API (global; a banner on every page of the module says so). */
+    const DRY_RUN = 'SHOPPINGFEED_ORDER_SYNC_DRY_RUN';
+    /** 1: a ship status waits for its tracking number (per shop), at most SHIP_WAIT_MAX_HOURS. */
+    const SHIP_WAITS_TRACKING = 'SHOPPINGFEED_ORDER_SYNC_SHIP_WAITS_TRACKING';
+    const SHIP_WAIT_MAX_HOURS = 'SHOPPINGFEED_ORDER_SYNC_SHIP_WAIT_MAX_HOURS';
+    /** Health thresholds (global): the CRON's expected interval, and how old a due task may get. */
+    const CRON_INTERVAL = 'SHOPPINGFEED_ORDER_SYNC_CRON_INTERVAL_MINUTES';
+    const DUE_ALERT = 'SHOPPINGFEED_ORDER_SYNC_DUE_ALERT_MINUTES';
+    /** Days a task that gave up stays listed (global). */
+    const GAVE_UP_RETENTION = 'SHOPPINGFEED_ORDER_SYNC_GAVE_UP_RETENTION_DAYS';
+    /** Days back the CRON looks for orders whose status never reached the queue (global, 0: off). */
+    const SWEEP_DAYS = 'SHOPPINGFEED_ORDER_SYNC_SWEEP_DAYS';
+    /** Days the ProcessLogger rows are kept (global, 0: kept). */
+    const LOG_RETENTION = 'SHOPPINGFEED_LOG_RETENTION_DAYS';
+    /** Settings of the whole installation: saved with updateGlobalValue and shown the same in every shop context. */
+    const GLOBAL_SETTINGS = [self::DRY_RUN, self::CRON_INTERVAL, self::DUE_ALERT, self::GAVE_UP_RETENTION, self::SWEEP_DAYS, self::LOG_RETENTION];
+    /** Bounds of the numeric settings: [min, max]. */
+    const NUMBER_BOUNDS = [
+        self::SHIP_WAIT_MAX_HOURS => [1, 168],
+        self::CRON_INTERVAL => [1, 1440],
+        self::DUE_ALERT => [1, 10080],
+        self::GAVE_UP_RETENTION => [0, 3650],
+        self::SWEEP_DAYS => [0, 90],
+        self::LOG_RETENTION => [0, 3650],
+    ];
+    /** The "Run now" button's run: short enough for a back-office request. */
+    const RUN_NOW_BUDGET_MS = 15000;
+    const SUBMIT_RUN_NOW = 'submitShoppingfeedSyncRunNow';
 
     const SUBMIT = 'submitShoppingfeedSync';
     /** The confirmed deletion of the synchronization data (the only way it is ever deleted). */
@@ -81,7 +117,7 @@ class ShoppingfeedSync extends Module
     {
         $this->name = 'shoppingfeedsync';
         $this->tab = 'market_place';
-        $this->version = '0.4.0';
+        $this->version = '0.5.0';
         $this->author = 'Shopping Feed';
         $this->need_instance = 0;
         $this->bootstrap = true;
@@ -111,7 +147,7 @@ class ShoppingfeedSync extends Module
         if (!$this->installForEveryShop()) {
             return false;
         }
-        if ($this->installSql() && $this->registerHook(self::HOOKS) && $this->installConfiguration()) {
+        if ($this->installSql() && $this->registerHook(self::HOOKS) && $this->installConfiguration() && $this->installTabs()) {
             return true;
         }
         // Half an install is worse than none: PrestaShop would list the module as installed.
@@ -157,6 +193,8 @@ class ShoppingfeedSync extends Module
         if (!parent::uninstall()) {
             return false;
         }
+        // The tabs hold no data: they go with the module (a reinstall creates them again).
+        $this->uninstallTabs();
         $db = Db::getInstance();
         $tables = $shared ? self::OWN_TABLES : array_merge(self::SHARED_TABLES, self::OWN_TABLES);
         foreach ($tables as $table) {
@@ -182,6 +220,50 @@ class ShoppingfeedSync extends Module
         self::dropHookProcedures();
 
         return true;
+    }
+
+    /**
+     * The back-office tabs under Orders (task grid, logs), created where missing: by install() and
+     * the upgrade to 0.5.0 (PrestaShop registers a module's tabs itself only at install). Public for upgrade/.
+     */
+    public function installTabs()
+    {
+        $names = [
+            self::TAB_TASKS => ['en' => 'Shopping Feed sync', 'fr' => 'Synchro Shopping Feed'],
+            self::TAB_LOGS => ['en' => 'Shopping Feed sync logs', 'fr' => 'Journal synchro Shopping Feed'],
+        ];
+        $parent = (int) Tab::getIdFromClassName(self::TAB_PARENT);
+        foreach ($names as $class => $name) {
+            if (Tab::getIdFromClassName($class)) {
+                continue;
+            }
+            $tab = new Tab();
+            $tab->class_name = $class;
+            $tab->module = $this->name;
+            $tab->id_parent = $parent;
+            $tab->active = 1;
+            $tab->name = [];
+            foreach (Language::getLanguages(false) as $lang) {
+                $tab->name[(int) $lang['id_lang']] = $name[$lang['iso_code']] ?? $name['en'];
+            }
+            if (!$tab->add()) {
+                $this->_errors[] = $this->l('Cannot create the back-office tabs of the module.');
+
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private function uninstallTabs()
+    {
+        foreach ([self::TAB_TASKS, self::TAB_LOGS] as $class) {
+            $id = (int) Tab::getIdFromClassName($class);
+            if ($id) {
+                (new Tab($id))->delete();
+            }
+        }
     }
 
     private static function tableExists($table)
@@ -262,7 +344,7 @@ class ShoppingfeedSync extends Module
             Configuration::deleteByName($key);
         }
 
-        return $this->installSql() && $this->registerHook(self::HOOKS) && $this->installConfiguration();
+        return $this->installSql() && $this->registerHook(self::HOOKS) && $this->installConfiguration() && $this->installTabs();
     }
 
     /**
@@ -322,6 +404,14 @@ class ShoppingfeedSync extends Module
             self::PARTIAL_REFUND => '0',
             // The merchant names the marketplaces that take invoices from the shop: none by default.
             self::INVOICE_MARKETPLACES => '[]',
+            self::DRY_RUN => '0',
+            self::SHIP_WAITS_TRACKING => '0',
+            self::SHIP_WAIT_MAX_HOURS => '24',
+            self::CRON_INTERVAL => '15',
+            self::DUE_ALERT => '60',
+            self::GAVE_UP_RETENTION => '30',
+            self::SWEEP_DAYS => '7',
+            self::LOG_RETENTION => '30',
         ];
     }
 
@@ -357,8 +447,15 @@ class ShoppingfeedSync extends Module
         if (!extension_loaded(self::EXTENSION)) {
             $output .= $this->displayError($this->l('The PHP extension shoppingfeed_sync is not loaded: order statuses are not synchronized.'));
         }
+        $dryRun = $this->dryRunMessage();
+        if ($dryRun) {
+            $output .= $this->displayWarning($dryRun);
+        }
         $values = null;
-        if (Tools::isSubmit(self::SUBMIT_PURGE)) {
+        $runReport = '';
+        if (Tools::isSubmit(self::SUBMIT_RUN_NOW)) {
+            $runReport = $this->processRunNow();
+        } elseif (Tools::isSubmit(self::SUBMIT_PURGE)) {
             $output .= $this->processPurge();
         } elseif (Tools::isSubmit(self::SUBMIT)) {
             list($errors, $values) = $this->readSettings();
@@ -392,7 +489,7 @@ class ShoppingfeedSync extends Module
             $output .= $this->displayWarning(array_merge([$intro], $unavailable));
         }
 
-        return $output . $this->renderSettingsForm($values) . $this->renderAccounts() . $this->renderCronPanel() . $this->renderLastRuns() . $this->renderPurgePanel();
+        return $output . $this->renderHealth($runReport) . $this->renderSettingsForm($values) . $this->renderAccounts() . $this->renderCronPanel() . $this->renderLastRuns() . $this->renderPurgePanel();
     }
 
     /**
@@ -536,6 +633,24 @@ class ShoppingfeedSync extends Module
             $errors[] = sprintf($this->l('The number of orders per request must be a whole number from 1 to %d.'), self::MAX_ORDERS_LIMIT);
         }
 
+        // Fields a form of an older version did not post keep their saved value.
+        $labels = $this->settingLabels() + $this->globalLabels();
+        foreach ([self::SHIP_WAITS_TRACKING, self::DRY_RUN] as $key) {
+            $value = Tools::getValue($key, (string) (int) $this->savedValue($key));
+            $posted[$key] = $value;
+            if (!in_array($value, ['0', '1'], true)) {
+                $errors[] = sprintf($this->l('The value of "%s" is not valid.'), $labels[$key]);
+            }
+        }
+        foreach (self::NUMBER_BOUNDS as $key => $bounds) {
+            $value = Tools::getValue($key, (string) $this->savedValue($key));
+            $value = is_string($value) ? trim($value) : '';
+            $posted[$key] = $value;
+            if (!ctype_digit($value) || (int) $value < $bounds[0] || (int) $value > $bounds[1]) {
+                $errors[] = sprintf($this->l('"%1$s" must be a whole number from %2$d to %3$d.'), $labels[$key], $bounds[0], $bounds[1]);
+            }
+        }
+
         $token = Tools::getValue(self::AUTH_TOKEN, '');
         $token = is_string($token) ? trim($token) : null;
         $posted[self::AUTH_TOKEN] = $token;
@@ -565,6 +680,8 @@ class ShoppingfeedSync extends Module
             self::PARTIAL_REFUND => $values[self::PARTIAL_REFUND],
             self::TIME_SHIFT => (string) (int) $values[self::TIME_SHIFT],
             self::MAX_ORDERS => (string) (int) $values[self::MAX_ORDERS],
+            self::SHIP_WAITS_TRACKING => $values[self::SHIP_WAITS_TRACKING],
+            self::SHIP_WAIT_MAX_HOURS => (string) (int) $values[self::SHIP_WAIT_MAX_HOURS],
             self::INVOICE_MARKETPLACES => self::marketplacesValue(
                 self::parseMarketplaces($values[self::INVOICE_MARKETPLACES]),
                 (string) Configuration::get(self::INVOICE_MARKETPLACES)
@@ -587,6 +704,10 @@ class ShoppingfeedSync extends Module
                 Configuration::deleteFromContext($key);
             }
         }
+        // One value for the whole installation, whatever the shop context of the page.
+        foreach (self::GLOBAL_SETTINGS as $key) {
+            $ok = Configuration::updateGlobalValue($key, (string) (int) $values[$key]) && $ok;
+        }
         if ($values[self::AUTH_TOKEN] !== '') {
             $ok = Configuration::updateValue(self::AUTH_TOKEN, $values[self::AUTH_TOKEN]) && $ok;
         }
@@ -607,7 +728,63 @@ class ShoppingfeedSync extends Module
             self::INVOICE_MARKETPLACES => $this->l('Upload the invoices of these marketplaces'),
             self::TIME_SHIFT => $this->l('Delay before sending a shipped status'),
             self::MAX_ORDERS => $this->l('Orders per request'),
+            self::SHIP_WAITS_TRACKING => $this->l('A shipped status waits for its tracking number'),
+            self::SHIP_WAIT_MAX_HOURS => $this->l('Longest wait for a tracking number'),
         ];
+    }
+
+    /** @return array<string, string> the settings of the whole installation and their labels */
+    private function globalLabels()
+    {
+        return [
+            self::DRY_RUN => $this->l('Dry run'),
+            self::CRON_INTERVAL => $this->l('CRON interval'),
+            self::DUE_ALERT => $this->l('Alert when a due status waits longer than'),
+            self::GAVE_UP_RETENTION => $this->l('Keep the statuses that gave up'),
+            self::SWEEP_DAYS => $this->l('Look for missed statuses over the last'),
+            self::LOG_RETENTION => $this->l('Keep the logs'),
+        ];
+    }
+
+    /** A setting as the page shows it: global settings from their global row, the others for the context. */
+    private function savedValue($key)
+    {
+        $value = in_array($key, self::GLOBAL_SETTINGS, true) ? Configuration::getGlobalValue($key) : Configuration::get($key);
+        if ($value === false || $value === null || $value === '') {
+            $defaults = $this->configurationDefaults();
+
+            return $defaults[$key] ?? '';
+        }
+
+        return (string) $value;
+    }
+
+    /** The dry-run banner every page of the module shows while it is on (empty otherwise). */
+    public function dryRunMessage()
+    {
+        return (string) Configuration::getGlobalValue(self::DRY_RUN) === '1'
+            ? $this->l('Dry run is on: the CRON sends nothing to Shopping Feed. Turn it off on the configuration page to synchronize again.')
+            : '';
+    }
+
+    /** "employee 3 (Jane D.)": who did an action, for the synchronization log. */
+    public function actor()
+    {
+        $employee = $this->context->employee;
+        $initial = $employee && $employee->lastname ? ' ' . mb_substr((string) $employee->lastname, 0, 1, 'UTF-8') . '.' : '';
+
+        return sprintf('employee %d (%s%s)', $employee ? (int) $employee->id : 0, $employee ? trim((string) $employee->firstname) : '', $initial);
+    }
+
+    /** Whether the employee's profile holds the task tab's permission ('view' or 'edit'). */
+    public function employeeCan($permission)
+    {
+        $employee = $this->context->employee;
+        if (!$employee || !$employee->id_profile) {
+            return false;
+        }
+
+        return Access::isGranted('ROLE_MOD_TAB_' . strtoupper(self::TAB_TASKS) . '_' . ($permission === 'edit' ? 'UPDATE' : 'READ'), (int) $employee->id_profile);
     }
 
     /**
@@ -763,7 +940,7 @@ class ShoppingfeedSync extends Module
      * multistore on, the shop's row, else its group's, else the global one; with multistore off,
      * the global one only.
      */
-    private function extensionConfigValue($key, Shop $shop)
+    public function extensionConfigValue($key, Shop $shop)
     {
         $rows = Shop::isFeatureActive()
             ? '(`id_shop` = ' . (int) $shop->id
@@ -844,6 +1021,25 @@ class ShoppingfeedSync extends Module
                     'desc' => $this->l('How many orders one API request sends, from 1 to 100. Default: 100.'),
                 ],
                 [
+                    'type' => 'switch',
+                    'name' => self::SHIP_WAITS_TRACKING,
+                    'label' => $this->l('A shipped status waits for its tracking number'),
+                    'desc' => $this->l('A shipped status without a tracking number is not sent until one is saved on the order, for at most the hours below; then it is sent without one.'),
+                    'is_bool' => true,
+                    'values' => [
+                        ['id' => 'waits_on', 'value' => 1, 'label' => $this->l('Yes')],
+                        ['id' => 'waits_off', 'value' => 0, 'label' => $this->l('No')],
+                    ],
+                ],
+                [
+                    'type' => 'text',
+                    'name' => self::SHIP_WAIT_MAX_HOURS,
+                    'label' => $this->l('Longest wait for a tracking number'),
+                    'suffix' => $this->l('hours'),
+                    'class' => 'fixed-width-sm',
+                    'desc' => $this->l('From 1 to 168 (a week). Default: 24.'),
+                ],
+                [
                     'type' => 'password',
                     'name' => self::AUTH_TOKEN,
                     'label' => $this->l('Shopping Feed API token'),
@@ -859,6 +1055,34 @@ class ShoppingfeedSync extends Module
             'submit' => ['title' => $this->l('Save'), 'name' => self::SUBMIT],
         ]];
         $form['form']['input'] = $this->withMultistoreFields($form['form']['input']);
+        $number = function ($key, $suffix, $desc) {
+            $labels = $this->globalLabels();
+
+            return ['type' => 'text', 'name' => $key, 'label' => $labels[$key], 'suffix' => $suffix, 'class' => 'fixed-width-sm', 'desc' => $desc];
+        };
+        $global = ['form' => [
+            'legend' => ['title' => $this->l('Monitoring and housekeeping (all shops)'), 'icon' => 'icon-heart'],
+            'description' => $this->l('These settings apply to the whole installation, whatever the shop chosen in the header.'),
+            'input' => [
+                [
+                    'type' => 'switch',
+                    'name' => self::DRY_RUN,
+                    'label' => $this->l('Dry run'),
+                    'desc' => $this->l('The CRON prepares the statuses but sends nothing to Shopping Feed, and logs what it would have sent. A banner on every page of the module says it is on.'),
+                    'is_bool' => true,
+                    'values' => [
+                        ['id' => 'dry_on', 'value' => 1, 'label' => $this->l('Yes')],
+                        ['id' => 'dry_off', 'value' => 0, 'label' => $this->l('No')],
+                    ],
+                ],
+                $number(self::CRON_INTERVAL, $this->l('minutes'), $this->l('How often your CRON calls the URL below. A warning is shown when it has not run for three intervals. Default: 15.')),
+                $number(self::DUE_ALERT, $this->l('minutes'), $this->l('A warning is shown when a status due for sending waits longer than this. Default: 60.')),
+                $number(self::GAVE_UP_RETENTION, $this->l('days'), $this->l('A status that gave up stays in the task list this long, for a retry. 0: until removed. Default: 30.')),
+                $number(self::SWEEP_DAYS, $this->l('days'), $this->l('Each CRON run queues the Shopping Feed orders of this period whose current status was never queued (e.g. changed while the module was disabled). 0: off. Default: 7.')),
+                $number(self::LOG_RETENTION, $this->l('days'), $this->l('Older log rows are deleted by the CRON. 0: kept. Default: 30.')),
+            ],
+            'submit' => ['title' => $this->l('Save'), 'name' => self::SUBMIT],
+        ]];
 
         $helper = new HelperForm();
         $helper->module = $this;
@@ -878,7 +1102,7 @@ class ShoppingfeedSync extends Module
             'id_language' => (int) $this->context->language->id,
         ];
 
-        return $helper->generateForm([$form]);
+        return $helper->generateForm([$form, $global]);
     }
 
     /**
@@ -951,6 +1175,9 @@ class ShoppingfeedSync extends Module
         }
         foreach ([self::ENABLED, self::PARTIAL_REFUND, self::TIME_SHIFT, self::MAX_ORDERS] as $key) {
             $values[$key] = $posted !== null ? $posted[$key] : (string) Configuration::get($key);
+        }
+        foreach (array_merge([self::SHIP_WAITS_TRACKING, self::SHIP_WAIT_MAX_HOURS], self::GLOBAL_SETTINGS) as $key) {
+            $values[$key] = $posted !== null ? $posted[$key] : $this->savedValue($key);
         }
         $values[self::INVOICE_MARKETPLACES] = $posted !== null
             ? $posted[self::INVOICE_MARKETPLACES]
@@ -1136,6 +1363,406 @@ class ShoppingfeedSync extends Module
         return $html . '</tbody></table><p class="help-block">' . $this->l('From the ProcessLogger table: the rows of one run are grouped by time.') . '</p></div>';
     }
 
+    // ---- health, run now ---------------------------------------------------------------------------
+
+    /**
+     * The synchronization's health for these shops (the extension's OrderSync::health()), or null
+     * when the extension is missing or older than the module, or fails (the reason in $error).
+     */
+    public function health(array $shops, &$error = null)
+    {
+        if (!extension_loaded(self::EXTENSION) || !method_exists(OrderSync::class, 'health')) {
+            $error = $this->l('The health of the synchronization needs version 0.5.0 of the extension shoppingfeed_sync.');
+
+            return null;
+        }
+        try {
+            $this->configureExtension();
+
+            return OrderSync::health(array_map('intval', $shops));
+        } catch (\Throwable $e) {
+            $error = Tools::safeOutput($e->getMessage());
+
+            return null;
+        }
+    }
+
+    /** The health's warnings in the employee's language (the extension's English text for an unknown code). */
+    public function healthWarnings(array $health)
+    {
+        $out = [];
+        foreach ($health['warnings'] ?? [] as $warning) {
+            switch ($warning['code'] ?? '') {
+                case 'cron_late':
+                    $out[] = $health['last_run']
+                        ? sprintf($this->l('The CRON last ran %1$s ago, but it should run every %2$d minutes: check the CRON task of your server.'), $this->age(self::lastRunAge($health)), self::threshold($health, 'cron_interval_minutes', self::CRON_INTERVAL))
+                        : sprintf($this->l('The CRON has never run: call the CRON URL every %d minutes.'), self::threshold($health, 'cron_interval_minutes', self::CRON_INTERVAL));
+                    break;
+                case 'due_old':
+                    $out[] = sprintf($this->l('A status due for sending has waited %1$s (alert after %2$d minutes).'), $this->age((int) $health['oldest_due_seconds']), self::threshold($health, 'due_alert_minutes', self::DUE_ALERT));
+                    break;
+                case 'gave_up':
+                    $out[] = sprintf($this->l('%d status(es) gave up after their retries: retry or cancel them in the task list.'), (int) $health['gave_up']);
+                    break;
+                default:
+                    $out[] = Tools::safeOutput((string) ($warning['message'] ?? ''));
+            }
+        }
+
+        return $out;
+    }
+
+    /** Seconds since the last run, as the database counts them (its clock, not PHP's time zone). */
+    private static function lastRunAge(array $health)
+    {
+        return isset($health['last_run_age_seconds']) ? (int) $health['last_run_age_seconds'] : time() - (int) strtotime((string) $health['last_run']);
+    }
+
+    /** A threshold as the extension read it, else the setting. */
+    private static function threshold(array $health, $key, $setting)
+    {
+        return isset($health[$key]) ? (int) $health[$key] : (int) Configuration::getGlobalValue($setting);
+    }
+
+        /** "5 min", "2 h 10 min", "3 days". */
+    public function age($seconds)
+    {
+        $minutes = (int) floor(max(0, (int) $seconds) / 60);
+        if ($minutes < 60) {
+            return sprintf($this->l('%d min'), $minutes);
+        }
+        if ($minutes < 2880) {
+            return sprintf($this->l('%1$d h %2$d min'), intdiv($minutes, 60), $minutes % 60);
+        }
+
+        return sprintf($this->l('%d days'), intdiv($minutes, 1440));
+    }
+
+    private function renderHealth($runReport)
+    {
+        $shops = Shop::getContextListShopID();
+        $health = $this->health($shops, $error);
+        $e = static function ($s) {
+            return Tools::safeOutput((string) $s);
+        };
+        $html = '<div class="panel" id="shoppingfeedsync-health"><div class="panel-heading"><i class="icon-heart"></i> ' . $this->l('Health') . '</div>' . $runReport;
+        if ($health === null) {
+            $html .= '<div class="alert alert-warning">' . $error . '</div>';
+        } else {
+            $warnings = $this->healthWarnings($health);
+            $html .= $warnings ? $this->displayWarning($warnings) : '<div class="alert alert-success">' . $this->l('The synchronization runs normally.') . '</div>';
+            $row = static function ($label, $value) {
+                return '<tr><th>' . $label . '</th><td>' . $value . '</td></tr>';
+            };
+            $html .= '<table class="table"><tbody>'
+                . $row($this->l('Last CRON run'), ($health['last_run'] ? $e($health['last_run']) . ' (' . $e(sprintf($this->l('%s ago'), $this->age(self::lastRunAge($health)))) . ')' : $this->l('never'))
+                    . (!empty($health['running']) ? ' <span class="badge badge-info">' . $this->l('running now') . '</span>' : ''))
+                . $row($this->l('Statuses due for sending'), (int) $health['due'] . ($health['oldest_due_seconds'] !== null ? ' &middot; ' . $e(sprintf($this->l('the oldest for %s'), $this->age($health['oldest_due_seconds']))) : ''))
+                . $row($this->l('Sent, waiting for their ticket'), (int) $health['checking'] . ($health['oldest_unchecked_seconds'] !== null ? ' &middot; ' . $e(sprintf($this->l('the oldest for %s'), $this->age($health['oldest_unchecked_seconds']))) : ''))
+                . $row($this->l('Gave up after their retries'), (int) $health['gave_up'])
+                . '</tbody></table>';
+        }
+        $action = $this->context->link->getAdminLink('AdminModules', false)
+            . '&configure=' . $this->name . '&tab_module=' . $this->tab . '&module_name=' . $this->name . '&token=' . Tools::getAdminTokenLite('AdminModules');
+        $html .= '<form method="post" action="' . $e($action) . '" class="form-inline">'
+            . '<button type="submit" name="' . self::SUBMIT_RUN_NOW . '" value="1" class="btn btn-default"><i class="icon-play"></i> ' . $this->l('Run now') . '</button> '
+            . '<span class="help-block" style="display:inline">' . sprintf($this->l('Runs the CRON once for the shops of this context, for at most %d seconds.'), (int) (self::RUN_NOW_BUDGET_MS / 1000)) . '</span></form>';
+        if ($this->employeeCan('view')) {
+            $html .= '<p><a class="btn btn-link" href="' . $e($this->context->link->getAdminLink(self::TAB_TASKS)) . '"><i class="icon-list"></i> ' . $this->l('Task list')
+                . '</a> <a class="btn btn-link" href="' . $e($this->context->link->getAdminLink(self::TAB_LOGS)) . '"><i class="icon-file-text"></i> ' . $this->l('Logs') . '</a></p>';
+        }
+
+        return $html . '</div>';
+    }
+
+    /** The "Run now" button: one CRON run, bounded, for the context's shop (or all), and its report. */
+    private function processRunNow()
+    {
+        $options = ['run_budget_ms' => self::RUN_NOW_BUDGET_MS];
+        if (Shop::getContext() == Shop::CONTEXT_SHOP) {
+            $options['id_shop'] = (int) Shop::getContextShopID();
+        }
+        try {
+            Db::getInstance()->insert('shoppingfeed_processlogger', [
+                'name' => pSQL(LastRuns::PROCESS),
+                'msg' => pSQL('Run now by ' . $this->actor()),
+                'level' => 'info',
+                'object_name' => '',
+                'date_add' => date('Y-m-d H:i:s'),
+            ]);
+            $report = $this->runCron($options);
+        } catch (\Throwable $e) {
+            return $this->displayError($this->l('The run failed:') . ' ' . Tools::safeOutput($e->getMessage()));
+        }
+        if (!empty($report['locked'])) {
+            return $this->displayWarning($this->l('A CRON run is already running: this one did nothing. Try again in a minute.'));
+        }
+        $lines = [sprintf($this->l('Run finished in %s s.'), number_format(((int) ($report['duration_ms'] ?? 0)) / 1000, 1))];
+        foreach ($report['shops'] ?? [] as $idShop => $shop) {
+            if (!empty($shop['skipped'])) {
+                $lines[] = sprintf($this->l('Shop %1$d: skipped (%2$s).'), (int) $idShop, Tools::safeOutput((string) $shop['skipped']));
+                continue;
+            }
+            $lines[] = sprintf(
+                $this->l('Shop %1$d: %2$d status(es) sent, %3$d ticket(s) confirmed, %4$d failed, %5$d requeued, %6$d gave up.'),
+                (int) $idShop,
+                (int) ($shop['statuses_sent'] ?? 0) + (int) ($shop['refunds_sent'] ?? 0) + (int) ($shop['invoices_sent'] ?? 0),
+                (int) ($shop['tickets_succeeded'] ?? 0),
+                (int) ($shop['tickets_failed'] ?? 0),
+                (int) ($shop['requeued'] ?? 0),
+                (int) ($shop['gave_up'] ?? 0)
+            );
+            if (!empty($shop['dry_run'])) {
+                $lines[] = sprintf($this->l('Shop %1$d: dry run, %2$d order(s) logged and not sent.'), (int) $idShop, (int) ($shop['dry_run_orders'] ?? 0));
+            }
+            foreach ((array) ($shop['errors'] ?? []) as $error) {
+                $lines[] = Tools::safeOutput((string) $error);
+            }
+        }
+        if (!empty($report['swept'])) {
+            $lines[] = sprintf($this->l('%d status change(s) the hook never saw were queued and sent.'), (int) $report['swept']);
+        }
+        if (!empty($report['sweep_error'])) {
+            $lines[] = $this->l('The search for missed statuses stopped:') . ' ' . Tools::safeOutput((string) $report['sweep_error']);
+        }
+
+        return $this->displayConfirmation(implode('<br />', $lines));
+    }
+
+    // ---- back office: notification, order page, orders list -----------------------------------------
+
+    /**
+     * A warning on every back-office page when the synchronization is unhealthy, for the employees
+     * who may see the task list. Read at most every 5 minutes per employee (kept in the cookie):
+     * this runs on every page.
+     */
+    public function hookDisplayBackOfficeHeader($params)
+    {
+        $controller = $this->context->controller;
+        // The configuration page shows them in its Health panel.
+        if (!$controller || !property_exists($controller, 'warnings') || Tools::getValue('configure') === $this->name || !$this->employeeCan('view')) {
+            return '';
+        }
+        $shops = Shop::getContextListShopID();
+        $enabled = false;
+        foreach ($shops as $idShop) {
+            $enabled = $enabled || $this->extensionConfigValue(self::ENABLED, new Shop((int) $idShop)) === '1';
+        }
+        if (!$enabled) {
+            return '';
+        }
+        $cookie = $this->context->cookie;
+        $key = 'sfsync_health_' . md5(implode(',', $shops));
+        $cached = $cookie && isset($cookie->$key) ? json_decode((string) $cookie->$key, true) : null;
+        if (is_array($cached) && isset($cached['at']) && $cached['at'] > time() - 300) {
+            $warnings = $cached['warnings'];
+        } else {
+            $health = $this->health($shops);
+            $warnings = $health === null ? [] : $this->healthWarnings($health);
+            if ($cookie) {
+                $cookie->$key = json_encode(['at' => time(), 'warnings' => $warnings]);
+            }
+        }
+        foreach ($warnings as $warning) {
+            $controller->warnings[] = 'Shopping Feed: ' . $warning . ' <a href="' . Tools::safeOutput($this->context->link->getAdminLink('AdminModules', true, [], ['configure' => $this->name])) . '">' . $this->l('Details') . '</a>';
+        }
+
+        return '';
+    }
+
+    /** PrestaShop 1.7.7+ and 8: the order page's main column. */
+    public function hookDisplayAdminOrderMain($params)
+    {
+        return $this->renderOrderPanel((int) ($params['id_order'] ?? 0));
+    }
+
+    /** Before 1.7.7 the order page had only this hook; later ones show the panel in displayAdminOrderMain. */
+    public function hookDisplayAdminOrder($params)
+    {
+        if (version_compare(_PS_VERSION_, '1.7.7.0', '>=')) {
+            return '';
+        }
+
+        return $this->renderOrderPanel((int) ($params['id_order'] ?? 0));
+    }
+
+    /** Data in HTML: escaped as the list templates escape it (a tracking number keeps its characters). */
+    public static function html($value)
+    {
+        return htmlspecialchars((string) $value, ENT_QUOTES, 'UTF-8');
+    }
+
+    /** The order's synchronization: its tasks, what the API last accepted, its log, and "Send again". */
+    public function renderOrderPanel($idOrder)
+    {
+        if ($idOrder <= 0 || !$this->employeeCan('view')) {
+            return '';
+        }
+        $e = static function ($s) {
+            return self::html($s);
+        };
+        $html = '<div class="card panel" id="shoppingfeedsync-order"><div class="card-header panel-heading"><h3 class="card-header-title"><i class="material-icons">sync</i> '
+            . $this->l('Shopping Feed synchronization') . '</h3></div><div class="card-body">';
+        $dryRun = $this->dryRunMessage();
+        if ($dryRun) {
+            $html .= '<div class="alert alert-warning">' . $dryRun . '</div>';
+        }
+        if (!extension_loaded(self::EXTENSION) || !class_exists('Shoppingfeed\\Sync\\Tasks')) {
+            return $html . '<div class="alert alert-warning">' . $this->l('The order panel needs version 0.5.0 of the extension shoppingfeed_sync.') . '</div></div></div>';
+        }
+        try {
+            $this->configureExtension();
+            $data = \Shoppingfeed\Sync\Tasks::order($idOrder);
+        } catch (\Throwable $ex) {
+            return $html . '<div class="alert alert-danger">' . $e($ex->getMessage()) . '</div></div></div>';
+        }
+        $states = $this->taskStateLabels();
+        if (!$data['tasks'] && !$data['accepted'] && !$data['logs']) {
+            return $html . '<p>' . $this->l('This order is not synchronized with Shopping Feed (or nothing was queued for it yet).') . '</p></div></div>';
+        }
+        $html .= '<h4>' . $this->l('Queued') . '</h4>';
+        if (!$data['tasks']) {
+            $html .= '<p>' . $this->l('Nothing waits for this order.') . '</p>';
+        } else {
+            $html .= '<table class="table"><thead><tr><th>' . $this->l('Kind') . '</th><th>' . $this->l('Operation') . '</th><th>' . $this->l('State') . '</th><th>'
+                . $this->l('Attempts') . '</th><th>' . $this->l('Ticket') . '</th><th>' . $this->l('Last reason') . '</th></tr></thead><tbody>';
+            foreach ($data['tasks'] as $task) {
+                $html .= '<tr><td>' . $e($this->kindLabel($task['kind'])) . '</td><td>' . $e((string) $task['operation']) . '</td><td>' . $this->stateCell($task, $states)
+                    . '</td><td>' . (int) $task['attempts'] . '</td><td>' . $e((string) $task['ticket_number']) . '</td><td>' . $e((string) $task['last_error']) . '</td></tr>';
+            }
+            $html .= '</tbody></table>';
+        }
+        $html .= '<h4>' . $this->l('Accepted by Shopping Feed') . '</h4>';
+        if (!$data['accepted']) {
+            $html .= '<p>' . $this->l('Nothing was accepted for this order yet.') . '</p>';
+        } else {
+            $results = ['sent' => $this->l('sent, ticket not checked yet'), 'succeeded' => $this->l('succeeded'), 'failed' => $this->l('failed'),
+                'refused' => $this->l('refused'), 'gave_up' => $this->l('gave up'), 'canceled' => $this->l('cancelled')];
+            $html .= '<table class="table"><thead><tr><th>' . $this->l('Operation') . '</th><th>' . $this->l('Carrier') . '</th><th>' . $this->l('Tracking number') . '</th><th>'
+                . $this->l('Ticket') . '</th><th>' . $this->l('Result') . '</th><th>' . $this->l('Date') . '</th></tr></thead><tbody>';
+            foreach ($data['accepted'] as $a) {
+                $html .= '<tr><td>' . $e($a['operation']) . '</td><td>' . $e((string) $a['carrier']) . '</td><td>' . $e((string) $a['tracking_number']) . '</td><td>'
+                    . $e((string) ($a['ticket_number'] ?: $a['batch_id'])) . '</td><td>' . $e($results[$a['result']] ?? $a['result']) . '</td><td>' . $e($a['date_upd']) . '</td></tr>';
+            }
+            $html .= '</tbody></table>';
+        }
+        if ($data['logs']) {
+            $html .= '<h4>' . $this->l('Log') . '</h4><table class="table"><tbody>';
+            foreach ($data['logs'] as $log) {
+                $html .= '<tr' . ($log['level'] === 'error' ? ' class="danger"' : '') . '><td>' . $e($log['date_add']) . '</td><td>' . $e($log['level']) . '</td><td>' . $e($log['msg']) . '</td></tr>';
+            }
+            $html .= '</tbody></table>';
+        }
+        if ($this->employeeCan('edit')) {
+            $url = $this->context->link->getAdminLink(self::TAB_TASKS);
+            $html .= '<form method="post" action="' . $e($url) . '"><input type="hidden" name="id_order" value="' . (int) $idOrder . '" />'
+                . '<button type="submit" name="submitResendOrder" value="1" class="btn btn-primary"><i class="icon-refresh"></i> ' . $this->l('Send the current status again') . '</button></form>';
+        }
+
+        return $html . '</div></div>';
+    }
+
+    /**
+     * The orders list's bulk action (PrestaShop 8's Symfony order grid): "Send the current status
+     * again" for the selected orders, for employees who may act on the task list. It posts to the
+     * module's route (config/routes.yml, src/Controller/Admin/OrdersController.php).
+     */
+    public function hookActionOrderGridDefinitionModifier($params)
+    {
+        $class = 'PrestaShop\\PrestaShop\\Core\\Grid\\Action\\Bulk\\Type\\SubmitBulkAction';
+        if (empty($params['definition']) || !class_exists($class) || !$this->employeeCan('edit')) {
+            return;
+        }
+        $params['definition']->getBulkActions()->add(
+            (new $class('shoppingfeedsync_resend'))
+                ->setName($this->l('Shopping Feed: send the current status again'))
+                ->setOptions(['submit_route' => 'admin_shoppingfeedsync_orders_resend'])
+        );
+    }
+
+    /**
+     * "Send the current status again" for these orders of the context's shops, by the employee:
+     * plain-text messages (the caller escapes them for its page).
+     *
+     * @return array{confirmations: list<string>, warnings: list<string>, errors: list<string>}
+     */
+    public function resendOrders(array $ids)
+    {
+        $out = ['confirmations' => [], 'warnings' => [], 'errors' => []];
+        $ids = array_values(array_unique(array_filter(array_map('intval', $ids), static function ($id) {
+            return $id > 0;
+        })));
+        if (!$ids) {
+            $out['errors'][] = self::text($this->l('You must select at least one order.'));
+
+            return $out;
+        }
+        if (!class_exists('Shoppingfeed\\Sync\\Tasks')) {
+            $out['errors'][] = self::text($this->l('The order panel needs version 0.5.0 of the extension shoppingfeed_sync.'));
+
+            return $out;
+        }
+        try {
+            $this->configureExtension();
+            $result = \Shoppingfeed\Sync\Tasks::resendStatus($ids, array_map('intval', Shop::getContextListShopID()), $this->actor());
+        } catch (\Throwable $e) {
+            $out['errors'][] = $e->getMessage();
+
+            return $out;
+        }
+        foreach ($result['changed'] as $id) {
+            $out['confirmations'][] = sprintf(self::text($this->l('The current status of order %d will be sent at the next CRON run.')), (int) $id);
+        }
+        foreach ($result['skipped'] as $id => $reason) {
+            $out['warnings'][] = sprintf(self::text($this->l('Order %1$d not queued: %2$s')), (int) $id, (string) $reason);
+        }
+
+        return $out;
+    }
+
+    /** A translated string as plain text (Module::l() returns it HTML-escaped). */
+    private static function text($translated)
+    {
+        return html_entity_decode($translated, ENT_QUOTES, 'UTF-8');
+    }
+
+    /** @return array<string, string> the task states the grid and the order panel name */
+    public function taskStateLabels()
+    {
+        return [
+            'waiting' => $this->l('waiting (delay or tracking number)'),
+            'due' => $this->l('due'),
+            'sending' => $this->l('being sent'),
+            'checking' => $this->l('sent, waiting for its ticket'),
+            'retrying' => $this->l('failed, retrying'),
+            'gave_up' => $this->l('gave up'),
+        ];
+    }
+
+    public function kindLabel($kind)
+    {
+        $kinds = ['status' => $this->l('status'), 'partial_refund' => $this->l('partial refund'), 'invoice' => $this->l('invoice')];
+
+        return $kinds[$kind] ?? (string) $kind;
+    }
+
+    /** A task's state, with when it is due (waiting, retrying) or gave up; HTML, escaped. */
+    public function stateCell(array $task, array $states)
+    {
+        $label = self::html($states[$task['state']] ?? $task['state']);
+        $class = ['gave_up' => 'danger', 'retrying' => 'warning', 'checking' => 'info', 'sending' => 'info', 'due' => 'success', 'waiting' => 'default'][$task['state']] ?? 'default';
+        $when = '';
+        if (in_array($task['state'], ['waiting', 'retrying'], true) && !empty($task['due_at'])) {
+            $when = ' ' . sprintf($this->l('until %s'), self::html($task['due_at']));
+        } elseif ($task['state'] === 'gave_up' && !empty($task['gave_up_at'])) {
+            $when = ' ' . sprintf($this->l('on %s'), self::html($task['gave_up_at']));
+        } elseif ($task['state'] === 'checking' && !empty($task['sent_at'])) {
+            $when = ' ' . sprintf($this->l('since %s'), self::html($task['sent_at']));
+        }
+
+        return '<span class="label label-' . $class . '">' . $label . '</span>' . $when;
+    }
+
     // ---- hooks and CRON ---------------------------------------------------------------------------
 
     public function hookActionValidateOrder($params)
@@ -1219,11 +1846,11 @@ class ShoppingfeedSync extends Module
      * `invoices_rendered`: the invoice PDFs written for this run's uploads first, and
      * `invoices_deferred`: those left for the next run when rendering took its whole budget.
      */
-    public function runCron()
+    public function runCron(?array $options = null)
     {
         $this->configureExtension();
         $invoices = $this->renderPendingInvoices();
-        $report = OrderSync::runCron();
+        $report = OrderSync::runCron($options);
         if (is_array($report)) {
             $report['invoices_rendered'] = $invoices['rendered'];
             $report['invoices_deferred'] = $invoices['deferred'];
@@ -1405,7 +2032,7 @@ class ShoppingfeedSync extends Module
     }
 
     /** Points the extension at this shop's database and mail; once per request. */
-    private function configureExtension()
+    public function configureExtension()
     {
         if (self::$extensionConfigured) {
             return;

@@ -401,8 +401,9 @@ final class ModuleInvoiceTest extends TestCase
         $r = self::request(['action' => 'upgrade'])['result'];
         $this->assertTrue($r['needed']);
         $this->assertTrue($r['upgrade']['success'], json_encode($r));
-        $this->assertSame(1, $r['upgrade']['number_upgraded']);
-        $this->assertSame('0.4.0', $r['upgrade']['upgraded_to']);
+        // 0.4.0, then 0.5.0.
+        $this->assertSame(2, $r['upgrade']['number_upgraded']);
+        $this->assertSame('0.5.0', $r['upgrade']['upgraded_to']);
         $this->assertSame('[]', self::setting());
 
         // A value already there (set by the Shopping Feed module) is kept.

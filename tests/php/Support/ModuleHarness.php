@@ -98,7 +98,7 @@ final class ModuleHarness
      *
      * @return array{result: array<string, mixed>, out: list<array<string, mixed>>, stderr: string, rc: int}
      */
-    public static function request(array $request, array $context = [], array $ini = [], bool $withExtension = true, ?string $modulesDir = null): array
+    public static function request(array $request, array $context = [], array $ini = [], bool $withExtension = true, ?string $modulesDir = null, ?string $cookieFile = null): array
     {
         $outFile = tempnam(sys_get_temp_dir(), 'sfsync-harness-');
         // A memory limit: a runaway request must fail, not take the machine's memory.
@@ -119,7 +119,7 @@ final class ModuleHarness
             'SFSYNC_HARNESS_CACHE_DIR' => self::cacheDir(),
             'SFSYNC_HARNESS_CONTEXT' => json_encode($context + ['shop' => 1, 'shop_context' => 'shop', 'lang' => 'en']),
             'SFSYNC_HARNESS_OUT' => $outFile,
-        ];
+        ] + ($cookieFile !== null ? ['SFSYNC_HARNESS_COOKIE' => $cookieFile] : []);
         $proc = proc_open($cmd, [0 => ['pipe', 'r'], 1 => ['pipe', 'w'], 2 => ['pipe', 'w']], $pipes, null, $env);
         if (!is_resource($proc)) {
             throw new \RuntimeException('cannot start ' . PHP_BINARY);
@@ -157,6 +157,10 @@ final class ModuleHarness
         $pdo->exec("DELETE m, ms FROM ps_module m LEFT JOIN ps_module_shop ms ON ms.id_module = m.id_module WHERE m.name IN ('shoppingfeedsync', 'shoppingfeed')");
         $pdo->exec('DELETE FROM ps_hook_module');
         $pdo->exec('DELETE FROM ps_hook');
+        // The module's tabs and their roles (the core's own tabs, ids below 100, stay).
+        $pdo->exec("DELETE a FROM ps_access a JOIN ps_authorization_role r ON r.id_authorization_role = a.id_authorization_role WHERE r.slug LIKE 'ROLE\\_MOD\\_TAB\\_ADMINSHOPPINGFEED%'");
+        $pdo->exec("DELETE FROM ps_authorization_role WHERE slug LIKE 'ROLE\\_MOD\\_TAB\\_ADMINSHOPPINGFEED%'");
+        $pdo->exec("DELETE t, tl FROM ps_tab t LEFT JOIN ps_tab_lang tl ON tl.id_tab = t.id_tab WHERE t.module = 'shoppingfeedsync'");
         $pdo->exec("DELETE FROM ps_configuration WHERE name LIKE 'SHOPPINGFEED\\_%' OR name = 'PS_MULTISHOP_FEATURE_ACTIVE'");
         $pdo->exec('DELETE FROM ps_shop WHERE id_shop > 1');
         $pdo->exec('DELETE FROM ps_lang WHERE id_lang > 1');

@@ -21,10 +21,14 @@
  * (module_access, group restrictions, overrides, Smarty templates, TCPDF, the new translator's
  * catalogues) is left out: the PDF is a small valid document naming the invoices it renders.
  *
+ * The back office (tabs, permissions, AdminController lists, HelperList) is in admin.php, the
+ * Symfony grid's bulk action and a module's route in symfony.php.
+ *
  * Configured by the environment: SFSYNC_HARNESS_DB_URL (mysql://user:pass@host:port/db),
  * SFSYNC_HARNESS_MODULE_DIR (the modules/ folder), SFSYNC_HARNESS_CONTEXT (JSON: shop, shop_context,
- * multishop, lang), SFSYNC_HARNESS_OUT (a file receiving the mails, logs, hooks and PDFs as JSON
- * lines), SFSYNC_HARNESS_CACHE_DIR (PrestaShop's var/cache/<env>/).
+ * multishop, lang, employee: id, id_profile, firstname, lastname), SFSYNC_HARNESS_OUT (a file receiving
+ * the mails, logs, hooks and PDFs as JSON lines), SFSYNC_HARNESS_CACHE_DIR (PrestaShop's
+ * var/cache/<env>/), SFSYNC_HARNESS_COOKIE (a file keeping the employee's cookie between requests).
  */
 
 // ---- constants (config/defines.inc.php, app/config/parameters.php) ---------------------------------
@@ -308,6 +312,30 @@ class Validate
     {
         return self::isUnsignedInt($id);
     }
+
+    public static function isOrderBy($order)
+    {
+        return (bool) preg_match('/^[a-zA-Z0-9.!_-]+$/', (string) $order);
+    }
+
+    public static function isOrderWay($way)
+    {
+        return $way === 'ASC' || $way === 'DESC' || $way === 'asc' || $way === 'desc';
+    }
+
+    public static function isDate($date)
+    {
+        if (!preg_match('/^([0-9]{4})-((?:0?[0-9])|(?:1[0-2]))-((?:0?[0-9])|(?:[1-2][0-9])|(?:3[01]))( [0-9]{2}:[0-9]{2}:[0-9]{2})?$/', (string) $date, $matches)) {
+            return false;
+        }
+
+        return checkdate((int) $matches[2], (int) $matches[3], (int) $matches[1]);
+    }
+
+    public static function isTableOrIdentifier($table)
+    {
+        return (bool) preg_match('/^[a-zA-Z0-9_-]+$/', (string) $table);
+    }
 }
 
 class Tools
@@ -381,11 +409,60 @@ class Tools
         return self::hash($passwd);
     }
 
+    public static function getAdminToken($string)
+    {
+        return !empty($string) ? self::hash($string) : false;
+    }
+
+    /** The token of a back-office controller: its name, its tab's id and the employee's id. */
     public static function getAdminTokenLite($tab, ?Context $context = null)
     {
         $context = $context ?: Context::getContext();
 
-        return self::hash($tab . (int) $context->employee->id);
+        return self::getAdminToken($tab . (int) Tab::getIdFromClassName($tab) . (int) $context->employee->id);
+    }
+
+    public static function strtoupper($str)
+    {
+        return mb_strtoupper((string) $str, 'utf-8');
+    }
+
+    public static function toCamelCase($str, $capitaliseFirstChar = false)
+    {
+        $str = self::strtolower($str);
+        $str = str_replace(' ', '', ucwords(str_replace('_', ' ', $str)));
+        if (!$capitaliseFirstChar) {
+            $str = lcfirst($str);
+        }
+
+        return $str;
+    }
+
+    public static function dateFrom($date)
+    {
+        $tab = explode(' ', (string) $date);
+        if (!isset($tab[1])) {
+            $date .= ' 00:00:00';
+        }
+
+        return $date;
+    }
+
+    public static function dateTo($date)
+    {
+        $tab = explode(' ', (string) $date);
+        if (!isset($tab[1])) {
+            $date .= ' 23:59:59';
+        }
+
+        return $date;
+    }
+
+    public static function redirectAdmin($url)
+    {
+        harness_out('admin', ['step' => 'redirect', 'url' => $url]);
+        echo 'REDIRECT ' . $url;
+        exit;
     }
 
     public static function version_compare($v1, $v2, $operator = '<')
@@ -405,10 +482,7 @@ class Tools
     }
 }
 
-class AdminController
-{
-    public static $eol = "\n";
-}
+// AdminController (classes/controller/AdminController.php) is in admin.php, loaded at the end.
 
 // ---- Shop, Language, Context, Link ----------------------------------------------------------------
 
@@ -563,9 +637,14 @@ class Language
     }
 }
 
+/** The back-office employee of the request (SFSYNC_HARNESS_CONTEXT's employee: id, id_profile, names). */
 class Employee
 {
     public $id = 1;
+    public $id_profile = 1;
+    public $id_lang = 1;
+    public $firstname = 'Jane';
+    public $lastname = 'Doe';
 }
 
 class Link
@@ -583,6 +662,11 @@ class Link
 
     public function getAdminLink($controller, $withToken = true, $sfRouteParams = [], $params = [])
     {
+        // PrestaShop 8's legacy URL converter: the order page is the Symfony route admin_orders_view.
+        if ($controller === 'AdminOrders' && isset($params['vieworder'], $params['id_order'])) {
+            return $this->base . 'admin-dev/index.php/sell/orders/' . (int) $params['id_order'] . '/view'
+                . ($withToken ? '?_token=' . md5(_COOKIE_KEY_ . 'route' . (int) Context::getContext()->employee->id) : '');
+        }
         $query = ['controller' => $controller] + ($withToken ? ['token' => Tools::getAdminTokenLite($controller)] : []) + $params;
 
         return $this->base . 'admin-dev/index.php?' . http_build_query($query, '', '&');
@@ -1682,6 +1766,33 @@ class Cookie
     protected $modified = false;
     protected $allowWriting = true;
 
+    /** The browser's copy of the cookie between two requests of a test (SFSYNC_HARNESS_COOKIE). */
+    public function __construct()
+    {
+        $file = getenv('SFSYNC_HARNESS_COOKIE');
+        if ($file && is_file($file)) {
+            $this->content = json_decode((string) file_get_contents($file), true) ?: [];
+        }
+    }
+
+    public function getAll()
+    {
+        return $this->content;
+    }
+
+    /** Cookie::getFamily(): the values whose key starts with $origin. */
+    public function getFamily($origin)
+    {
+        $result = [];
+        foreach ($this->content as $key => $value) {
+            if (strncmp($key, $origin, strlen($origin)) === 0) {
+                $result[$key] = $value;
+            }
+        }
+
+        return $result;
+    }
+
     public function __get($key)
     {
         return $this->content[$key] ?? false;
@@ -1720,6 +1831,10 @@ class Cookie
         }
         $this->modified = false;
         harness_out('cookie', ['keys' => array_keys($this->content)]);
+        $file = getenv('SFSYNC_HARNESS_COOKIE');
+        if ($file) {
+            file_put_contents($file, json_encode($this->content));
+        }
     }
 
     public function __destruct()
@@ -2021,6 +2136,8 @@ class HelperForm extends Helper
     }
 }
 
+require __DIR__ . '/admin.php';
+
 // ---- the request: context from SFSYNC_HARNESS_CONTEXT ------------------------------------------------
 
 (static function (): void {
@@ -2030,6 +2147,11 @@ class HelperForm extends Helper
     $context->shop = new Shop($idShop);
     $context->language = new Language((int) (Language::getIdByIso($ctx['lang'] ?? 'en') ?: 1));
     $context->employee = new Employee();
+    foreach (['id', 'id_profile', 'firstname', 'lastname'] as $field) {
+        if (isset($ctx['employee'][$field])) {
+            $context->employee->$field = $ctx['employee'][$field];
+        }
+    }
     $context->link = new Link();
     $context->smarty = new Smarty();
     $context->cookie = new Cookie();

@@ -4,12 +4,14 @@
  * module from SFSYNC_HARNESS_MODULE_DIR, runs the action read as JSON on stdin, prints a JSON result.
  *
  *   {"action": "install" | "uninstall" | "reset" | "reset_keep_data" | "enable" | "disable" | "content" | "front" | "upgrade"
- *              | "status_update" | "tracking_update" | "slip_add" | "cron" | "l",
+ *              | "status_update" | "tracking_update" | "slip_add" | "cron" | "l"
+ *              | "admin" (a back-office tab: "controller") | "hook" ("hook", "params") | "order_grid" | "route" ("route"),
  *    "post": {...}, "get": {...}, "mail_accept": bool, "pdf_fail": [id_order, ...], "pdf_delay_ms": int,
  *    "invoice_render_budget": seconds (the module's INVOICE_RENDER_BUDGET for this request), ...}
  */
 
 require __DIR__ . '/harness.php';
+require __DIR__ . '/symfony.php';
 
 $request = json_decode((string) stream_get_contents(STDIN), true);
 if (!is_array($request)) {
@@ -125,8 +127,45 @@ switch ($request['action'] ?? '') {
         // The Dispatcher: a new controller, then run() (init, header, content, footer).
         (new $class())->run();
         exit;
+    case 'admin':
+        // The back office's Dispatcher: the tab's module controller (controllers/admin/<Name>Controller.php),
+        // run() printing the page (or a redirect); its output is collected with the harness's reports.
+        $tab = new Tab((int) Tab::getIdFromClassName((string) $request['controller']));
+        if (!$tab->id || !$tab->active) {
+            $result['admin'] = ['status' => 'no_tab'];
+            break;
+        }
+        $_GET['controller'] = $tab->class_name;
+        require_once _PS_MODULE_DIR_ . $tab->module . '/controllers/admin/' . $tab->class_name . 'Controller.php';
+        $class = $tab->class_name . 'Controller';
+        ob_start();
+        try {
+            (new $class())->run();
+            $result['admin'] = ['status' => 'ok', 'html' => (string) ob_get_clean()];
+        } catch (\Throwable $e) {
+            ob_end_clean();
+            $result['admin'] = ['status' => 'exception', 'class' => get_class($e), 'message' => $e->getMessage()];
+        }
+        break;
+    case 'hook':
+        // A display or action hook as PrestaShop 8 calls it (the order page: displayAdminOrderMain with id_order).
+        $result['html'] = Hook::exec((string) $request['hook'], $request['params'] ?? []);
+        break;
+    case 'order_grid':
+        // The Symfony order grid's definition (OrderGridDefinitionFactory) through actionOrderGridDefinitionModifier.
+        $definition = new PrestaShop\PrestaShop\Core\Grid\Definition\GridDefinition('order');
+        Hook::exec('actionOrderGridDefinitionModifier', ['definition' => $definition]);
+        $result['bulk_actions'] = array_map(static function ($action) {
+            return ['id' => $action->getId(), 'name' => $action->getName(), 'type' => $action->getType(), 'options' => $action->getOptions()];
+        }, $definition->getBulkActions()->all());
+        break;
+    case 'route':
+        // A bulk action of a Symfony grid, posted to a module's route.
+        $result['route'] = harness_route('shoppingfeedsync', (string) $request['route'], $_GET, $_POST);
+        break;
     case 'l':
-        $result['strings'] = array_map(static fn ($s) => $module->l($s), $request['strings']);
+        // As a module's file translates: its own name as the source (a controller: its file name).
+        $result['strings'] = array_map(static fn ($s) => $module->l($s, $request['source'] ?? false), $request['strings']);
         break;
     default:
         fwrite(STDERR, "request.php: unknown action\n");
