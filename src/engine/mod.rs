@@ -19,6 +19,7 @@ use shop_run::ShopRun;
 use crate::api::{ApiClient, ApiConfig};
 use crate::db::logger::{ProcessLogger, SYNC_ORDER_PROCESS};
 use crate::db::sql::{in_list, keys};
+use crate::db::retry::LockRetry;
 use crate::db::Db;
 use crate::error::{DbError, DbResultExt};
 use crate::model::{LogLevel, TaskKind};
@@ -81,13 +82,7 @@ pub async fn start_cron(
         started,
     };
     let monitored = match run.lock.as_mut() {
-        Some(conn) => conn
-            .exec_drop(
-                db.sql().cron.monitor_lock.as_str(),
-                (std::process::id(), std::process::id()),
-            )
-            .await
-            .ctx("writing the ProcessMonitor row"),
+        Some(conn) => write_monitor(db, conn).await,
         None => Ok(()),
     };
     let result = match monitored {
@@ -99,6 +94,24 @@ pub async fn start_cron(
         Err(e) => {
             run.unlock(db).await;
             Err(e)
+        }
+    }
+}
+
+/// The ProcessMonitor row of a starting run. On a Galera cluster the CRON lock is each node's
+/// own, so runs on two nodes may write this row at once: the loser's certification failure is
+/// retried rather than ending its run.
+async fn write_monitor(db: &Db, conn: &mut Conn) -> Result<(), DbError> {
+    let mut retry = LockRetry::default();
+    let pid = std::process::id();
+    loop {
+        match conn
+            .exec_drop(db.sql().cron.monitor_lock.as_str(), (pid, pid))
+            .await
+            .ctx("writing the ProcessMonitor row")
+        {
+            Err(e) if retry.wants(&e) => retry.pause().await,
+            done => return done,
         }
     }
 }
