@@ -779,7 +779,7 @@ function galera_hooks(Ctx $c): array
     ];
 }
 
-/** A CRON per node on one queue, node 2 SIGKILLed mid-run and rejoined: exact audit. */
+/** A CRON per node on one queue, a node SIGKILLed mid-run and rejoined: exact audit. */
 function galera_kill(Ctx $c): array
 {
     $n = $c->quick ? 1000 : 4000;
@@ -795,17 +795,24 @@ function galera_kill(Ctx $c): array
             'opts' => ['lease_seconds' => 3, 'requeue_delay_minutes' => 0, 'run_budget_ms' => 2000], 'until_empty' => true,
             'pause_ms' => 50, 'seconds' => 180, 'name' => "galera-kill-cron$node"], "galera-kill-cron$node"));
     }
-    $pid2 = $crons[2]->pid();
-    $leasedBy2 = static fn (): array => $pdo->query("SELECT id_order FROM ps_shoppingfeed_task_order WHERE lease_owner LIKE '$pid2-%'")->fetchAll(PDO::FETCH_COLUMN);
-    $ready = wait_until(static fn (): bool => count($leasedBy2()) > 0, 30);
-    galera_ctl('kill', 2);
+    // The node to kill: 2, or 3 if its runner leases first (three runners race for the same
+    // oldest tasks, and one may find none for a while). Node 1 serves this orchestrator.
+    $leasedBy = static fn (int $node): array => $pdo->query(sprintf("SELECT id_order FROM ps_shoppingfeed_task_order WHERE lease_owner LIKE '%d-%%'",
+        $crons[$node]->pid()))->fetchAll(PDO::FETCH_COLUMN);
+    $victim = 0;
+    $ready = wait_until(static function () use (&$victim, $leasedBy): bool {
+        foreach ([2, 3] as $node) { if ($leasedBy($node) !== []) { $victim = $node; return true; } }
+        return false;
+    }, 30);
+    $victim = $victim ?: 2;
+    galera_ctl('kill', $victim);
     $tKill = microtime(true);
-    // What node 2's runner held when its node died (committed, so on every node): the only tasks
-    // that may go out twice.
-    $heldAtKill = array_fill_keys(array_map('intval', $leasedBy2()), true);
+    // What the killed node's runner held when its node died (committed, so on every node): the
+    // only tasks that may go out twice.
+    $heldAtKill = array_fill_keys(array_map('intval', $leasedBy($victim)), true);
     $sentAtKill = count($c->sim->tickets());
     usleep(1000000);
-    $rejoin = galera_ctl('start', 2);
+    $rejoin = galera_ctl('start', $victim);
     $results = [];
     foreach ($crons as $node => $p) {
         $results[$node] = $p->wait(200);
@@ -820,27 +827,27 @@ function galera_kill(Ctx $c): array
     $dupOutside = 0;
     foreach ($tickets as $id => $k) { if ($k > 1 && !isset($heldAtKill[$id])) { $dupOutside++; } }
     $bad = queue_integrity($pdo);
-    $node2 = on_node(2, static fn () => queue_count(pdo_wait($db)));
+    $rejoined = on_node($victim, static fn () => queue_count(pdo_wait($db)));
     $notes = [];
     $liveEx = [];
     foreach ($results as $node => $r) {
         $notes[] = sprintf('node %d runner: %s', $node, $r === null ? 'no result' : sprintf('%d runs, %d sent, %d exceptions%s', $r['runs'], $r['sent'],
             count($r['exceptions']), $r['exceptions'] ? ' (' . $r['exceptions'][0] . ')' : ''));
-        if ($node !== 2) { $liveEx = array_merge($liveEx, $r['exceptions'] ?? ['no result']); }
+        if ($node !== $victim) { $liveEx = array_merge($liveEx, $r['exceptions'] ?? ['no result']); }
     }
-    $notes[] = sprintf('kill after %d of %d tickets; node 2 rejoined (state transfer) in %.1f s; drain: %d runs %.1f s; %s', $sentAtKill, $n, $rejoin, $runs, $dsecs, audit_line($a));
+    $notes[] = sprintf('node %d killed after %d of %d tickets, rejoined (state transfer) in %.1f s; drain: %d runs %.1f s; %s', $victim, $sentAtKill, $n, $rejoin, $runs, $dsecs, audit_line($a));
     foreach ($a['examples'] as $e) { $notes[] = $e; }
     if ($errors) { $notes[] = 'drain errors: ' . implode(' | ', array_slice(array_unique($errors), 0, 3)); }
     return [
-        'measured' => sprintf('kill: %d tasks, 3 runners, node 2 killed with %d tasks leased by its runner, rejoined in %.1f s; done %.1f s after the kill: %d duplicate sends (%d orders), %d outside the killed runner\'s leases, %d lost, %d stuck',
-            $n, count($heldAtKill), $rejoin, $secs, $a['duplicates'], $a['orders_dup'], $dupOutside, $a['status_mismatch'] + $a['never_sent'], $a['stuck']),
+        'measured' => sprintf('kill: %d tasks, 3 runners, node %d killed with %d tasks leased by its runner, rejoined in %.1f s; done %.1f s after the kill: %d duplicate sends (%d orders), %d outside the killed runner\'s leases, %d lost, %d stuck',
+            $n, $victim, count($heldAtKill), $rejoin, $secs, $a['duplicates'], $a['orders_dup'], $dupOutside, $a['status_mismatch'] + $a['never_sent'], $a['stuck']),
         'checks' => [
-            "kill: node 2's runner held leases when killed" => $ready && $heldAtKill !== [],
+            "kill: the killed node's runner held leases" => $ready && $heldAtKill !== [],
             'kill: 0 lost, all sent, 0 stuck' => $a['status_mismatch'] === 0 && $a['never_sent'] === 0 && $a['stuck'] === 0,
             'kill: no order sent twice while a lease was valid (duplicates only among the killed runner\'s leases)' => $dupOutside === 0,
             "kill: duplicates <= the killed runner's leases" => $a['duplicates'] <= count($heldAtKill),
             'kill: the runners of the live nodes threw nothing' => $liveEx === [],
-            'kill: node 2 rejoined with the same queue' => $node2 === 0,
+            'kill: the killed node rejoined with the same queue' => $rejoined === 0,
             'kill: queue integrity' => $bad === [],
         ],
         'notes' => array_merge($notes, $bad),

@@ -31,7 +31,7 @@ use mysql_async::prelude::{FromRow, Queryable};
 use mysql_async::{Conn, FromRowError, Row, Value};
 use report::{mail_lists, CronReport, Failure, Mail, MailOutcome, ShopReport};
 use send::Source;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Runs the whole CRON for every active shop (or `opts.shop`), without a mailer: the e-mails
 /// are in the report and their notices stay for the next run that has one.
@@ -210,17 +210,20 @@ async fn run_shops(
     started: Instant,
     report: &mut CronReport,
 ) -> Result<(), DbError> {
-    let ctx = RunContext {
-        db,
-        http,
-        opts,
-        started,
-    };
     let mut conn = db.conn().await?;
-    for shop in active_shops(db, &mut conn).await? {
-        if opts.shop.is_some_and(|s| s != shop.id_shop) {
-            continue;
-        }
+    let shops: Vec<ShopRow> = active_shops(db, &mut conn)
+        .await?
+        .into_iter()
+        .filter(|shop| opts.shop.is_none_or(|s| s == shop.id_shop))
+        .collect();
+    let count = shops.len();
+    for (i, shop) in shops.into_iter().enumerate() {
+        let ctx = RunContext {
+            db,
+            http,
+            opts,
+            deadline: shop_deadline(opts.run_budget, started.elapsed(), count - i),
+        };
         let mut turn = ShopTurn::new(shop);
         if let Err(e) = run_shop(&ctx, &mut conn, &mut turn).await {
             let msg = format!("[Shop {}] Error : {e}", turn.shop.id_shop);
@@ -242,6 +245,15 @@ async fn run_shops(
             .unwrap_or(0);
     }
     Ok(())
+}
+
+/// When a shop of a run stops claiming new work: an equal share of what is left of the run's
+/// budget among the shops still to serve (`left`, this one included). A shop that needs less
+/// leaves the rest to the next ones; one whose API is slow, or whose queue is long, cannot take
+/// the whole budget from the shops after it (they came last in every run, and got nothing).
+fn shop_deadline(budget: Duration, elapsed: Duration, left: usize) -> Instant {
+    let share = budget.saturating_sub(elapsed) / u32::try_from(left.max(1)).unwrap_or(u32::MAX);
+    Instant::now() + share
 }
 
 /// A row of the shop table.
@@ -287,7 +299,8 @@ pub(crate) struct RunContext<'a> {
     pub db: &'a Db,
     pub http: &'a reqwest::Client,
     pub opts: &'a CronOptions,
-    pub started: Instant,
+    /// When this shop stops claiming new work (its share of the run's budget).
+    pub deadline: Instant,
 }
 
 /// One shop's turn in a run: the shop, what the run did there and the log rows it wrote.
@@ -354,7 +367,7 @@ pub(crate) async fn open_shop<'a>(
         db,
         http,
         opts,
-        started,
+        deadline,
     } = *ctx;
     let ShopTurn { shop, report, log } = turn;
     let id_shop = shop.id_shop;
@@ -417,7 +430,7 @@ pub(crate) async fn open_shop<'a>(
                 .to_string(),
             chunk: config.int(keys::MAX_ORDERS, 100).clamp(1, 100) as usize,
             opts,
-            started,
+            deadline,
         });
     }
     if runs.is_empty() {

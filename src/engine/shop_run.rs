@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 pub struct CronOptions {
     pub api_base_url: String,
     pub http_timeout: Duration,
-    /// Stop claiming new work after this long (a CRON URL must answer before web timeouts).
+    /// Stop claiming new work after this long (a CRON URL must answer before web timeouts),
+    /// shared among the shops of the run.
     pub run_budget: Duration,
     /// How long a claimed task is reserved; longer than the worst HTTP time of one request.
     pub lease_seconds: u32,
@@ -59,11 +60,12 @@ pub(crate) struct ShopRun<'a> {
     pub reference_format: String,
     pub chunk: usize,
     pub opts: &'a CronOptions,
-    pub started: Instant,
+    /// When this shop stops claiming new work: its share of the run's budget.
+    pub deadline: Instant,
 }
 
 impl ShopRun<'_> {
     pub fn budget_left(&self) -> bool {
-        self.started.elapsed() < self.opts.run_budget
+        Instant::now() < self.deadline
     }
 }
