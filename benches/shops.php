@@ -6,7 +6,8 @@
  *   php benches/shops.php [--shops 50] [--tasks 200] [--latency-ms 50] [--budgets-ms 3000,10000]
  * Each run is a fresh PHP process with the extension (its peak RSS is the run's):
  *   1. a run with an unlimited budget: throughput, memory, what each shop got;
- *   2. runs with short budgets on the same full queue: fairness (how the budget was shared).
+ *   2. runs with short budgets on the same full queue: fairness (how the budget was shared);
+ *   3. successive runs of the shortest budget until nothing more goes: when each shop is served.
  * Prints RESULT shops {json}.
  */
 
@@ -68,6 +69,7 @@ for ($s = 1; $s <= $nShops; $s++) {
     }
     $conf->execute([$s, 'SHOPPINGFEED_AUTH_TOKEN', $s === $failing ? TOKEN_REFUSED : BENCH_TOKEN]);
     $conf->execute([$s, 'SHOPPINGFEED_STORE_ID', (string) BENCH_STORE]);
+    if ($s > 1) { $conf->execute([$s, 'SHOPPINGFEED_SHIPPED_ORDERS', '["' . STATE_SHIPPED . '"]']); }
     $lo = ($s - 1) * $perShop + 1;
     $hi = $s * $perShop;
     $pdo->exec("UPDATE ps_orders SET id_shop = $s WHERE id_order BETWEEN $lo AND $hi");
@@ -135,6 +137,28 @@ foreach (array_merge([3600000], $budgets) as $budget) {
         $s['shops_served'], $s['shops_starved'], $s['min'], $s['median'], $s['max'], $s['slow_shop_sent'], intdiv($nShops, 2), $s['first_half_sent'],
         intdiv($nShops, 2) + 1, $nShops, $s['second_half_sent'], $s['failing_shop']['error'] ?: 'no error'));
 }
+// Successive runs of the shortest budget on one full queue, as a CRON every minute would do:
+// in which run each shop is first served.
+$budget = min($budgets);
+bench_reset_tasks($pdo, $n);
+$prepareSim();
+$firstServed = [];
+$rounds = [];
+for ($run = 1; $run <= 30; $run++) {
+    $r = $worker($budget);
+    $sentNow = 0;
+    foreach ($r['shops'] as $id => $x) {
+        $sentNow += $x['sent'];
+        if ($x['sent'] > 0 && !isset($firstServed[(int) $id])) { $firstServed[(int) $id] = $run; }
+    }
+    $rounds[] = ['sent' => $sentNow, 'wall_ms' => $r['wall_ms']];
+    $due = (int) $pdo->query("SELECT COUNT(*) FROM ps_shoppingfeed_task_order WHERE action = 'SYNC_STATUS'")->fetchColumn();
+    if ($sentNow === 0) { break; }
+}
+$never = $nShops - 1 - count(array_diff_key($firstServed, [$failing => true]));
+out(sprintf('   successive runs of %d ms on the full queue: %d runs (%s sent), every shop first served by run %d, %d shops never served (the failing one apart); %d pending tasks left (the failing shop\'s)',
+    $budget, count($rounds), implode(' + ', array_column($rounds, 'sent')), $firstServed ? max($firstServed) : 0, $never, $due));
 proc_terminate($proc);
 proc_close($proc);
-echo 'RESULT shops ', json_encode(['shops' => $nShops, 'tasks_per_shop' => $perShop, 'latency_ms' => $latency, 'runs' => $results]), "\n";
+echo 'RESULT shops ', json_encode(['shops' => $nShops, 'tasks_per_shop' => $perShop, 'latency_ms' => $latency, 'runs' => $results,
+    'successive' => ['budget_ms' => $budget, 'rounds' => $rounds, 'last_first_served' => $firstServed ? max($firstServed) : 0, 'never_served' => $never, 'left' => $due]]), "\n";

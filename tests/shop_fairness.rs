@@ -69,3 +69,42 @@ async fn a_shop_with_more_work_than_the_budget_does_not_starve_the_shops_after_i
     sim.shutdown().await;
     t.drop_db().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shop_whose_oldest_due_task_waited_longest_is_served_first() {
+    let (t, sim) = common::cron_shop(TOKEN, "0").await;
+    t.multistore().await;
+    t.exec(
+        "INSERT INTO PREFIX_shop (id_shop, id_shop_group, name, color, id_category, theme_name, active, deleted) \
+         VALUES (3, 1, 'Third', '', 2, 'classic', 1, 0), (4, 1, 'Nothing due', '', 2, 'classic', 1, 0); \
+         INSERT INTO PREFIX_module_shop (id_module, id_shop) \
+           SELECT id_module, s.id_shop FROM PREFIX_module, (SELECT 2 id_shop UNION SELECT 3 UNION SELECT 4) s \
+           WHERE name = 'shoppingfluxexport'",
+    )
+    .await;
+    // Shop 3's task waited 30 minutes (a run's budget left it out), shop 2's 20, shop 1's 10.
+    for (id_shop, minutes) in [(1, 10), (2, 20), (3, 30)] {
+        let id_order = t
+            .order_with(OrderSpec {
+                id_shop,
+                sf_linked: true,
+                ..OrderSpec::new(state::CANCELED)
+            })
+            .await;
+        t.exec_params(
+            "INSERT INTO PREFIX_shoppingfeed_task_order (action, id_order, update_at, date_add, date_upd) \
+             VALUES ('SYNC_STATUS', ?, NOW() - INTERVAL ? MINUTE, NOW(), NOW())",
+            (id_order, minutes),
+        )
+        .await;
+    }
+    let report = run_cron(&t.db, &reqwest::Client::new(), &common::cron_opts(&sim))
+        .await
+        .expect("run");
+    let order: Vec<u32> = report.shops.iter().map(|s| s.id_shop).collect();
+    assert_eq!(order, vec![3, 2, 1, 4], "{report:?}");
+    let sent: Vec<u32> = report.shops.iter().map(|s| s.statuses_sent).collect();
+    assert_eq!(sent, vec![1, 1, 1, 0]);
+    sim.shutdown().await;
+    t.drop_db().await;
+}

@@ -211,11 +211,23 @@ async fn run_shops(
     report: &mut CronReport,
 ) -> Result<(), DbError> {
     let mut conn = db.conn().await?;
-    let shops: Vec<ShopRow> = active_shops(db, &mut conn)
+    let mut shops: Vec<ShopRow> = active_shops(db, &mut conn)
         .await?
         .into_iter()
         .filter(|shop| opts.shop.is_none_or(|s| s == shop.id_shop))
         .collect();
+    // The shop whose oldest due task waited longest goes first, the shops with nothing due last:
+    // a shop the budget left out of a run is first in the next one, whatever its id.
+    let due: Vec<(u32, String)> = conn
+        .query(db.sql().queue.oldest_due_by_shop.as_str())
+        .await
+        .ctx("ordering the shops by their oldest due task")?;
+    let rank = |id_shop: u32| {
+        due.iter()
+            .position(|(s, _)| *s == id_shop)
+            .unwrap_or(due.len())
+    };
+    shops.sort_by_key(|shop| (rank(shop.id_shop), shop.id_shop));
     let count = shops.len();
     for (i, shop) in shops.into_iter().enumerate() {
         let ctx = RunContext {
