@@ -64,7 +64,10 @@ async fn a_shop_with_more_work_than_the_budget_does_not_starve_the_shops_after_i
     assert_eq!(sent.len(), 3, "{report:?}");
     for (id_shop, n) in &sent {
         assert!(*n > 0, "shop {id_shop} got nothing in the run: {sent:?}");
-        assert!(*n < 120, "shop {id_shop} was not cut by the budget: {sent:?}");
+        assert!(
+            *n < 120,
+            "shop {id_shop} was not cut by the budget: {sent:?}"
+        );
     }
     sim.shutdown().await;
     t.drop_db().await;

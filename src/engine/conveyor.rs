@@ -179,6 +179,7 @@ where
         http,
         opts,
         deadline: Instant::now() + opts.run_budget,
+        first: true,
     };
     let mut turn = ShopTurn::new(shop);
     let result = match open_shop(&ctx, &mut conn, &mut turn).await? {

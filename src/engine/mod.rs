@@ -18,8 +18,8 @@ use shop_run::ShopRun;
 
 use crate::api::{ApiClient, ApiConfig};
 use crate::db::logger::{ProcessLogger, SYNC_ORDER_PROCESS};
-use crate::db::sql::{in_list, keys};
 use crate::db::retry::LockRetry;
+use crate::db::sql::{in_list, keys};
 use crate::db::Db;
 use crate::error::{DbError, DbResultExt};
 use crate::model::{LogLevel, TaskKind};
@@ -235,6 +235,9 @@ async fn run_shops(
             http,
             opts,
             deadline: shop_deadline(opts.run_budget, started.elapsed(), count - i),
+            // The shop that waited longest makes progress even when the shops of earlier runs
+            // overran its share: each of its accounts claims one page whatever the time.
+            first: i == 0,
         };
         let mut turn = ShopTurn::new(shop);
         if let Err(e) = run_shop(&ctx, &mut conn, &mut turn).await {
@@ -313,6 +316,8 @@ pub(crate) struct RunContext<'a> {
     pub opts: &'a CronOptions,
     /// When this shop stops claiming new work (its share of the run's budget).
     pub deadline: Instant,
+    /// The first shop of the run: one page per account even past its deadline.
+    pub first: bool,
 }
 
 /// One shop's turn in a run: the shop, what the run did there and the log rows it wrote.
@@ -380,6 +385,7 @@ pub(crate) async fn open_shop<'a>(
         http,
         opts,
         deadline,
+        first,
     } = *ctx;
     let ShopTurn { shop, report, log } = turn;
     let id_shop = shop.id_shop;
@@ -443,6 +449,7 @@ pub(crate) async fn open_shop<'a>(
             chunk: config.int(keys::MAX_ORDERS, 100).clamp(1, 100) as usize,
             opts,
             deadline,
+            one_page: std::sync::atomic::AtomicBool::new(first),
         });
     }
     if runs.is_empty() {

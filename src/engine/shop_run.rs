@@ -4,6 +4,7 @@ use crate::api::ApiClient;
 use crate::db::Db;
 use crate::queue::TaskScope;
 use crate::shop::StateLists;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// Options of `runCron()`; every one has a default.
@@ -62,10 +63,12 @@ pub(crate) struct ShopRun<'a> {
     pub opts: &'a CronOptions,
     /// When this shop stops claiming new work: its share of the run's budget.
     pub deadline: Instant,
+    /// One claim allowed past the deadline (the run's first shop: the one that waited longest).
+    pub one_page: AtomicBool,
 }
 
 impl ShopRun<'_> {
     pub fn budget_left(&self) -> bool {
-        Instant::now() < self.deadline
+        Instant::now() < self.deadline || self.one_page.swap(false, Ordering::Relaxed)
     }
 }
