@@ -63,6 +63,8 @@ if (!$quick) { // the same at 0 ms latency: what is left is each implementation'
     $zero = run([$php, __DIR__ . '/cron.php', '--sizes', '1000,10000,100000', '--baseline-sizes', '10000', '--latency-ms', '0']);
     $r['cron0'] = $zero['cron'];
 }
+out();
+$r += run([$php, __DIR__ . '/shops.php', '--shops', $quick ? '10' : '50', '--tasks', '200', '--latency-ms', '50']);
 $after = machine();
 
 // Summary, in the shape of benches/README.md.
@@ -134,5 +136,16 @@ if (isset($r['cron0'])) {
     out("\nthe same at 0 ms latency (each implementation's own CPU + database cost)");
     out(table(['tasks', '', 'send wall', 'check wall', 'HTTP send / check', 'DB round trips send / check', 'peak RSS send / check'], $rows));
 }
+$sh = $r['shops'];
+$rows = [];
+foreach ($sh['runs'] as $x) {
+    $rows[] = [$x['budget_ms'] >= 3600000 ? 'unlimited' : $ms($x['budget_ms']), $x['sent'], $ms($x['wall_ms']), $x['tasks_per_s'], $x['http_requests'], $mb($x['peak_rss_kb']),
+        $x['shops_served'] . ' / ' . $x['shops_starved'], "{$x['min']} / {$x['median']} / {$x['max']}", $x['slow_shop_sent']];
+}
+out(sprintf("\n(e) one CRON over %d shops x %d due tasks (every tenth shop with two accounts, one shop's API refusing, one slow), latency %d ms",
+    $sh['shops'], $sh['tasks_per_shop'], $sh['latency_ms']));
+out(table(['budget', 'sent', 'wall', 'tasks/s', 'HTTP requests', 'peak RSS', 'shops served / starved', 'per shop min / median / max', 'slow shop'], $rows));
+out(sprintf('successive runs of %s: %d runs, every shop first served by run %d, %d never served',
+    $ms($sh['successive']['budget_ms']), count($sh['successive']['rounds']), $sh['successive']['last_first_served'], $sh['successive']['never_served']));
 $idle = $r['cron']['idle'];
 out(sprintf("\nidle PHP process peak RSS: with the extension loaded and configured %s, plain PHP %s", $mb($idle['ext']['peak_rss_kb']), $mb($idle['php']['peak_rss_kb'])));

@@ -18,6 +18,7 @@ const SCENARIOS = [
     5 => 'long-lived process, DB restart in the middle',
     6 => 'fuzz of every public method',
     7 => 'secrets never in any output',
+    8 => 'Galera: hooks and a CRON on each of 3 nodes, a node killed and rejoined',
 ];
 
 final class Ctx
@@ -650,5 +651,211 @@ function scenario7(Ctx $c): array
             'the DB password never appears' => !array_filter($hits, static fn ($h) => str_starts_with($h, 'the DB password')),
         ],
         'notes' => array_slice($hits, 0, 10),
+    ];
+}
+
+// ---------------------------------------------------------------------------------------------
+// 8. Galera cluster
+// ---------------------------------------------------------------------------------------------
+
+/** Runs `$f` with the suite's server (`db_url`, `pdo`, new children) on Galera node `$n` (1-3). */
+function on_node(int $n, callable $f): mixed
+{
+    $saved = env('SFSYNC_SOAK_SERVER');
+    $u = parse_url(env('SFSYNC_SOAK_GALERA'));
+    putenv(sprintf('SFSYNC_SOAK_SERVER=mysql://%s:%s@%s:%d', $u['user'], $u['pass'] ?? '', $u['host'], (int) $u['port'] + $n - 1));
+    try { return $f(); } finally { putenv("SFSYNC_SOAK_SERVER=$saved"); }
+}
+
+/** ./dev db VERB --galera NODE; returns its seconds. */
+function galera_ctl(string $verb, int $node): float
+{
+    $t = microtime(true);
+    $out = [];
+    exec(env('SFSYNC_SOAK_GALERA_CTL') . ' ' . escapeshellarg($verb) . " --galera $node 2>&1", $out, $rc);
+    file_put_contents(logs_dir() . '/galera_ctl.log', implode("\n", $out) . "\n", FILE_APPEND);
+    if ($rc !== 0) { throw new RuntimeException("galera $verb $node failed: " . redact(implode(' ', array_slice($out, -5)))); }
+    return microtime(true) - $t;
+}
+
+function scenario8(Ctx $c): array
+{
+    if ((string) getenv('SFSYNC_SOAK_GALERA') === '') {
+        return ['measured' => 'no cluster', 'checks' => ['the Galera cluster runs (./dev soak starts it)' => false], 'notes' => []];
+    }
+    return on_node(1, static function () use ($c): array {
+        $hooks = galera_hooks($c);
+        $kill = galera_kill($c);
+        return ['measured' => $hooks['measured'] . '; ' . $kill['measured'], 'checks' => $hooks['checks'] + $kill['checks'],
+            'notes' => array_merge($hooks['notes'], $kill['notes'])];
+    });
+}
+
+/** Hooks on every node for the same orders, a CRON looping on every node: the last state wins. */
+function galera_hooks(Ctx $c): array
+{
+    $seconds = $c->quick ? 8 : 30;
+    $n = 100;
+    $db = 'soak_galera_hooks';
+    $pdo = create_db($db, [1 => [$n, 1, 0, STORE_A]]);
+    $c->sim->prepare([[1, $n, STORE_A]], ['latency' => ['range' => ['min_ms' => 2, 'max_ms' => 20]]]);
+    $orders = range(1, $n);
+    $states = [S_SHIPPED, S_DELIVERED, S_CANCELED, S_REFUNDED];
+    $procs = [];
+    $crons = [];
+    foreach ([1, 2, 3] as $node) {
+        on_node($node, static function () use (&$procs, &$crons, $node, $db, $c, $seconds, $orders, $states): void {
+            foreach ([0, 1] as $k) {
+                $procs[] = new Child('hooks', ['db' => $db, 'api' => $c->sim->url, 'seed' => 800 + 10 * $node + $k, 'seconds' => $seconds,
+                    'orders' => $orders, 'states' => $states, 'name' => "galera-hooks$node-$k"], "galera-hooks$node-$k");
+            }
+            $crons[] = new Child('cron', ['db' => $db, 'api' => $c->sim->url, 'opts' => ['lease_seconds' => 2, 'requeue_delay_minutes' => 0],
+                'seconds' => $seconds, 'pause_ms' => 100, 'name' => "galera-cron$node"], "galera-cron$node");
+        });
+    }
+    $dupPending = 0;
+    $end = microtime(true) + $seconds;
+    while (microtime(true) < $end) {
+        $dupPending = max($dupPending, (int) $pdo->query("SELECT COUNT(*) FROM (SELECT id_order FROM ps_shoppingfeed_task_order WHERE action = 'SYNC_STATUS' GROUP BY id_order HAVING COUNT(*) > 1) x")->fetchColumn());
+        usleep(100000);
+    }
+    $calls = 0; $exCount = 0; $shopFailures = 0; $crashed = 0; $ex = [];
+    foreach ($procs as $p) {
+        $r = $p->wait($seconds + 60);
+        $p->close();
+        if ($r === null) { $crashed++; continue; }
+        $calls += $r['calls'];
+        $exCount += $r['exception_count'] ?? 0;
+        $shopFailures += $r['shop_write_failures'] ?? 0;
+        $ex = array_merge($ex, $r['exceptions']);
+    }
+    $cronRuns = 0; $cronSent = 0; $cronEx = [];
+    foreach ($crons as $p) {
+        $r = $p->wait(60);
+        $p->close();
+        if ($r === null) { $crashed++; continue; }
+        $cronRuns += $r['runs'];
+        $cronSent += $r['sent'];
+        $cronEx = array_merge($cronEx, $r['exceptions']);
+    }
+    [$runs, $secs, $errors] = $c->drain([$db], 30);
+    $a = audit($c->sim, [$db => 0], array_fill_keys($orders, PHP_INT_MAX));
+    // The simulator applies a ticket when it is polled; three runners poll their own batches, so
+    // an older ticket may be applied after a newer one. What the shop guarantees is the order of
+    // its POSTs: the last operation sent for an order (tickets are listed in the order they were
+    // created) must be its last state.
+    $lastSent = [];
+    foreach ($c->sim->tickets() as $t) { $lastSent[(int) ($t['payload']['id'] ?? 0)] = $t['type']; }
+    $opStatus = ['order.notify.shipment' => 'shipped', 'order.notify.delivery' => 'shipped', 'order.notify.cancellation' => 'cancelled', 'order.notify.refund' => 'refunded'];
+    $lastWrong = 0;
+    $examples = [];
+    foreach ($pdo->query('SELECT id_order, current_state FROM ps_orders') as $o) {
+        $want = EXPECTED[(int) $o['current_state']] ?? null;
+        $got = $opStatus[$lastSent[(int) $o['id_order']] ?? ''] ?? null;
+        if ($want !== $got) {
+            $lastWrong++;
+            if (count($examples) < 5) { $examples[] = "order {$o['id_order']}: shop state {$o['current_state']}, last sent " . var_export($lastSent[(int) $o['id_order']] ?? null, true); }
+        }
+    }
+    $bad = queue_integrity($pdo);
+    $notes = array_slice(array_unique(array_merge($ex, $cronEx)), 0, 5);
+    $notes[] = sprintf('%d orders whose last operation sent is not their last state; the simulator shows another status for %d (tickets applied in the order they were polled)', $lastWrong, $a['status_mismatch']);
+    $notes = array_merge($notes, $examples);
+    $notes[] = sprintf('hooks: %d calls, %d shop writes lost to another node (no hook then); CRONs: %d runs, %d sent, %d exceptions; drain %d runs %.1f s; %s',
+        $calls, $shopFailures, $cronRuns, $cronSent, count($cronEx), $runs, $secs, audit_line($a));
+    foreach ($a['examples'] as $e) { $notes[] = $e; }
+    if ($errors) { $notes[] = 'drain errors: ' . implode(' | ', array_slice(array_unique($errors), 0, 3)); }
+    return [
+        'measured' => sprintf('hooks: %d calls in %d s by 6 processes on 3 nodes (%d orders) + a CRON per node: %d exceptions, max %d duplicate pending rows, %d orders whose last send is not their last state',
+            $calls, $seconds, $n, $exCount + count($cronEx), $dupPending, $lastWrong),
+        'checks' => [
+            'hooks: no process crashed' => $crashed === 0,
+            'hooks: 0 duplicate pending rows' => $dupPending === 0,
+            'hooks: no exception reaches PHP (hook or CRON)' => $exCount === 0 && $cronEx === [],
+            'hooks: the last state written on any node is the last one sent, 0 stuck' => $lastWrong === 0 && $a['never_sent'] === 0 && $a['stuck'] === 0,
+            'hooks: queue integrity' => $bad === [],
+        ],
+        'notes' => array_merge($notes, $bad),
+    ];
+}
+
+/** A CRON per node on one queue, a node SIGKILLed mid-run and rejoined: exact audit. */
+function galera_kill(Ctx $c): array
+{
+    $n = $c->quick ? 1000 : 4000;
+    $db = 'soak_galera_kill';
+    $pdo = create_db($db, [1 => [$n, 1, 0, STORE_A]]);
+    // Small requests and a slow API: the run lasts long enough to be cut.
+    $pdo->exec("UPDATE ps_configuration SET value = '10' WHERE name = 'SHOPPINGFEED_ORDER_STATUS_MAX_ORDERS'");
+    queue_all($pdo);
+    // This session's reads see every node's commits (the leases of the runner about to die).
+    $pdo->exec('SET SESSION wsrep_sync_wait = 1');
+    $c->sim->prepare([[1, $n, STORE_A]], ['latency' => ['range' => ['min_ms' => 50, 'max_ms' => 150]]]);
+    $crons = [];
+    foreach ([1, 2, 3] as $node) {
+        $crons[$node] = on_node($node, static fn () => new Child('cron', ['db' => $db, 'api' => $c->sim->url,
+            'opts' => ['lease_seconds' => 3, 'requeue_delay_minutes' => 0, 'run_budget_ms' => 2000], 'until_empty' => true,
+            'pause_ms' => 50, 'seconds' => 180, 'name' => "galera-kill-cron$node"], "galera-kill-cron$node"));
+    }
+    // The node to kill: 2, or 3 if its runner leases first (three runners race for the same
+    // oldest tasks, and one may find none for a while). Node 1 serves this orchestrator.
+    $leasedBy = static fn (int $node): array => $pdo->query(sprintf("SELECT id_order FROM ps_shoppingfeed_task_order WHERE lease_owner LIKE '%d-%%'",
+        $crons[$node]->pid()))->fetchAll(PDO::FETCH_COLUMN);
+    $victim = 0;
+    $ready = wait_until(static function () use (&$victim, $leasedBy): bool {
+        foreach ([2, 3] as $node) { if ($leasedBy($node) !== []) { $victim = $node; return true; } }
+        return false;
+    }, 30);
+    $victim = $victim ?: 2;
+    galera_ctl('kill', $victim);
+    $tKill = microtime(true);
+    // What the killed node's runner held when its node died (committed, so on every node): the
+    // only tasks that may go out twice.
+    $heldAtKill = array_fill_keys(array_map('intval', $leasedBy($victim)), true);
+    $sentAtKill = count($c->sim->tickets());
+    usleep(1000000);
+    $rejoin = galera_ctl('start', $victim);
+    $results = [];
+    foreach ($crons as $node => $p) {
+        $results[$node] = $p->wait(200);
+        $p->close();
+    }
+    $secs = microtime(true) - $tKill;
+    [$runs, $dsecs, $errors] = $c->drain([$db], 60);
+    $a = audit($c->sim, [$db => 0]);
+    // Orders sent twice that node 2's runner did not hold at the kill: a send while a lease was valid.
+    $tickets = [];
+    foreach ($c->sim->tickets() as $t) { $id = (int) ($t['payload']['id'] ?? 0); $tickets[$id] = ($tickets[$id] ?? 0) + 1; }
+    $dupOutside = 0;
+    foreach ($tickets as $id => $k) { if ($k > 1 && !isset($heldAtKill[$id])) { $dupOutside++; } }
+    $bad = queue_integrity($pdo);
+    $rejoined = on_node($victim, static fn () => queue_count(pdo_wait($db)));
+    $notes = [];
+    $liveEx = [];
+    foreach ($results as $node => $r) {
+        $notes[] = sprintf('node %d runner: %s', $node, $r === null ? 'no result' : sprintf('%d runs, %d sent, %d exceptions%s', $r['runs'], $r['sent'],
+            count($r['exceptions']), $r['exceptions'] ? ' (' . $r['exceptions'][0] . ')' : ''));
+        // The live nodes pause while the cluster changes (a member gone, a member joining): a run
+        // may fail then, with the extension's DatabaseException, and the next one goes on.
+        if ($node !== $victim) {
+            foreach ($r['exceptions'] ?? ['no result'] as $e) { if (!str_starts_with($e, 'Shoppingfeed\\Sync\\DatabaseException')) { $liveEx[] = $e; } }
+        }
+    }
+    $notes[] = sprintf('node %d killed after %d of %d tickets, rejoined (state transfer) in %.1f s; drain: %d runs %.1f s; %s', $victim, $sentAtKill, $n, $rejoin, $runs, $dsecs, audit_line($a));
+    foreach ($a['examples'] as $e) { $notes[] = $e; }
+    if ($errors) { $notes[] = 'drain errors: ' . implode(' | ', array_slice(array_unique($errors), 0, 3)); }
+    return [
+        'measured' => sprintf('kill: %d tasks, 3 runners, node %d killed with %d tasks leased by its runner, rejoined in %.1f s; done %.1f s after the kill: %d duplicate sends (%d orders), %d outside the killed runner\'s leases, %d lost, %d stuck',
+            $n, $victim, count($heldAtKill), $rejoin, $secs, $a['duplicates'], $a['orders_dup'], $dupOutside, $a['status_mismatch'] + $a['never_sent'], $a['stuck']),
+        'checks' => [
+            "kill: the killed node's runner held leases" => $ready && $heldAtKill !== [],
+            'kill: 0 lost, all sent, 0 stuck' => $a['status_mismatch'] === 0 && $a['never_sent'] === 0 && $a['stuck'] === 0,
+            'kill: no order sent twice while a lease was valid (duplicates only among the killed runner\'s leases)' => $dupOutside === 0,
+            "kill: duplicates <= the killed runner's leases" => $a['duplicates'] <= count($heldAtKill),
+            'kill: the runners of the live nodes threw nothing but DatabaseException' => $liveEx === [],
+            'kill: the killed node rejoined with the same queue' => $rejoined === 0,
+            'kill: queue integrity' => $bad === [],
+        ],
+        'notes' => array_merge($notes, $bad),
     ];
 }

@@ -59,15 +59,29 @@ impl DbError {
         matches!(self, DbError::Query { source: mysql_async::Error::Server(e), .. } if e.code == 1213)
     }
 
-    /// A deadlock (1213) or lock wait timeout (1205): InnoDB rolled the statement back and it can
-    /// simply be run again.
+    /// A Galera node refusing a transaction it did not run or rolled back whole, which can be run
+    /// again at once: not ready for queries while it joins or rejoins the cluster (1047), or its
+    /// commit failed (1180). A certification failure, a conflict with a write committed on
+    /// another node, is a deadlock (1213), also at COMMIT.
+    pub fn is_cluster_refusal(&self) -> bool {
+        self.server_code().is_some_and(|c| c == 1047 || c == 1180)
+    }
+
+    /// A deadlock (1213) or lock wait timeout (1205), or a Galera refusal: the statement (the
+    /// transaction) was rolled back and it can simply be run again.
     pub fn is_lock_conflict(&self) -> bool {
+        self.server_code() == Some(1213)
+            || self.server_code() == Some(1205)
+            || self.is_cluster_refusal()
+    }
+
+    fn server_code(&self) -> Option<u16> {
         match self {
             DbError::Query {
                 source: mysql_async::Error::Server(e),
                 ..
-            } => e.code == 1213 || e.code == 1205,
-            _ => false,
+            } => Some(e.code),
+            _ => None,
         }
     }
 }
@@ -111,6 +125,21 @@ mod tests {
             detail: "y".into(),
         };
         assert!(!data.is_lock_conflict());
+    }
+
+    #[test]
+    fn galera_refusals_and_certification_failures_are_retried_by_the_hook_and_the_cron() {
+        use crate::db::retry::LockRetry;
+        // Not ready while it rejoins, a failed commit: rolled back whole, run again.
+        for code in [1047, 1180] {
+            assert!(server(code).is_cluster_refusal());
+            assert!(server(code).is_lock_conflict());
+            assert!(LockRetry::deadlocks_only().wants(&server(code)));
+            assert!(LockRetry::default().wants(&server(code)));
+        }
+        // Certification failure (at the statement or at COMMIT): a deadlock.
+        assert!(LockRetry::deadlocks_only().wants(&server(1213)));
+        assert!(!server(1062).is_cluster_refusal());
     }
 
     #[test]

@@ -6,8 +6,10 @@ pub mod sql;
 
 use crate::config::{DatabaseUrl, TablePrefix, Tls, TlsMode};
 use crate::error::DbError;
+use crate::error::DbResultExt;
+use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder, Pool, PoolConstraints, PoolOpts, SslOpts};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 pub use sql::Sql;
@@ -16,6 +18,12 @@ pub use sql::Sql;
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
+    /// What the first connection found: `Some` on a Galera node, with the pool whose sessions
+    /// read causally ([`sql::GALERA_SESSION`]) that every connection then comes from.
+    cluster: Arc<OnceLock<Option<Pool>>>,
+    /// The options of `pool`, to build the Galera one from.
+    opts: OptsBuilder,
+    setup: Vec<String>,
     sql: Arc<Sql>,
     url: DatabaseUrl,
     /// The hook's guess of each shop's configuration (`hook_call`), shared by the clones.
@@ -51,15 +59,19 @@ impl Db {
         if let Some(sock) = &url.socket {
             opts = opts.socket(Some(sock.clone()));
         }
+        let mut setup = Vec::new();
         if let Some(offset) = utc_offset {
             // On each new connection (and after a reset): no round trip per query.
-            opts = opts.setup(vec![format!("SET time_zone = '{offset}'")]);
+            setup.push(format!("SET time_zone = '{offset}'"));
         }
         if let Some(tls) = &url.tls {
             opts = opts.ssl_opts(Some(ssl_opts(tls)));
         }
         Db {
-            pool: Pool::new(opts),
+            pool: Pool::new(opts.clone().setup(setup.clone())),
+            cluster: Arc::default(),
+            opts,
+            setup,
             sql: Arc::new(Sql::new(prefix)),
             url: url.clone(),
             hook_cache: Arc::default(),
@@ -73,7 +85,19 @@ impl Db {
     /// True when both reach the same database with the same table prefix.
     /// The pool's gauges (connections open, idle, in use).
     pub fn pool_metrics(&self) -> Arc<mysql_async::Metrics> {
-        self.pool.metrics()
+        self.pool_in_use().metrics()
+    }
+
+    fn pool_in_use(&self) -> &Pool {
+        match self.cluster.get() {
+            Some(Some(galera)) => galera,
+            _ => &self.pool,
+        }
+    }
+
+    /// Whether the server is a Galera node (`None` before the first connection).
+    pub fn is_galera(&self) -> Option<bool> {
+        self.cluster.get().map(Option::is_some)
     }
 
     pub fn hook_cache_lock(&self) -> &Mutex<crate::hook::call::HookCache> {
@@ -84,20 +108,51 @@ impl Db {
         self.url == other.url && self.sql.prefix == other.sql.prefix
     }
 
-    /// A pooled connection; the error names the server without the password.
+    /// A pooled connection; the error names the server without the password. The first one also
+    /// asks whether the server is a Galera node (one statement per pool): there, a read on one
+    /// node may not see yet what another node committed, so every connection comes from then on
+    /// from a pool whose sessions wait for it.
     pub async fn conn(&self) -> Result<Conn, DbError> {
-        self.pool
-            .get_conn()
+        if let Some(known) = self.cluster.get() {
+            return self.get_from(known.as_ref().unwrap_or(&self.pool)).await;
+        }
+        let mut conn = self.get_from(&self.pool).await?;
+        let wsrep: Option<(String, String)> = conn
+            .query_first(sql::WSREP_ON)
             .await
-            .map_err(|source| DbError::Connect {
-                url: self.url.redacted(),
-                source,
+            .ctx("asking whether the server is a Galera node")?;
+        let galera = wsrep.is_some_and(|(_, on)| on.eq_ignore_ascii_case("ON"));
+        let found = self.cluster.get_or_init(|| {
+            galera.then(|| {
+                let mut setup = self.setup.clone();
+                setup.push(sql::GALERA_SESSION.to_string());
+                Pool::new(self.opts.clone().setup(setup))
             })
+        });
+        match found {
+            // This connection's session is not set up for Galera: it goes back to the plain
+            // pool, unused from now on, and closes after the idle time.
+            Some(galera) => {
+                drop(conn);
+                self.get_from(galera).await
+            }
+            None => Ok(conn),
+        }
+    }
+
+    async fn get_from(&self, pool: &Pool) -> Result<Conn, DbError> {
+        pool.get_conn().await.map_err(|source| DbError::Connect {
+            url: self.url.redacted(),
+            source,
+        })
     }
 
     /// Closes every connection (end of a CRON run, or a pool being replaced).
     pub async fn disconnect(self) {
         // A failure here only means connections were already gone.
+        if let Some(Some(galera)) = self.cluster.get() {
+            let _ = galera.clone().disconnect().await;
+        }
         let _ = self.pool.disconnect().await;
     }
 }

@@ -1,5 +1,8 @@
 //! One retry rule for statements that lose a lock conflict: InnoDB rolls back a deadlock victim
-//! (1213) or a lock wait timeout (1205) whole, so the statement can simply be run again.
+//! (1213) or a lock wait timeout (1205) whole, so the statement can simply be run again. On a
+//! Galera cluster the same holds for a certification failure (1213, at the statement or at
+//! COMMIT: a write committed first on another node won) and for a node that refuses work while it
+//! rejoins (1047) or fails a commit (1180): every transaction retried here is re-run whole.
 
 use crate::error::DbError;
 use std::time::Duration;
@@ -14,8 +17,8 @@ pub const LOCK_RETRIES: u32 = 5;
 #[derive(Debug, Default)]
 pub struct LockRetry {
     attempt: u32,
-    /// Deadlocks only: a lock wait timeout already waited (50 s by default), and the shop's
-    /// request (the hook) must not wait that long twice.
+    /// Deadlocks (and Galera refusals, which come at once) only: a lock wait timeout already
+    /// waited (50 s by default), and the shop's request (the hook) must not wait that long twice.
     deadlocks_only: bool,
 }
 
@@ -31,7 +34,7 @@ impl LockRetry {
     /// True when `e` is a conflict this retry takes and attempts are left (counting this one).
     pub fn wants(&mut self, e: &DbError) -> bool {
         let taken = if self.deadlocks_only {
-            e.is_deadlock()
+            e.is_deadlock() || e.is_cluster_refusal()
         } else {
             e.is_lock_conflict()
         };

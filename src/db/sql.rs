@@ -103,6 +103,15 @@ fn shop_config_rows(shop: &str, group: &str) -> String {
 /// left out for a NULL value). `hook::call::Fingerprint` builds the same bytes in Rust.
 const CONFIG_ROW_BYTES: &str = "CONCAT_WS(0x1f, c.name, IFNULL(c.id_shop, '-'), IFNULL(c.id_shop_group, '-'), LENGTH(c.value), c.value)";
 
+/// Whether the server replicates with Galera: a row (`wsrep_on`, `ON`) on a Galera node, `OFF` on
+/// a plain MariaDB, no row on MySQL (no such variable); asked once per pool.
+pub const WSREP_ON: &str = "SHOW VARIABLES LIKE 'wsrep\\_on'";
+
+/// Each session on a Galera node: a read (`SELECT`, `BEGIN`) first waits until this node applied
+/// every transaction the cluster committed before it, so that it sees another node's writes as a
+/// single server would (a lease, a re-arm, the order's state PrestaShop wrote elsewhere).
+pub const GALERA_SESSION: &str = "SET SESSION wsrep_sync_wait = 1";
+
 pub struct Sql {
     /// One order with its Shopping Feed link, the legacy module's state for the order's shop and
     /// the hook's configuration rows, then the marketplace and whether the new state makes an

@@ -178,7 +178,8 @@ where
         db,
         http,
         opts,
-        started: Instant::now(),
+        deadline: Instant::now() + opts.run_budget,
+        first: true,
     };
     let mut turn = ShopTurn::new(shop);
     let result = match open_shop(&ctx, &mut conn, &mut turn).await? {

@@ -18,6 +18,7 @@ use shop_run::ShopRun;
 
 use crate::api::{ApiClient, ApiConfig};
 use crate::db::logger::{ProcessLogger, SYNC_ORDER_PROCESS};
+use crate::db::retry::LockRetry;
 use crate::db::sql::{in_list, keys};
 use crate::db::Db;
 use crate::error::{DbError, DbResultExt};
@@ -30,7 +31,7 @@ use mysql_async::prelude::{FromRow, Queryable};
 use mysql_async::{Conn, FromRowError, Row, Value};
 use report::{mail_lists, CronReport, Failure, Mail, MailOutcome, ShopReport};
 use send::Source;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Runs the whole CRON for every active shop (or `opts.shop`), without a mailer: the e-mails
 /// are in the report and their notices stay for the next run that has one.
@@ -81,13 +82,7 @@ pub async fn start_cron(
         started,
     };
     let monitored = match run.lock.as_mut() {
-        Some(conn) => conn
-            .exec_drop(
-                db.sql().cron.monitor_lock.as_str(),
-                (std::process::id(), std::process::id()),
-            )
-            .await
-            .ctx("writing the ProcessMonitor row"),
+        Some(conn) => write_monitor(db, conn).await,
         None => Ok(()),
     };
     let result = match monitored {
@@ -99,6 +94,24 @@ pub async fn start_cron(
         Err(e) => {
             run.unlock(db).await;
             Err(e)
+        }
+    }
+}
+
+/// The ProcessMonitor row of a starting run. On a Galera cluster the CRON lock is each node's
+/// own, so runs on two nodes may write this row at once: the loser's certification failure is
+/// retried rather than ending its run.
+async fn write_monitor(db: &Db, conn: &mut Conn) -> Result<(), DbError> {
+    let mut retry = LockRetry::default();
+    let pid = std::process::id();
+    loop {
+        match conn
+            .exec_drop(db.sql().cron.monitor_lock.as_str(), (pid, pid))
+            .await
+            .ctx("writing the ProcessMonitor row")
+        {
+            Err(e) if retry.wants(&e) => retry.pause().await,
+            done => return done,
         }
     }
 }
@@ -197,12 +210,6 @@ async fn run_shops(
     started: Instant,
     report: &mut CronReport,
 ) -> Result<(), DbError> {
-    let ctx = RunContext {
-        db,
-        http,
-        opts,
-        started,
-    };
     let mut conn = db.conn().await?;
     // Status changes the hook never saw are queued first, so this run sends them; a failure
     // costs only the sweep (the next run reads the same rows again).
@@ -212,10 +219,35 @@ async fn run_shops(
             Err(e) => report.sweep_error = Some(e.to_string()),
         }
     }
-    for shop in active_shops(db, &mut conn).await? {
-        if opts.shop.is_some_and(|s| s != shop.id_shop) {
-            continue;
-        }
+    let mut shops: Vec<ShopRow> = active_shops(db, &mut conn)
+        .await?
+        .into_iter()
+        .filter(|shop| opts.shop.is_none_or(|s| s == shop.id_shop))
+        .collect();
+    // The shop whose oldest due task waited longest goes first, the shops with nothing due last:
+    // a shop the budget left out of a run is first in the next one, whatever its id.
+    let due: Vec<(u32, String)> = conn
+        .query(db.sql().queue.oldest_due_by_shop.as_str())
+        .await
+        .ctx("ordering the shops by their oldest due task")?;
+    let rank = |id_shop: u32| {
+        due.iter()
+            .position(|(s, _)| *s == id_shop)
+            .unwrap_or(due.len())
+    };
+    shops.sort_by_key(|shop| (rank(shop.id_shop), shop.id_shop));
+    let count = shops.len();
+    for (i, shop) in shops.into_iter().enumerate() {
+        let ctx = RunContext {
+            db,
+            http,
+            opts,
+            deadline: shop_deadline(opts.run_budget, started.elapsed(), count - i),
+            // The shop that waited longest makes progress even when its own fixed costs (the
+            // ticket check) eat its share: each of its accounts claims one page past it, if the
+            // run had any budget (none: nothing is claimed).
+            first: i == 0 && started.elapsed() < opts.run_budget,
+        };
         let mut turn = ShopTurn::new(shop);
         if let Err(e) = run_shop(&ctx, &mut conn, &mut turn).await {
             let msg = format!("[Shop {}] Error : {e}", turn.shop.id_shop);
@@ -240,6 +272,15 @@ async fn run_shops(
             .unwrap_or(0);
     }
     Ok(())
+}
+
+/// When a shop of a run stops claiming new work: an equal share of what is left of the run's
+/// budget among the shops still to serve (`left`, this one included). A shop that needs less
+/// leaves the rest to the next ones; one whose API is slow, or whose queue is long, cannot take
+/// the whole budget from the shops after it (they came last in every run, and got nothing).
+fn shop_deadline(budget: Duration, elapsed: Duration, left: usize) -> Instant {
+    let share = budget.saturating_sub(elapsed) / u32::try_from(left.max(1)).unwrap_or(u32::MAX);
+    Instant::now() + share
 }
 
 /// A row of the shop table.
@@ -285,7 +326,10 @@ pub(crate) struct RunContext<'a> {
     pub db: &'a Db,
     pub http: &'a reqwest::Client,
     pub opts: &'a CronOptions,
-    pub started: Instant,
+    /// When this shop stops claiming new work (its share of the run's budget).
+    pub deadline: Instant,
+    /// The first shop of the run: one page per account even past its deadline.
+    pub first: bool,
 }
 
 /// One shop's turn in a run: the shop, what the run did there and the log rows it wrote.
@@ -352,7 +396,8 @@ pub(crate) async fn open_shop<'a>(
         db,
         http,
         opts,
-        started,
+        deadline,
+        first,
     } = *ctx;
     let ShopTurn { shop, report, log } = turn;
     let id_shop = shop.id_shop;
@@ -416,7 +461,8 @@ pub(crate) async fn open_shop<'a>(
             chunk: config.int(keys::MAX_ORDERS, 100).clamp(1, 100) as usize,
             dry_run: config.flag(keys::DRY_RUN),
             opts,
-            started,
+            deadline,
+            one_page: std::sync::atomic::AtomicBool::new(first),
         });
     }
     if runs.is_empty() {

@@ -4,6 +4,7 @@ use crate::api::ApiClient;
 use crate::db::Db;
 use crate::queue::TaskScope;
 use crate::shop::StateLists;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// Options of `runCron()`; every one has a default.
@@ -11,7 +12,8 @@ use std::time::{Duration, Instant};
 pub struct CronOptions {
     pub api_base_url: String,
     pub http_timeout: Duration,
-    /// Stop claiming new work after this long (a CRON URL must answer before web timeouts).
+    /// Stop claiming new work after this long (a CRON URL must answer before web timeouts),
+    /// shared among the shops of the run.
     pub run_budget: Duration,
     /// How long a claimed task is reserved; longer than the worst HTTP time of one request.
     pub lease_seconds: u32,
@@ -59,7 +61,10 @@ pub(crate) struct ShopRun<'a> {
     pub reference_format: String,
     pub chunk: usize,
     pub opts: &'a CronOptions,
-    pub started: Instant,
+    /// When this shop stops claiming new work: its share of the run's budget.
+    pub deadline: Instant,
+    /// One claim allowed past the deadline (the run's first shop: the one that waited longest).
+    pub one_page: AtomicBool,
     /// Dry run (`SHOPPINGFEED_ORDER_SYNC_DRY_RUN`): everything up to the API call, which is logged
     /// instead; no ticket checked, no task consumed.
     pub dry_run: bool,
@@ -67,6 +72,6 @@ pub(crate) struct ShopRun<'a> {
 
 impl ShopRun<'_> {
     pub fn budget_left(&self) -> bool {
-        self.started.elapsed() < self.opts.run_budget
+        Instant::now() < self.deadline || self.one_page.swap(false, Ordering::Relaxed)
     }
 }

@@ -121,6 +121,9 @@ pub struct QueueSql {
     /// checking, gave up, the age in seconds of the oldest due task and of the oldest unchecked
     /// send.
     pub health_head: String,
+    /// Each shop with due pending tasks and its oldest due time as text, oldest first: the order
+    /// a CRON run serves its shops in.
+    pub oldest_due_by_shop: String,
 }
 
 impl QueueSql {
@@ -395,6 +398,12 @@ impl QueueSql {
                  WHERE so.id_shoppingfeed_token > 0 AND t.action IN ({pending_actions}) \
                    AND t.update_at <= NOW() AND o.id_shop = ? \
                  GROUP BY so.id_shoppingfeed_token"
+            ),
+            oldest_due_by_shop: format!(
+                "SELECT o.id_shop, CAST(MIN(t.update_at) AS CHAR) oldest FROM {task} t \
+                 JOIN {orders} o ON o.id_order = t.id_order \
+                 WHERE t.action IN ({pending_actions}) AND t.update_at <= NOW() \
+                 GROUP BY o.id_shop ORDER BY oldest, o.id_shop"
             ),
             task_orders_due: format!(
                 "SELECT t.id_shoppingfeed_task_order, t.action, t.id_order, t.ticket_number, t.batch_id, \
