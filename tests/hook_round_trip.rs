@@ -457,3 +457,74 @@ async fn join_all<T>(
     }
     out
 }
+
+/// The procedure's two writes (the task, then its log rows) are one transaction: when the log
+/// insert fails, the task is not re-armed either, the error reaches the caller, and the
+/// connection goes back to the pool outside any transaction (the next call works).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_procedures_task_and_log_rows_are_written_together_or_not_at_all() {
+    let t = TestDb::available().await;
+    let db = t.new_db();
+    // Learn the shop, create the procedure.
+    for _ in 0..2 {
+        let id = t.order(state::SHIPPED, true).await;
+        hook(&db, id, state::SHIPPED).await;
+    }
+    let id = t.order(state::CANCELED, true).await;
+    let (n, outcome) = statements_of(&db, hook(&db, id, state::CANCELED)).await;
+    assert_eq!((n, outcome), (1, HookOutcome::Queued { delay_minutes: 0 }));
+    let version: u32 = t
+        .scalar(
+            "SELECT version FROM PREFIX_shoppingfeed_task_order WHERE id_order = ?",
+            (id,),
+        )
+        .await;
+    let logs = t.logs(None).await.len();
+    t.exec(
+        "CREATE TRIGGER PREFIX_no_logs BEFORE INSERT ON PREFIX_shoppingfeed_processlogger \
+         FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'log table refused'",
+    )
+    .await;
+    let mut log = ProcessLogger::new(DEFAULT_PROCESS);
+    let failed = hook::queue_status_change(&db, id, Some(state::SHIPPED), &mut log).await;
+    assert!(failed.is_err(), "{failed:?}");
+    settle(&db).await;
+    let after: u32 = t
+        .scalar(
+            "SELECT version FROM PREFIX_shoppingfeed_task_order WHERE id_order = ?",
+            (id,),
+        )
+        .await;
+    assert_eq!(after, version, "the task was re-armed without its log rows");
+    t.exec("DROP TRIGGER PREFIX_no_logs").await;
+    // The same pooled connection: autocommit again, the next change is written and committed.
+    assert_eq!(
+        hook(&db, id, state::SHIPPED).await,
+        HookOutcome::Rearmed { delay_minutes: 5 }
+    );
+    let in_tx: Option<i64> = {
+        let mut conn = db.conn().await.unwrap();
+        // (`@@in_transaction` is MariaDB's and MySQL 5.7's; this works on 5.6 too.)
+        conn.query_first(
+            "SELECT COUNT(*) FROM information_schema.innodb_trx \
+             WHERE trx_mysql_thread_id = CONNECTION_ID()",
+        )
+        .await
+        .unwrap()
+    };
+    assert_eq!(in_tx, Some(0));
+    assert_eq!(t.logs(None).await.len(), logs + 2);
+    let seen_elsewhere: u32 = t
+        .scalar(
+            "SELECT version FROM PREFIX_shoppingfeed_task_order WHERE id_order = ?",
+            (id,),
+        )
+        .await;
+    assert_eq!(
+        seen_elsewhere,
+        version + 1,
+        "committed: another connection sees it"
+    );
+    drop(db);
+    t.drop_db().await;
+}
