@@ -9,7 +9,7 @@ use crate::db::Db;
 use crate::error::{DbError, DbResultExt};
 use crate::hook::{self, HookOutcome};
 use crate::model::{LogLevel, TaskKind};
-use crate::operations::{self, record_name, OperationRecord};
+use crate::operations::{self, record_name, OperationRecord, OperationResult};
 use crate::queue::{self, control::TaskNow, view};
 use crate::shop::{gate, operation_for, shop_config, StateLists};
 use mysql_async::prelude::Queryable;
@@ -293,7 +293,19 @@ pub async fn order_view(db: &Db, id_order: u32) -> Result<OrderView, DbError> {
         }
         None => Vec::new(),
     };
-    let operations = operations::of_order(db, &mut conn, id_order).await?;
+    let mut operations = operations::of_order(db, &mut conn, id_order).await?;
+    // A send whose batch no task waits for any more ended well: successes are not written one
+    // by one (the check stays as fast), failures and refusals are.
+    for op in operations.iter_mut().filter(|op| op.result == "sent") {
+        let waiting = tasks.iter().any(|t| {
+            t.state == Some(view::TaskState::Checking)
+                && t.batch_id.is_some()
+                && t.batch_id == op.batch_id
+        });
+        if !waiting {
+            op.result = OperationResult::Succeeded.as_str().to_string();
+        }
+    }
     let logs = conn
         .exec(db.sql().order_logs.as_str(), (id_order, ORDER_LOGS))
         .await

@@ -138,7 +138,5 @@ CREATE TABLE IF NOT EXISTS `PREFIX_shoppingfeed_sync_operation` (
   `result` ENUM('sent','succeeded','failed','refused','gave_up','canceled') NOT NULL,
   `date_add` DATETIME NOT NULL,
   `date_upd` DATETIME NOT NULL,
-  PRIMARY KEY (`id_order`, `operation`),
-  -- a ticket's result is written to the operations of its batch
-  KEY `batch` (`batch_id`)
+  PRIMARY KEY (`id_order`, `operation`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;

@@ -345,12 +345,16 @@ pub async fn mark_sent(
     if tasks.is_empty() {
         return Ok(0);
     }
+    let sql = &db.sql().queue;
     let query = format!(
-        "{}{}",
-        db.sql().queue.mark_sent_head,
+        "{}{}{}{}",
+        sql.mark_sent_head,
+        in_list(tasks.len()),
+        sql.mark_sent_versions,
         pairs_list(tasks.len())
     );
     let mut p: Vec<Value> = vec![batch_id.into(), owner.into()];
+    p.extend(tasks.iter().map(|t| Value::from(t.id_task)));
     for t in tasks {
         p.push(t.id_task.into());
         p.push(t.version.into());

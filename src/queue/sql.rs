@@ -45,9 +45,13 @@ pub struct QueueSql {
     pub release_head: String,
     /// Gives back every lease of an owner (params: owner).
     pub release_all: String,
-    /// `pairs_list` appended: (id, version) of the tasks sent, each moved to its kind's ticket
-    /// check; a task re-armed meanwhile (another version) stays pending (params: batch, owner).
+    /// `in_list` of the ids, then `mark_sent_versions` and `pairs_list` appended: (id, version) of
+    /// the tasks sent, each moved to its kind's ticket check; a task re-armed meanwhile (another
+    /// version) stays pending (params: batch, owner, the ids, the pairs). The plain id list is
+    /// what the server reads by primary key: a row-constructor list alone made it scan the table
+    /// (17 ms a statement at 10,000 tasks).
     pub mark_sent_head: String,
+    pub mark_sent_versions: &'static str,
     /// Removes a pending task the caller decided not to send, if it is still the version it read
     /// and no other run holds it (params: id, version, owner or NULL).
     pub drop_pending: String,
@@ -277,8 +281,9 @@ impl QueueSql {
             mark_sent_head: format!(
                 "UPDATE {task} FORCE INDEX (PRIMARY) SET action = {to_check}, batch_id = ?, ticket_number = NULL, \
                    sent_at = NOW(), lease_owner = NULL, lease_until = NULL, date_upd = NOW() \
-                 WHERE lease_owner = ? AND action IN ({pending_actions}) AND (id_shoppingfeed_task_order, version) IN "
+                 WHERE lease_owner = ? AND action IN ({pending_actions}) AND id_shoppingfeed_task_order IN "
             ),
+            mark_sent_versions: " AND (id_shoppingfeed_task_order, version) IN ",
             drop_pending: format!(
                 "DELETE FROM {task} WHERE id_shoppingfeed_task_order = ? AND version = ? \
                    AND action IN ({pending_actions}) \
