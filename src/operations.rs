@@ -7,7 +7,6 @@
 //! reconciliation sweep skips an order whose operation was recorded after its last status change.
 //! Best effort: a missing row costs at most one needless send, never a lost one.
 
-use crate::db::sql::in_list;
 use crate::db::Db;
 use crate::error::{DbError, DbResultExt};
 use crate::model::{Operation, TaskKind};
@@ -99,36 +98,21 @@ pub async fn record_sent(db: &Db, conn: &mut Conn, rows: &[SentRow]) -> Result<(
     Ok(())
 }
 
-/// Records ticket results, one statement per result (and per 500 rows): the rows to change are
-/// a derived table joined on the record's primary key (a row-constructor `IN` list made MariaDB
-/// scan the table for every statement: a third more time in a 10,000-task check).
+/// Records ticket results, one statement per row (by primary key): only failures, refusals and
+/// give-ups are written (successes are not), and each of those already cost its task a
+/// transaction.
 pub async fn record_results(db: &Db, conn: &mut Conn, rows: &[ResultRow]) -> Result<(), DbError> {
-    let sql = &db.sql().operation;
-    let mut kinds: Vec<OperationResult> = rows.iter().map(|r| r.result).collect();
-    kinds.sort_by_key(|k| k.as_str());
-    kinds.dedup();
-    for kind in kinds {
-        let of: Vec<&ResultRow> = rows.iter().filter(|r| r.result == kind).collect();
-        for chunk in of.chunks(ROWS_PER_STATEMENT) {
-            let derived = vec![sql.result_row; chunk.len()].join(" UNION ALL ");
-            let query = format!(
-                "{}({derived}){}{}",
-                sql.result_head,
-                sql.result_tail,
-                in_list(chunk.len())
-            );
-            let mut p: Vec<Value> = Vec::with_capacity(chunk.len() * 3 + 1);
-            for r in chunk {
-                p.push(r.id_order.into());
-                p.push(r.batch_id.as_str().into());
-                p.push(r.ticket.as_deref().into());
-            }
-            p.push(kind.as_str().into());
-            p.extend(chunk.iter().map(|r| Value::from(r.id_order)));
-            conn.exec_drop(query, p)
-                .await
-                .ctx("recording ticket results")?;
-        }
+    let sql = db.sql().operation.result.as_str();
+    for r in rows {
+        let p = (
+            r.result.as_str(),
+            r.ticket.as_deref(),
+            r.id_order,
+            r.batch_id.as_str(),
+        );
+        conn.exec_drop(sql, p)
+            .await
+            .ctx("recording ticket results")?;
     }
     Ok(())
 }

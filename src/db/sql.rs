@@ -506,12 +506,9 @@ pub struct OperationSql {
     /// previous one of the same name (REPLACE: no VALUES() in an update part).
     pub sent_head: String,
     pub sent_values: &'static str,
-    /// A ticket's result for recorded operations: `result_head` + `(` the `result_row`s joined by
-    /// `UNION ALL` `)` + `result_tail` + `in_list` of the orders (params: order, batch, ticket per
-    /// row, the result, the orders; the order list lets the server read by primary key).
-    pub result_head: String,
-    pub result_row: &'static str,
-    pub result_tail: &'static str,
+    /// What became of a recorded operation: its batch's ticket for the order (params: result,
+    /// ticket or NULL, order, batch).
+    pub result: String,
     /// The merchant canceled the order's task for this operation (params: order, operation).
     pub canceled: String,
     /// The operations of an order, newest first.
@@ -530,11 +527,10 @@ impl OperationSql {
                    result, date_add, date_upd) VALUES "
             ),
             sent_values: "(?, ?, ?, ?, ?, NULL, 'sent', NOW(), NOW())",
-            result_head: format!("UPDATE {op} o JOIN "),
-            result_row: "SELECT ? AS id_order, ? AS batch_id, ? AS ticket",
-            result_tail: " x ON o.id_order = x.id_order AND o.batch_id = x.batch_id \
-                 SET o.result = ?, o.ticket_number = COALESCE(x.ticket, o.ticket_number), o.date_upd = NOW() \
-                 WHERE o.id_order IN ",
+            result: format!(
+                "UPDATE {op} SET result = ?, ticket_number = COALESCE(?, ticket_number), date_upd = NOW() \
+                 WHERE id_order = ? AND batch_id = ?"
+            ),
             canceled: format!(
                 "INSERT INTO {op} (id_order, operation, result, date_add, date_upd) \
                  VALUES (?, ?, 'canceled', NOW(), NOW()) \
