@@ -10,10 +10,10 @@ use std::time::Duration;
 /// Attempts after the first before a lock conflict is reported.
 pub const LOCK_RETRIES: u32 = 5;
 
-/// The retries of one statement:
-/// `loop { match run().await { Err(e) if retry.wants(&e) => retry.pause().await, r => break r } }`.
-/// (A loop at the call site rather than a closure-taking helper: the futures that run these are
-/// spawned, and an async closure over `&mut Conn` is not `Send` for every lifetime.)
+/// The retries of one statement or transaction, run by [`retrying!`] (or a loop of the same
+/// shape where more errors are handled). A macro rather than a closure-taking helper: the futures
+/// that run these are spawned, and an async closure over `&mut Conn` is not `Send` for every
+/// lifetime.
 #[derive(Debug, Default)]
 pub struct LockRetry {
     attempt: u32,
@@ -52,3 +52,19 @@ impl LockRetry {
         tokio::time::sleep(Duration::from_millis(1 << self.attempt.min(6))).await;
     }
 }
+
+/// Runs `$attempt` (an expression giving a future of `Result<_, DbError>`, made again for each
+/// attempt) until it succeeds, or fails with an error the [`LockRetry`] `$retry` does not take,
+/// or `$retry` runs out: `retrying!(LockRetry::default(), async { ... })`.
+macro_rules! retrying {
+    ($retry:expr, $attempt:expr) => {{
+        let mut retry: $crate::db::retry::LockRetry = $retry;
+        loop {
+            match $attempt.await {
+                Err(e) if retry.wants(&e) => retry.pause().await,
+                done => break done,
+            }
+        }
+    }};
+}
+pub(crate) use retrying;

@@ -8,7 +8,7 @@ pub mod control;
 pub mod sql;
 pub mod view;
 
-use crate::db::retry::LockRetry;
+use crate::db::retry::{retrying, LockRetry};
 use crate::db::sql::{in_list, pairs_list};
 use crate::db::Db;
 use crate::error::{DbError, DbResultExt};
@@ -65,20 +65,15 @@ fn params(head: Vec<Value>, ids: &[u32]) -> Vec<Value> {
 /// merchant's request, after a lock wait timeout); returns the rows it changed.
 async fn write(
     conn: &mut Conn,
-    mut retry: LockRetry,
+    retry: LockRetry,
     query: &str,
     p: Vec<Value>,
     what: &str,
 ) -> Result<u64, DbError> {
-    loop {
-        match conn.exec_drop(query, p.clone()).await.ctx(what) {
-            Err(e) if retry.wants(&e) => retry.pause().await,
-            done => {
-                done?;
-                return Ok(conn.affected_rows());
-            }
-        }
-    }
+    retrying!(retry, async {
+        conn.exec_drop(query, p.clone()).await.ctx(what)?;
+        Ok(conn.affected_rows())
+    })
 }
 
 // ---- Enqueue (the triggers) ----
@@ -193,13 +188,10 @@ pub async fn claim_due(
     lease_seconds: u32,
     limit: usize,
 ) -> Result<Vec<u32>, DbError> {
-    let mut retry = LockRetry::default();
-    loop {
-        match claim_once(db, conn, kind, scope, owner, lease_seconds, limit).await {
-            Err(e) if retry.wants(&e) => retry.pause().await,
-            claimed => return claimed,
-        }
-    }
+    retrying!(
+        LockRetry::default(),
+        claim_once(db, conn, kind, scope, owner, lease_seconds, limit)
+    )
 }
 
 async fn claim_once(
@@ -391,27 +383,19 @@ async fn remove_with_notice(
     p: Vec<Value>,
     notice: Option<(u32, &Failure)>,
 ) -> Result<bool, DbError> {
-    let mut retry = LockRetry::default();
-    loop {
-        let done = async {
-            let mut tx = conn
-                .start_transaction(TxOpts::default())
-                .await
-                .ctx("removing a task")?;
-            tx.exec_drop(sql, p.clone()).await.ctx("removing a task")?;
-            let removed = tx.affected_rows() > 0;
-            if let (true, Some((id_shop, failure))) = (removed, notice) {
-                notices::save(db, &mut tx, id_shop, failure).await?;
-            }
-            tx.commit().await.ctx("removing a task")?;
-            Ok::<bool, DbError>(removed)
+    retrying!(LockRetry::default(), async {
+        let mut tx = conn
+            .start_transaction(TxOpts::default())
+            .await
+            .ctx("removing a task")?;
+        tx.exec_drop(sql, p.clone()).await.ctx("removing a task")?;
+        let removed = tx.affected_rows() > 0;
+        if let (true, Some((id_shop, failure))) = (removed, notice) {
+            notices::save(db, &mut tx, id_shop, failure).await?;
         }
-        .await;
-        match done {
-            Err(e) if retry.wants(&e) => retry.pause().await,
-            done => return done,
-        }
-    }
+        tx.commit().await.ctx("removing a task")?;
+        Ok::<bool, DbError>(removed)
+    })
 }
 
 // ---- Ticket checks (no lease: fenced by the batch the caller checked) ----
@@ -534,53 +518,44 @@ pub async fn fail(
     back.extend(fence.iter().cloned());
     let sql = &db.sql().queue;
     let back_sql = if gives_up { &sql.give_up } else { &sql.requeue };
-    let mut lock_retry = LockRetry::default();
-    loop {
-        let done = async {
-            let mut tx = conn
-                .start_transaction(TxOpts::default())
-                .await
-                .ctx("requeueing a task")?;
-            tx.exec_drop(back_sql.as_str(), back.clone())
-                .await
-                .ctx("requeueing a task")?;
-            let outcome = if tx.affected_rows() > 0 {
-                if gives_up {
-                    Failed::GaveUp
-                } else {
-                    Failed::Requeued
-                }
+    let done = retrying!(LockRetry::default(), async {
+        let mut tx = conn
+            .start_transaction(TxOpts::default())
+            .await
+            .ctx("requeueing a task")?;
+        tx.exec_drop(back_sql.as_str(), back.clone())
+            .await
+            .ctx("requeueing a task")?;
+        let outcome = if tx.affected_rows() > 0 {
+            if gives_up {
+                Failed::GaveUp
             } else {
-                // The unique key refused it (the order has a newer pending status task, which
-                // sends its current state): the task goes, if it still waits for this batch.
-                tx.exec_drop(sql.finish.as_str(), fence.clone())
-                    .await
-                    .ctx("removing a task that failed")?;
-                if tx.affected_rows() > 0 {
-                    Failed::Superseded
-                } else {
-                    Failed::Changed
-                }
-            };
-            if outcome != Failed::Changed && (mail || gives_up) {
-                let mut failure = failure.clone();
-                failure.gave_up = outcome == Failed::GaveUp;
-                notices::save(db, &mut tx, id_shop, &failure).await?;
+                Failed::Requeued
             }
-            tx.commit().await.ctx("requeueing a task")?;
-            Ok::<Failed, DbError>(outcome)
-        }
-        .await;
-        match done {
-            Err(e) if lock_retry.wants(&e) => lock_retry.pause().await,
-            done => {
-                if let Ok(outcome) = done {
-                    failure.gave_up = outcome == Failed::GaveUp;
-                }
-                return done;
+        } else {
+            // The unique key refused it (the order has a newer pending status task, which
+            // sends its current state): the task goes, if it still waits for this batch.
+            tx.exec_drop(sql.finish.as_str(), fence.clone())
+                .await
+                .ctx("removing a task that failed")?;
+            if tx.affected_rows() > 0 {
+                Failed::Superseded
+            } else {
+                Failed::Changed
             }
+        };
+        if outcome != Failed::Changed && (mail || gives_up) {
+            let mut failure = failure.clone();
+            failure.gave_up = outcome == Failed::GaveUp;
+            notices::save(db, &mut tx, id_shop, &failure).await?;
         }
+        tx.commit().await.ctx("requeueing a task")?;
+        Ok::<Failed, DbError>(outcome)
+    });
+    if let Ok(outcome) = done {
+        failure.gave_up = outcome == Failed::GaveUp;
     }
+    done
 }
 
 // ---- Reads for the other modules ----
