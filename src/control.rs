@@ -5,16 +5,15 @@
 
 use crate::db::logger::{ProcessLogger, DEFAULT_PROCESS};
 use crate::db::sql::keys;
-use crate::db::Db;
+use crate::db::{global_u32, Db};
 use crate::error::{DbError, DbResultExt};
 use crate::hook::{self, HookOutcome};
 use crate::model::{LogLevel, TaskKind};
-use crate::operations::{self, record_name, OperationRecord, OperationResult};
+use crate::operations::{self, name_now, OperationRecord, OperationResult};
 use crate::queue::{self, control::TaskNow, view};
-use crate::shop::{gate, operation_for, shop_config, StateLists};
+use crate::shop::ShopRulesCache;
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
-use std::collections::HashMap;
 
 /// The most tasks (or orders) one action takes.
 pub const MAX_IDS: usize = 1000;
@@ -45,38 +44,6 @@ impl MerchantAction {
 pub struct ActionReport {
     pub changed: Vec<u32>,
     pub skipped: Vec<(u32, String)>,
-}
-
-/// The shops' gates, read once per shop an action touches.
-struct Gates {
-    open: HashMap<u32, Result<(), String>>,
-}
-
-impl Gates {
-    fn new() -> Self {
-        Gates {
-            open: HashMap::new(),
-        }
-    }
-
-    async fn check(
-        &mut self,
-        db: &Db,
-        conn: &mut Conn,
-        (id_shop, id_group): (u32, u32),
-    ) -> Result<Result<(), String>, DbError> {
-        if let Some(open) = self.open.get(&id_shop) {
-            return Ok(open.clone());
-        }
-        let config = shop_config(db, conn, id_shop, id_group).await?;
-        // The gate's own log rows are the CRON's business: the merchant gets the reason.
-        let mut quiet = ProcessLogger::new(DEFAULT_PROCESS);
-        let open = gate(db, conn, &config, id_shop, &mut quiet)
-            .await?
-            .map_err(|e| format!("the synchronization is not available in shop {id_shop}: {e}"));
-        self.open.insert(id_shop, open.clone());
-        Ok(open)
-    }
 }
 
 /// Why an action leaves a task as it is now, if it does.
@@ -124,7 +91,7 @@ async fn act_on(
     ids.sort_unstable();
     ids.dedup();
     let now = queue::control::tasks_now(db, conn, &ids).await?;
-    let mut gates = Gates::new();
+    let mut shops_seen = ShopRulesCache::default();
     for id in ids {
         let Some(task) = now.iter().find(|t| t.id_task == id) else {
             report
@@ -142,15 +109,21 @@ async fn act_on(
             report.skipped.push((id, why.into()));
             continue;
         }
+        let rules = shops_seen
+            .get(db, conn, task.id_shop, task.id_shop_group)
+            .await?;
         if action != MerchantAction::Cancel {
-            if let Err(why) = gates
-                .check(db, conn, (task.id_shop, task.id_shop_group))
-                .await?
-            {
+            if let Err(why) = &rules.open {
+                let why = format!(
+                    "the synchronization is not available in shop {}: {why}",
+                    task.id_shop
+                );
                 report.skipped.push((id, why));
                 continue;
             }
         }
+        let kind = task.action.map(view::kind_of).unwrap_or(TaskKind::Status);
+        let canceled_name = name_now(kind, &rules.lists, task.current_state);
         let changed = match action {
             MerchantAction::SendNow => queue::control::send_now(db, conn, id).await?,
             MerchantAction::Retry => queue::control::retry(db, conn, id).await?,
@@ -164,7 +137,7 @@ async fn act_on(
         }
         if action == MerchantAction::Cancel {
             // The sweep must not queue again what the merchant canceled.
-            if let Some(name) = canceled_operation(db, conn, task).await? {
+            if let Some(name) = canceled_name {
                 let _ = operations::record_canceled(db, conn, task.id_order, name).await;
             }
         }
@@ -177,24 +150,6 @@ async fn act_on(
         report.changed.push(id);
     }
     Ok(report)
-}
-
-/// The operation a canceled task would have sent (its record's name).
-async fn canceled_operation(
-    db: &Db,
-    conn: &mut Conn,
-    task: &TaskNow,
-) -> Result<Option<&'static str>, DbError> {
-    let kind = task.action.map(view::kind_of).unwrap_or(TaskKind::Status);
-    Ok(match kind {
-        TaskKind::Status => {
-            let config = shop_config(db, conn, task.id_shop, task.id_shop_group).await?;
-            let lists = StateLists::read(&config, |_| ());
-            operation_for(&lists, task.current_state).map(|op| record_name(kind, op))
-        }
-        TaskKind::PartialRefund => Some("partial_refund"),
-        TaskKind::Invoice => Some("upload_invoice"),
-    })
 }
 
 /// "Send the current status again": queues each order's current status, due now, as the hook
@@ -324,24 +279,14 @@ pub async fn operations_of(
     rows: &[view::TaskRow],
 ) -> Result<Vec<Option<&'static str>>, DbError> {
     let mut conn = db.conn().await?;
-    let mut lists: HashMap<u32, StateLists> = HashMap::new();
+    let mut shops = ShopRulesCache::default();
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let kind = row.action.map(view::kind_of).unwrap_or(TaskKind::Status);
-        out.push(match kind {
-            TaskKind::Status => {
-                if let std::collections::hash_map::Entry::Vacant(e) = lists.entry(row.id_shop) {
-                    let config = shop_config(db, &mut conn, row.id_shop, row.id_shop_group).await?;
-                    e.insert(StateLists::read(&config, |_| ()));
-                }
-                lists
-                    .get(&row.id_shop)
-                    .and_then(|l| operation_for(l, row.current_state))
-                    .map(|op| record_name(kind, op))
-            }
-            TaskKind::PartialRefund => Some("partial_refund"),
-            TaskKind::Invoice => Some("upload_invoice"),
-        });
+        let rules = shops
+            .get(db, &mut conn, row.id_shop, row.id_shop_group)
+            .await?;
+        out.push(name_now(kind, &rules.lists, row.current_state));
     }
     Ok(out)
 }
@@ -378,17 +323,6 @@ pub struct Health {
     pub cron_interval_minutes: u32,
     pub due_alert_minutes: u32,
     pub warnings: Vec<(HealthWarning, String)>,
-}
-
-async fn global_u32(db: &Db, conn: &mut Conn, key: &str, default: u32) -> Result<u32, DbError> {
-    let value: Option<Option<String>> = conn
-        .exec_first(db.sql().global_value.as_str(), (key,))
-        .await
-        .ctx(format!("reading {key}"))?;
-    Ok(value
-        .flatten()
-        .and_then(|v| v.trim().parse::<u32>().ok())
-        .unwrap_or(default))
 }
 
 pub const DEFAULT_CRON_INTERVAL_MINUTES: u32 = 15;

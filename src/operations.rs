@@ -7,9 +7,11 @@
 //! reconciliation sweep skips an order whose operation was recorded after its last status change.
 //! Best effort: a missing row costs at most one needless send, never a lost one.
 
+use crate::db::sql::in_list;
 use crate::db::Db;
 use crate::error::{DbError, DbResultExt};
 use crate::model::{Operation, TaskKind};
+use crate::shop::{operation_for, StateLists};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Value};
 
@@ -19,6 +21,16 @@ pub fn record_name(kind: TaskKind, operation: Operation) -> &'static str {
         TaskKind::Status => operation.as_str(),
         TaskKind::PartialRefund => "partial_refund",
         TaskKind::Invoice => "upload_invoice",
+    }
+}
+
+/// The record's name of what a task of `kind` would send now, its order being in `state`
+/// (`None`: a status whose state maps to nothing).
+pub fn name_now(kind: TaskKind, lists: &StateLists, state: u32) -> Option<&'static str> {
+    match kind {
+        TaskKind::Status => operation_for(lists, state).map(|op| record_name(kind, op)),
+        TaskKind::PartialRefund => Some(record_name(kind, Operation::Refund)),
+        TaskKind::Invoice => Some(record_name(kind, Operation::UploadDocuments)),
     }
 }
 
@@ -179,21 +191,22 @@ pub async fn of_order(
         .collect())
 }
 
-/// Whether the order's operation `name` was recorded (sent, or canceled by the merchant) at or
-/// after `since` (`Y-m-d H:i:s`).
-pub async fn recorded_since(
+/// The recorded operations of given orders: (order, operation, when, as `Y-m-d H:i:s`).
+pub async fn recorded_of(
     db: &Db,
     conn: &mut Conn,
-    id_order: u32,
-    name: &str,
-    since: &str,
-) -> Result<bool, DbError> {
-    let found: Option<bool> = conn
-        .exec_first(
-            db.sql().operation.recorded_since.as_str(),
-            (id_order, name, since),
-        )
+    orders: &[u32],
+) -> Result<Vec<(u32, String, String)>, DbError> {
+    if orders.is_empty() {
+        return Ok(Vec::new());
+    }
+    let query = format!(
+        "{}{}",
+        db.sql().operation.of_orders_head,
+        in_list(orders.len())
+    );
+    let p: Vec<Value> = orders.iter().map(|o| Value::from(*o)).collect();
+    conn.exec(query, p)
         .await
-        .ctx(format!("reading the operations of order {id_order}"))?;
-    Ok(found.unwrap_or(false))
+        .ctx("reading the operations of orders")
 }

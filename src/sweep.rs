@@ -9,17 +9,17 @@
 
 use crate::db::logger::{ProcessLogger, SYNC_ORDER_PROCESS};
 use crate::db::sql::keys;
-use crate::db::Db;
+use crate::db::{global_u32, Db};
 use crate::error::{DbError, DbResultExt};
 use crate::model::{LogLevel, TaskKind};
 use crate::operations::{self, record_name};
 use crate::queue;
 use crate::shop::lists::{delay_for, ship_delay};
-use crate::shop::{gate, operation_for, shop_config, ShopConfig, StateLists};
+use crate::shop::{operation_for, ShopRulesCache};
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// History rows read per run at most.
 pub const SWEEP_ROWS: u32 = 2000;
@@ -36,14 +36,7 @@ type PageRow = (u64, u32, u32, String, u32, u32, u32, bool, bool);
 /// Runs the sweep once; returns how many orders it queued.
 pub async fn sweep(db: &Db, conn: &mut Conn) -> Result<u32, DbError> {
     let sql = &db.sql().sweep;
-    let value: Option<Option<String>> = conn
-        .exec_first(db.sql().global_value.as_str(), (keys::SWEEP_DAYS,))
-        .await
-        .ctx("reading the sweep's days")?;
-    let days = value
-        .flatten()
-        .and_then(|v| v.trim().parse::<u32>().ok())
-        .unwrap_or(DEFAULT_SWEEP_DAYS);
+    let days = global_u32(db, conn, keys::SWEEP_DAYS, DEFAULT_SWEEP_DAYS).await?;
     let data: Option<String> = conn
         .exec_first(sql.cursor.as_str(), ())
         .await
@@ -67,45 +60,64 @@ pub async fn sweep(db: &Db, conn: &mut Conn) -> Result<u32, DbError> {
     let Some(last) = rows.last().map(|r| r.0) else {
         return Ok(0);
     };
-    let mut shops: HashMap<u32, (ShopConfig, StateLists, bool)> = HashMap::new();
-    let mut log = ProcessLogger::new(SYNC_ORDER_PROCESS);
-    let mut queued = 0;
+    // The changes that may need it: a Shopping Feed order's change to its current state, mapped,
+    // in a shop whose gate is open.
+    let mut shops = ShopRulesCache::default();
+    let mut candidates = Vec::new();
     for (_, id_order, state, date, id_shop, id_group, current, is_sf, recent) in rows {
-        // Only the change to the order's current state matters, and only for its own orders.
         if !is_sf || !recent || state != current {
             continue;
         }
-        if let std::collections::hash_map::Entry::Vacant(e) = shops.entry(id_shop) {
-            let config = shop_config(db, conn, id_shop, id_group).await?;
-            let lists = StateLists::read(&config, |_| ());
-            // The gate's own log rows are the shop run's business.
-            let mut quiet = ProcessLogger::new(SYNC_ORDER_PROCESS);
-            let open = gate(db, conn, &config, id_shop, &mut quiet).await?.is_ok();
-            e.insert((config, lists, open));
-        }
-        let Some((config, lists, true)) = shops.get(&id_shop) else {
-            continue;
-        };
-        let Some(op) = operation_for(lists, state) else {
-            continue;
-        };
-        if queue::has_status_task(db, conn, id_order).await?
-            || operations::recorded_since(
-                db,
-                conn,
-                id_order,
-                record_name(TaskKind::Status, op),
-                &date,
-            )
-            .await?
-        {
+        let rules = shops.get(db, conn, id_shop, id_group).await?;
+        if rules.open.is_err() {
             continue;
         }
-        let delay = match delay_for(lists, config, state) {
+        if let Some(op) = operation_for(&rules.lists, state) {
+            candidates.push((id_order, state, date, id_shop, op));
+        }
+    }
+    // An order changed twice to its current state in the page: its last change counts.
+    let mut last_of: HashMap<u32, usize> = HashMap::new();
+    for (i, c) in candidates.iter().enumerate() {
+        last_of.insert(c.0, i);
+    }
+    let candidates: Vec<_> = candidates
+        .into_iter()
+        .enumerate()
+        .filter(|(i, c)| last_of.get(&c.0) == Some(i))
+        .map(|(_, c)| c)
+        .collect();
+    // Then, one read each for the page: those that have a status task, and what was recorded.
+    let orders: Vec<u32> = candidates.iter().map(|c| c.0).collect();
+    let tasked: HashSet<u32> = queue::with_status_task(db, conn, &orders)
+        .await?
+        .into_iter()
+        .collect();
+    let recorded: HashMap<(u32, String), String> = operations::recorded_of(db, conn, &orders)
+        .await?
+        .into_iter()
+        .map(|(o, name, at)| ((o, name), at))
+        .collect();
+    let mut log = ProcessLogger::new(SYNC_ORDER_PROCESS);
+    let mut queued = 0;
+    for (id_order, state, date, id_shop, op) in candidates {
+        let name = record_name(TaskKind::Status, op);
+        // Dates compare as text in their `Y-m-d H:i:s` form.
+        let seen = tasked.contains(&id_order)
+            || recorded
+                .get(&(id_order, name.to_string()))
+                .is_some_and(|at| at.as_str() >= date.as_str());
+        if seen {
+            continue;
+        }
+        let Some(rules) = shops.cached(id_shop) else {
+            continue;
+        };
+        let delay = match delay_for(&rules.lists, &rules.config, state) {
             Some(delay) => delay,
             None => {
                 let tracking = crate::hook::orders::tracking_number(db, conn, id_order).await?;
-                ship_delay(config, tracking.is_some())
+                ship_delay(&rules.config, tracking.is_some())
             }
         };
         queue::enqueue_status(db, conn, id_order, delay).await?;

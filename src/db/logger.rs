@@ -1,6 +1,7 @@
 //! The ProcessLogger table (`shoppingfeed_processlogger`), written the way the reference's Classlib
 //! does: buffered rows flushed in multi-row inserts, so a hook costs one round trip for its logs.
 
+use crate::db::sql::keys;
 use crate::db::Db;
 use crate::error::{DbError, DbResultExt};
 use crate::model::LogLevel;
@@ -43,17 +44,8 @@ const PURGE_BATCHES: u32 = 10;
 /// many went.
 pub async fn purge_old_rows(db: &Db, conn: &mut Conn) -> Result<u64, DbError> {
     let sql = db.sql();
-    let value: Option<Option<String>> = conn
-        .query_first(sql.log_retention.as_str())
-        .await
-        .ctx("reading the log retention")?;
-    let days = match value.flatten() {
-        Some(v) => match v.trim().parse::<u32>() {
-            Ok(days) => days,
-            Err(_) => DEFAULT_RETENTION_DAYS,
-        },
-        None => DEFAULT_RETENTION_DAYS,
-    };
+    let days =
+        super::global_u32(db, conn, keys::LOG_RETENTION_DAYS, DEFAULT_RETENTION_DAYS).await?;
     if days == 0 {
         return Ok(0);
     }

@@ -170,3 +170,16 @@ fn ssl_opts(tls: &Tls) -> SslOpts {
     }
     opts
 }
+
+/// A global configuration value read as a whole number (`default` when missing or not a number):
+/// the installation-wide settings (retentions, thresholds, the sweep's days).
+pub async fn global_u32(db: &Db, conn: &mut Conn, key: &str, default: u32) -> Result<u32, DbError> {
+    let value: Option<Option<String>> = conn
+        .exec_first(db.sql().global_value.as_str(), (key,))
+        .await
+        .ctx(format!("reading {key}"))?;
+    Ok(value
+        .flatten()
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .unwrap_or(default))
+}

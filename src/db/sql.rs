@@ -125,8 +125,6 @@ pub struct Sql {
     pub log_values: &'static str,
     /// The oldest ProcessLogger rows older than `?` days, at most `?` of them (the `date_log` index).
     pub purge_logs: String,
-    /// The global log retention in days (`keys::LOG_RETENTION_DAYS`).
-    pub log_retention: String,
     /// The global `PS_TIMEZONE` (the zone every process of the shop writes its dates in).
     pub time_zone: String,
     /// A global configuration value (params: name).
@@ -226,11 +224,6 @@ impl Sql {
             purge_logs: format!(
                 "DELETE FROM {} WHERE date_add < NOW() - INTERVAL ? DAY ORDER BY date_add LIMIT ?",
                 t("shoppingfeed_processlogger")
-            ),
-            log_retention: format!(
-                "SELECT value FROM {} WHERE name = '{}' AND id_shop IS NULL AND id_shop_group IS NULL",
-                t("configuration"),
-                keys::LOG_RETENTION_DAYS
             ),
             time_zone: format!(
                 "SELECT value FROM {} WHERE name = 'PS_TIMEZONE' \
@@ -513,9 +506,8 @@ pub struct OperationSql {
     pub canceled: String,
     /// The operations of an order, newest first.
     pub of_order: String,
-    /// Whether an operation of an order was recorded at or after a date (params: order,
-    /// operation, date).
-    pub recorded_since: String,
+    /// `in_list` of orders appended: their records (order, operation, date as text).
+    pub of_orders_head: String,
 }
 
 impl OperationSql {
@@ -537,8 +529,8 @@ impl OperationSql {
                  ON DUPLICATE KEY UPDATE result = 'canceled', batch_id = NULL, ticket_number = NULL, \
                    date_upd = NOW()"
             ),
-            recorded_since: format!(
-                "SELECT EXISTS(SELECT 1 FROM {op} WHERE id_order = ? AND operation = ? AND date_upd >= ?)"
+            of_orders_head: format!(
+                "SELECT id_order, operation, CAST(date_upd AS CHAR) FROM {op} WHERE id_order IN "
             ),
             of_order: format!(
                 "SELECT operation, carrier, tracking_number, ticket_number, batch_id, result, \

@@ -156,15 +156,28 @@ pub async fn has_pending_status(db: &Db, conn: &mut Conn, id_order: u32) -> Resu
     Ok(id.is_some())
 }
 
-/// Whether the order has a status task, whatever its state (pending, checked, given up).
-pub async fn has_status_task(db: &Db, conn: &mut Conn, id_order: u32) -> Result<bool, DbError> {
+/// Which of given orders have a status task, whatever its state (pending, checked, given up).
+pub async fn with_status_task(
+    db: &Db,
+    conn: &mut Conn,
+    orders: &[u32],
+) -> Result<Vec<u32>, DbError> {
+    if orders.is_empty() {
+        return Ok(Vec::new());
+    }
     let kind = TaskKind::Status;
-    let p = (id_order, kind.pending().as_str(), kind.checking().as_str());
-    let found: Option<bool> = conn
-        .exec_first(db.sql().queue.any_status.as_str(), p)
+    let query = format!(
+        "{}{}",
+        db.sql().queue.with_status_task_head,
+        in_list(orders.len())
+    );
+    let head = vec![
+        kind.pending().as_str().into(),
+        kind.checking().as_str().into(),
+    ];
+    conn.exec(query, params(head, orders))
         .await
-        .ctx(format!("reading the status task of order {id_order}"))?;
-    Ok(found.unwrap_or(false))
+        .ctx("reading the status tasks of orders")
 }
 
 // ---- Leases (a CRON run) ----

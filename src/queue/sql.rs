@@ -21,8 +21,9 @@ pub struct QueueSql {
     pub expedite: String,
     /// The order's pending status task, if any (one row or none).
     pub pending_status: String,
-    /// Whether the order has a status task in any state (params: order).
-    pub any_status: String,
+    /// `in_list` of orders appended: those with a status task in any state (params: the two
+    /// status actions, the orders).
+    pub with_status_task_head: String,
 
     /// Due tasks of a pending action, a shop and an account that no live lease holds, oldest
     /// first (params: action, id_shop, the account's two token ids, limit). A plain read: `FOR
@@ -243,8 +244,8 @@ impl QueueSql {
             pending_status: format!(
                 "SELECT id_shoppingfeed_task_order FROM {task} WHERE pending_order = ? AND gave_up_at IS NULL"
             ),
-            any_status: format!(
-                "SELECT EXISTS(SELECT 1 FROM {task} WHERE id_order = ? AND action IN (?, ?))"
+            with_status_task_head: format!(
+                "SELECT DISTINCT id_order FROM {task} WHERE action IN (?, ?) AND id_order IN "
             ),
             select_claimable: format!(
                 "SELECT t.id_shoppingfeed_task_order FROM {task} t \

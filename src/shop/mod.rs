@@ -112,6 +112,50 @@ pub async fn shop_config(
     .await
 }
 
+/// A shop's configuration, state lists and gate, as readers that go over many orders need them
+/// (the sweep, the back office's grid and actions).
+pub struct ShopRules {
+    pub config: ShopConfig,
+    pub lists: StateLists,
+    /// The gate: open, or why not (not logged: the reader reports it its own way).
+    pub open: Result<(), String>,
+}
+
+/// [`ShopRules`] read once per shop.
+#[derive(Default)]
+pub struct ShopRulesCache(std::collections::HashMap<u32, ShopRules>);
+
+impl ShopRulesCache {
+    /// A shop already read.
+    pub fn cached(&self, id_shop: u32) -> Option<&ShopRules> {
+        self.0.get(&id_shop)
+    }
+
+    pub async fn get(
+        &mut self,
+        db: &Db,
+        conn: &mut Conn,
+        id_shop: u32,
+        id_group: u32,
+    ) -> Result<&ShopRules, DbError> {
+        use std::collections::hash_map::Entry;
+        match self.0.entry(id_shop) {
+            Entry::Occupied(e) => Ok(e.into_mut()),
+            Entry::Vacant(e) => {
+                let config = shop_config(db, conn, id_shop, id_group).await?;
+                let lists = StateLists::read(&config, |_| ());
+                let mut quiet = ProcessLogger::new(crate::db::logger::DEFAULT_PROCESS);
+                let open = gate(db, conn, &config, id_shop, &mut quiet).await?;
+                Ok(e.insert(ShopRules {
+                    config,
+                    lists,
+                    open,
+                }))
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
