@@ -305,28 +305,39 @@ async fn requeue_batch(
     log: &mut ProcessLogger,
 ) -> Result<(), DbError> {
     for task in batch_tasks(run, conn, kind, batch).await? {
-        let failure = Failure::new(task.id_order, None, reason);
-        let done = requeue(
+        let said = format!("Ticket check: {reason}.");
+        resend_unchecked(
             run,
             conn,
+            (kind, batch),
+            &task,
+            (reason, &said),
             report,
             log,
-            (kind, batch),
-            (task.id_task, task.attempts),
-            None,
-            failure,
-            false,
         )
         .await?;
-        if let Some(what) = what_became(done) {
-            log.order(
-                LogLevel::Error,
-                task.id_order,
-                &format!("Ticket check: {reason}. {what}"),
-            );
-        }
     }
     Ok(())
+}
+
+/// A task whose ticket cannot be read (batch unknown, or stuck past the deadline) is sent again
+/// (no notice unless it gives up), its log row saying what became of it.
+async fn resend_unchecked(
+    run: &ShopRun<'_>,
+    conn: &mut Conn,
+    at: (TaskKind, &str),
+    task: &BatchTask,
+    (reason, said): (&str, &str),
+    report: &mut ShopReport,
+    log: &mut ProcessLogger,
+) -> Result<Failed, DbError> {
+    let failure = Failure::new(task.id_order, None, reason);
+    let ids = (task.id_task, task.attempts);
+    let done = requeue(run, conn, report, log, at, ids, None, failure, false).await?;
+    if let Some(what) = what_became(done) {
+        log.order(LogLevel::Error, task.id_order, &format!("{said} {what}"));
+    }
+    Ok(done)
 }
 
 /// The log's words for what a failed send did to its task (nothing when another check reacted).
@@ -355,27 +366,17 @@ async fn pending_or_stuck(
         return Ok(None);
     }
     report.tickets_stuck += 1;
-    let failure = Failure::new(task.id_order, None, reason.clone());
-    let done = requeue(
+    let said = format!("Ticket status : stuck ({reason}).");
+    let done = resend_unchecked(
         run,
         conn,
+        (kind, batch),
+        task,
+        (&reason, &said),
         report,
         log,
-        (kind, batch),
-        (task.id_task, task.attempts),
-        None,
-        failure,
-        false,
-    )
-    .await?;
-    if let Some(what) = what_became(done) {
-        log.order(
-            LogLevel::Error,
-            task.id_order,
-            &format!("Ticket status : stuck ({reason}). {what}"),
-        );
-    }
-    Ok(Some(done))
+    );
+    Ok(Some(done.await?))
 }
 
 /// What a failed send's outcome records of its operation.
