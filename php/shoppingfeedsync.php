@@ -1478,18 +1478,12 @@ class ShoppingfeedSync extends Module
     /** The "Run now" button: one CRON run, bounded, for the context's shop (or all), and its report. */
     private function processRunNow()
     {
-        $options = ['run_budget_ms' => self::RUN_NOW_BUDGET_MS];
+        // The extension logs who asked for the run (the log table is written by the extension).
+        $options = ['run_budget_ms' => self::RUN_NOW_BUDGET_MS, 'requested_by' => $this->actor()];
         if (Shop::getContext() == Shop::CONTEXT_SHOP) {
             $options['id_shop'] = (int) Shop::getContextShopID();
         }
         try {
-            Db::getInstance()->insert('shoppingfeed_processlogger', [
-                'name' => pSQL(LastRuns::PROCESS),
-                'msg' => pSQL('Run now by ' . $this->actor()),
-                'level' => 'info',
-                'object_name' => '',
-                'date_add' => date('Y-m-d H:i:s'),
-            ]);
             $report = $this->runCron($options);
         } catch (\Throwable $e) {
             return $this->displayError($this->l('The run failed:') . ' ' . Tools::safeOutput($e->getMessage()));

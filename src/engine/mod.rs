@@ -211,6 +211,11 @@ async fn run_shops(
     report: &mut CronReport,
 ) -> Result<(), DbError> {
     let mut conn = db.conn().await?;
+    if let Some(who) = &opts.requested_by {
+        let mut log = ProcessLogger::new(SYNC_ORDER_PROCESS);
+        log.log(LogLevel::Info, format!("Run now by {who}"), None);
+        log.flush(db, &mut conn).await?;
+    }
     // Status changes the hook never saw are queued first, so this run sends them; a failure
     // costs only the sweep (the next run reads the same rows again).
     if opts.shop.is_none() {

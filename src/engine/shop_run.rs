@@ -29,6 +29,8 @@ pub struct CronOptions {
     pub shop: Option<u32>,
     /// Where the module renders the invoices to upload (`{dir}/{id_order}.pdf`).
     pub invoice_dir: std::path::PathBuf,
+    /// Who asked for this run, when a person did (the back office's Run now): logged at its start.
+    pub requested_by: Option<String>,
 }
 
 impl Default for CronOptions {
@@ -44,6 +46,7 @@ impl Default for CronOptions {
             concurrency: 8,
             shop: None,
             invoice_dir: crate::config::default_invoice_dir(),
+            requested_by: None,
         }
     }
 }

@@ -57,6 +57,12 @@ pub fn options(given: Option<&ZendHashTable>) -> Result<CronOptions, ConfigError
             }
             "concurrency" => opts.concurrency = int_option(&name, value, 1, 64)? as usize,
             "id_shop" => opts.shop = Some(int_option(&name, value, 1, i64::from(u32::MAX))? as u32),
+            "requested_by" => {
+                let who = value
+                    .string()
+                    .ok_or_else(|| ConfigError::wrong_type(&name, "string", "non-string"))?;
+                opts.requested_by = Some(who.chars().take(200).collect());
+            }
             _ => return Err(ConfigError::Unknown(name)),
         }
     }

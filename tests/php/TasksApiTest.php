@@ -118,6 +118,12 @@ final class TasksApiTest extends TestCase
         } catch (Exception $e) {
             $this->assertStringContainsString('static methods only', $e->getMessage());
         }
+        try {
+            OrderSync::runCron(['requested_by' => 42]);
+            $this->fail('no exception');
+        } catch (\Shoppingfeed\Sync\ConfigException $e) {
+            $this->assertStringContainsString('requested_by', $e->getMessage());
+        }
         $this->expectException(TypeError::class);
         Tasks::sendNow('1,2', [1], 'x');
     }
